@@ -1,0 +1,75 @@
+package io.sparkgpt.jobs;
+
+import io.sparkgpt.cluster.SparkRuntime;
+import io.sparkgpt.jobs.clean.CleanCommand;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The sparkgpt command line: one subcommand per job. */
+@Command(name = "sparkgpt", mixinStandardHelpOptions = true, version = "sparkgpt 0.1.0",
+    description = "Raw text and code to a trained GPT on Apache Spark.",
+    subcommands = {CleanCommand.class, CommandLine.HelpCommand.class})
+public final class SparkGpt implements Runnable {
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    SparkRuntime.widenCommonPool();
+    System.exit(run(args));
+  }
+
+  /** Runs a command line and returns the exit code: 0 ok, 1 failure, 2 usage or user error. */
+  public static int run(String... args) {
+    CommandLine cl = new CommandLine(new SparkGpt());
+    cl.setParameterExceptionHandler((ex, a) -> {
+      PrintWriter err = ex.getCommandLine().getErr();
+      err.println(ex.getCommandLine().getCommandName() + ": " + ex.getMessage()
+          + " (see '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
+      return 2;
+    });
+    cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+      PrintWriter err = commandLine.getErr();
+      boolean verbose = parseResult.subcommands().stream()
+          .anyMatch(p -> p.hasMatchedOption("--verbose"));
+      if (verbose) {
+        ex.printStackTrace(err);
+      }
+      Throwable user = find(ex, UserError.class);
+      if (user != null) {
+        err.println(commandLine.getCommandName() + ": " + user.getMessage());
+        return 2;
+      }
+      err.println(commandLine.getCommandName() + ": failed: " + oneLine(ex)
+          + (verbose ? "" : " (run with --verbose for details)"));
+      return 1;
+    });
+    return cl.execute(args);
+  }
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "missing command");
+  }
+
+  static Throwable find(Throwable t, Class<? extends Throwable> type) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (type.isInstance(c)) {
+        return c;
+      }
+    }
+    return null;
+  }
+
+  /** The deepest cause's first line: Spark wraps the interesting exception several times. */
+  static String oneLine(Throwable t) {
+    Throwable root = t;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String msg = root.getMessage() == null ? root.getClass().getSimpleName()
+        : root.getClass().getSimpleName() + ": " + root.getMessage();
+    int nl = msg.indexOf('\n');
+    return nl < 0 ? msg : msg.substring(0, nl);
+  }
+}

@@ -1,0 +1,206 @@
+package io.sparkgpt.jobs.clean;
+
+import io.sparkgpt.cluster.Progress;
+import io.sparkgpt.cluster.SparkRuntime;
+import io.sparkgpt.jobs.SparkOptions;
+import io.sparkgpt.jobs.UserError;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "clean", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {
+        "Clean and deduplicate raw text and code into documents (id, text, source, language, content, metadata).",
+        "Steps, in order: decode, normalize, quality, repetition, code_quality, language, pii, exact_dedup, "
+            + "fuzzy_dedup. Every input document ends up kept, rejected (with step and reason) or quarantined."})
+public final class CleanCommand implements Callable<Integer> {
+  @Mixin
+  SparkOptions spark;
+
+  @Option(names = {"-i", "--input"}, required = true, split = ",", paramLabel = "PATH",
+      description = "Input files, directories or globs (repeatable or comma-separated). .jsonl/.json/.ndjson: JSONL; "
+          + ".parquet: Parquet; anything else: text. .gz, .zst and .bz2 are decompressed.")
+  List<String> inputs;
+
+  @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR", description = "Output directory.")
+  String output;
+
+  @Option(names = "--output-format", defaultValue = "parquet", paramLabel = "FMT",
+      description = "parquet or jsonl (default: ${DEFAULT-VALUE}).")
+  String outputFormat;
+
+  @Option(names = "--input-format", defaultValue = "auto", paramLabel = "FMT",
+      description = "auto (by extension), text, jsonl or parquet (default: ${DEFAULT-VALUE}).")
+  String inputFormat;
+
+  @Option(names = "--doc-split", defaultValue = "file", paramLabel = "MODE",
+      description = "How text files become documents: file (one per file), blank-line (paragraph blocks "
+          + "separated by blank lines) or line (default: ${DEFAULT-VALUE}).")
+  String docSplit;
+
+  @Option(names = "--text-field", defaultValue = "text", paramLabel = "NAME",
+      description = "JSONL/Parquet field holding the text; other fields become metadata (default: ${DEFAULT-VALUE}).")
+  String textField;
+
+  @Option(names = "--content", defaultValue = "auto", paramLabel = "KIND",
+      description = "auto (code by file extension or a path/source field), prose or code (default: ${DEFAULT-VALUE}).")
+  String content;
+
+  @Option(names = "--normalization", paramLabel = "FORM", description = "nfc (default) or nfkc.")
+  String normalization;
+
+  @Option(names = "--languages", split = ",", paramLabel = "CODES",
+      description = "Keep only prose in these ISO 639-1 languages, e.g. en,zh (default: keep all).")
+  List<String> languages;
+
+  @Option(names = "--skip", split = ",", paramLabel = "STEPS",
+      description = "Steps to switch off: quality, repetition, code_quality, language, pii, exact_dedup, fuzzy_dedup.")
+  List<String> skip = new ArrayList<>();
+
+  @Option(names = "--dedup-threshold", paramLabel = "J",
+      description = "Jaccard similarity above which documents are near-duplicates (default 0.8).")
+  Double dedupThreshold;
+
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "JSON file overriding any threshold (see --print-config for keys and defaults).")
+  Path config;
+
+  @Option(names = "--print-config", description = "Print the effective configuration as JSON and exit.")
+  boolean printConfig;
+
+  @Option(names = "--report", paramLabel = "FILE", description = "Write the JSON report here.")
+  String report;
+
+  @Option(names = "--rejected", paramLabel = "DIR",
+      description = "Write every dropped document (JSONL) with its step and reason here.")
+  String rejected;
+
+  @Option(names = "--partitions", defaultValue = "0", paramLabel = "N",
+      description = "Partitions for reading and shuffles (default: 2 x Spark's default parallelism).")
+  int partitions;
+
+  @Option(names = "--max-doc-bytes", defaultValue = "67108864", paramLabel = "BYTES",
+      description = "Larger documents are quarantined unread (default: ${DEFAULT-VALUE}, 64 MiB).")
+  long maxDocBytes;
+
+  @Option(names = "--overwrite", description = "Replace existing output, report and rejected paths.")
+  boolean overwrite;
+
+  @Override
+  public Integer call() throws Exception {
+    CleanConfig cfg = effectiveConfig();
+    if (printConfig) {
+      System.out.println(cfg.toJson(true));
+      return 0;
+    }
+    CleanJob.Options options = options(cfg);
+    try (SparkSession session = SparkRuntime.start("sparkgpt clean", spark.master, spark.verbose, spark.conf)) {
+      System.err.println("sparkgpt clean: " + String.join(",", inputs) + " -> " + output + " on "
+          + session.sparkContext().master() + "; steps off: " + (skip.isEmpty() ? "none" : String.join(",", skip)));
+      System.err.println("config: " + cfg.toJson(false));
+      try (Progress progress = new Progress(session.sparkContext(), System.err, 2000)) {
+        CleanReport r = CleanJob.run(session, options, progress::phase);
+        System.out.print(r.table());
+        System.out.println("output: " + output + (report != null ? ", report: " + report : "")
+            + (rejected != null ? ", rejected: " + rejected : ""));
+      }
+    }
+    return 0;
+  }
+
+  CleanConfig effectiveConfig() throws java.io.IOException {
+    CleanConfig c = CleanConfig.DEFAULTS;
+    if (config != null) {
+      if (!Files.isRegularFile(config)) {
+        throw new UserError("--config file not found: " + config);
+      }
+      try {
+        c = CleanConfig.load(config);
+      } catch (java.io.IOException | IllegalArgumentException e) {
+        throw new UserError("bad --config " + config + ": " + e.getMessage().split("\n")[0]);
+      }
+    }
+    if (normalization != null) {
+      c = new CleanConfig(new CleanConfig.Normalize(normalization), c.quality(), c.repetition(), c.code(),
+          c.language(), c.pii(), c.dedup());
+    }
+    if (languages != null) {
+      try {
+        LanguageId.checkCodes(languages);
+      } catch (IllegalArgumentException e) {
+        throw new UserError("--languages: " + e.getMessage());
+      }
+      var l = c.language();
+      c = new CleanConfig(c.normalize(), c.quality(), c.repetition(), c.code(),
+          new CleanConfig.Language(languages, l.sampleChars(), l.minConfidence()), c.pii(), c.dedup());
+    }
+    if (dedupThreshold != null) {
+      if (dedupThreshold <= 0 || dedupThreshold > 1) {
+        throw new UserError("--dedup-threshold must be in (0, 1], not " + dedupThreshold);
+      }
+      var d = c.dedup();
+      c = new CleanConfig(c.normalize(), c.quality(), c.repetition(), c.code(), c.language(), c.pii(),
+          new CleanConfig.Dedup(d.exact(), d.fuzzy(), dedupThreshold, d.bands(), d.rows(), d.shingleSize(),
+              d.cjkShingleSize()));
+    }
+    String form = c.normalize().form().toLowerCase(Locale.ROOT);
+    if (!form.equals("nfc") && !form.equals("nfkc")) {
+      throw new UserError("normalization must be nfc or nfkc, not " + c.normalize().form());
+    }
+    return c;
+  }
+
+  CleanJob.Options options(CleanConfig cfg) {
+    Set<String> skipped = new LinkedHashSet<>();
+    for (String s : skip) {
+      String step = s.trim().toLowerCase(Locale.ROOT).replace('-', '_');
+      if (!Steps.SKIPPABLE.contains(step)) {
+        throw new UserError("--skip: unknown or mandatory step '" + s + "' (skippable: "
+            + String.join(", ", Steps.SKIPPABLE) + ")");
+      }
+      skipped.add(step);
+    }
+    if (!cfg.dedup().exact()) {
+      skipped.add(Steps.EXACT_DEDUP);
+    }
+    if (!cfg.dedup().fuzzy()) {
+      skipped.add(Steps.FUZZY_DEDUP);
+    }
+    if (maxDocBytes <= 0) {
+      throw new UserError("--max-doc-bytes must be positive");
+    }
+    if (partitions < 0) {
+      throw new UserError("--partitions must be positive");
+    }
+    DocReader.Options read = new DocReader.Options(choice("--doc-split", docSplit, DocReader.DocSplit.class),
+        textField, choice("--content", content, DocReader.Content.class), maxDocBytes);
+    Inputs.Format forced = inputFormat.equalsIgnoreCase("auto") ? null
+        : choice("--input-format", inputFormat, Inputs.Format.class);
+    return new CleanJob.Options(inputs, output, choice("--output-format", outputFormat, CleanJob.OutputFormat.class),
+        forced, read, skipped, cfg, report, rejected, partitions, overwrite);
+  }
+
+  /** Case-insensitive enum choice where "blank-line" names BLANK_LINE; anything else is a one-line error. */
+  static <E extends Enum<E>> E choice(String flag, String value, Class<E> type) {
+    String name = value.trim().toUpperCase(Locale.ROOT).replace('-', '_');
+    for (E e : type.getEnumConstants()) {
+      if (e.name().equals(name)) {
+        return e;
+      }
+    }
+    List<String> allowed = new ArrayList<>();
+    for (E e : type.getEnumConstants()) {
+      allowed.add(e.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+    }
+    throw new UserError(flag + ": '" + value + "' is not one of " + String.join(", ", allowed));
+  }
+}

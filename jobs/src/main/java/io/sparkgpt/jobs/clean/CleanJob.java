@@ -1,0 +1,147 @@
+package io.sparkgpt.jobs.clean;
+
+import io.sparkgpt.jobs.Outputs;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+
+/**
+ * The clean job: decode, the document-level steps, exact dedup, fuzzy dedup, then the kept documents, the
+ * rejected ones and the report, all committed atomically at the end.
+ */
+public final class CleanJob {
+  public enum OutputFormat { PARQUET, JSONL }
+
+  public record Options(List<String> inputs, String output, OutputFormat outputFormat, Inputs.Format inputFormat,
+      DocReader.Options read, Set<String> skip, CleanConfig config, String report, String rejected,
+      int partitions, boolean overwrite) {}
+
+  public static final StructType KEPT_SCHEMA = new StructType()
+      .add("id", DataTypes.StringType, false)
+      .add("text", DataTypes.StringType, false)
+      .add("source", DataTypes.StringType, false)
+      .add("language", DataTypes.StringType, true)
+      .add("content", DataTypes.StringType, false)
+      .add("metadata", DataTypes.createMapType(DataTypes.StringType, DataTypes.StringType), false);
+
+  public static final StructType REJECTED_SCHEMA = new StructType()
+      .add("id", DataTypes.StringType, false)
+      .add("source", DataTypes.StringType, false)
+      .add("status", DataTypes.StringType, false)
+      .add("step", DataTypes.StringType, false)
+      .add("rule", DataTypes.StringType, false)
+      .add("reason", DataTypes.StringType, false)
+      .add("text", DataTypes.StringType, true)
+      .add("raw_base64", DataTypes.StringType, true)
+      .add("metadata", DataTypes.createMapType(DataTypes.StringType, DataTypes.StringType), false);
+
+  private CleanJob() {}
+
+  public static CleanReport run(SparkSession spark, Options o, Consumer<String> phase) throws IOException {
+    long start = System.nanoTime();
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Outputs outputs = new Outputs(jsc.hadoopConfiguration(), o.overwrite());
+    String rejectedTmp = o.rejected() == null ? null : outputs.claim(o.rejected(), "--rejected");
+    String reportTmp = o.report() == null ? null : outputs.claim(o.report(), "--report");
+    String outputTmp = outputs.claim(o.output(), "--output");
+    try {
+      List<Inputs.InputFile> files = Inputs.expand(jsc.hadoopConfiguration(), o.inputs(), o.inputFormat());
+      int partitions = o.partitions() > 0 ? o.partitions() : Math.max(2, jsc.defaultParallelism() * 2);
+      DocPipeline pipeline = new DocPipeline(o.config(), o.skip());
+
+      phase.accept("decode, normalize, filter, language, pii");
+      JavaRDD<Doc> docs = DocReader.read(spark, files, o.read(), partitions)
+          .map(pipeline::process)
+          .persist(StorageLevel.MEMORY_AND_DISK_SER());
+      List<JavaRDD<Doc>> cached = new ArrayList<>(List.of(docs));
+
+      if (!o.skip().contains(Steps.EXACT_DEDUP)) {
+        phase.accept("exact dedup");
+        docs = ExactDedup.apply(docs, partitions).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        cached.add(docs);
+      }
+      Map<String, Object> extra = new LinkedHashMap<>();
+      if (!o.skip().contains(Steps.FUZZY_DEDUP)) {
+        FuzzyDedup.Result fuzzy = FuzzyDedup.find(docs.filter(Doc::kept), o.config().dedup(), partitions, phase);
+        int step = Steps.index(Steps.FUZZY_DEDUP);
+        JavaRDD<Doc> marked = docs.filter(Doc::kept)
+            .mapToPair(d -> new Tuple2<>(d.id, d))
+            .leftOuterJoin(fuzzy.duplicates(), partitions)
+            .map(t -> {
+              Doc d = t._2._1;
+              if (t._2._2.isPresent()) {
+                d.drop(Doc.Status.REJECTED, step, "near_duplicate", t._2._2.get());
+              }
+              return d;
+            });
+        docs = marked.union(docs.filter(d -> !d.kept())).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        cached.add(docs);
+        extra.put("fuzzy_dedup", fuzzy.stats().toMap());
+      }
+
+      phase.accept("counting");
+      CleanReport.Counts counts = docs.treeAggregate(new CleanReport.Counts(), CleanReport.Counts::add,
+          CleanReport.Counts::merge);
+      for (int i = 0; i < cached.size() - 1; i++) {
+        cached.get(i).unpersist(false);
+      }
+
+      phase.accept("writing kept documents");
+      JavaRDD<Row> kept = docs.filter(Doc::kept).map(CleanJob::keptRow);
+      var writer = spark.createDataFrame(kept, KEPT_SCHEMA).write().mode(SaveMode.Overwrite);
+      if (o.outputFormat() == OutputFormat.PARQUET) {
+        writer.parquet(outputTmp);
+      } else {
+        writer.json(outputTmp);
+      }
+      if (rejectedTmp != null) {
+        phase.accept("writing rejected documents");
+        spark.createDataFrame(docs.filter(d -> !d.kept()).map(CleanJob::rejectedRow), REJECTED_SCHEMA)
+            .write().mode(SaveMode.Overwrite).json(rejectedTmp);
+      }
+      List<String> skipped = new ArrayList<>(o.skip());
+      CleanReport report = new CleanReport(counts, extra, (System.nanoTime() - start) / 1e9, skipped);
+      if (reportTmp != null) {
+        outputs.writeString(reportTmp, report.toJson());
+      }
+      outputs.commit();
+      docs.unpersist(false);
+      return report;
+    } catch (RuntimeException | IOException e) {
+      outputs.abort();
+      throw e;
+    }
+  }
+
+  static Row keptRow(Doc d) {
+    return RowFactory.create(d.id, d.text, d.source, d.language, d.code ? "code" : "prose",
+        scalaMap(d.metadata));
+  }
+
+  static Row rejectedRow(Doc d) {
+    return RowFactory.create(d.id, d.source, d.status.name().toLowerCase(Locale.ROOT), d.step, d.rule, d.reason(),
+        d.text, d.raw == null ? null : Base64.getEncoder().encodeToString(d.raw),
+        scalaMap(d.metadata));
+  }
+
+  /** Spark's Row encoder takes Scala maps only. */
+  static scala.collection.Map<String, String> scalaMap(Map<String, String> m) {
+    return scala.collection.JavaConverters.mapAsScalaMap(m);
+  }
+}

@@ -1,0 +1,185 @@
+package io.sparkgpt.jobs.clean;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.Serializable;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * What happened to every input document, per step: documents and bytes in and out, and why each dropped
+ * document was dropped. Computed from the final documents themselves (not from accumulators), so retried tasks
+ * cannot double-count, and input_docs = kept_docs + rejected_docs + quarantined_docs always holds.
+ */
+public final class CleanReport {
+  /** Per-partition tallies, merged on the driver. */
+  public static final class Counts implements Serializable {
+    final int steps = Steps.NAMES.size();
+    final long[] docsIn = new long[steps];
+    final long[] docsOut = new long[steps];
+    final long[] bytesIn = new long[steps];
+    final long[] bytesOut = new long[steps];
+    final TreeMap<String, Long> reasons = new TreeMap<>();
+    final TreeMap<String, Long> languages = new TreeMap<>();
+    final long[] pii = new long[PiiRedaction.Kind.values().length];
+    long kept;
+    long rejected;
+    long quarantined;
+
+    public Counts add(Doc d) {
+      for (int k = 0; k < steps && k <= d.reached; k++) {
+        docsIn[k]++;
+        bytesIn[k] += d.bytesAt[k];
+        if (k < d.reached) {
+          docsOut[k]++;
+          bytesOut[k] += d.bytesAt[k + 1];
+        }
+      }
+      switch (d.status) {
+        case KEPT -> {
+          kept++;
+          languages.merge(d.language == null ? "und" : d.language, 1L, Long::sum);
+        }
+        case REJECTED -> rejected++;
+        case QUARANTINED -> quarantined++;
+      }
+      if (!d.kept()) {
+        reasons.merge(d.step + "/" + d.rule, 1L, Long::sum);
+      }
+      if (d.kept() && d.piiCounts != null) {
+        for (int i = 0; i < pii.length; i++) {
+          pii[i] += d.piiCounts[i];
+        }
+      }
+      return this;
+    }
+
+    public Counts merge(Counts o) {
+      for (int k = 0; k < steps; k++) {
+        docsIn[k] += o.docsIn[k];
+        docsOut[k] += o.docsOut[k];
+        bytesIn[k] += o.bytesIn[k];
+        bytesOut[k] += o.bytesOut[k];
+      }
+      o.reasons.forEach((r, n) -> reasons.merge(r, n, Long::sum));
+      o.languages.forEach((l, n) -> languages.merge(l, n, Long::sum));
+      for (int i = 0; i < pii.length; i++) {
+        pii[i] += o.pii[i];
+      }
+      kept += o.kept;
+      rejected += o.rejected;
+      quarantined += o.quarantined;
+      return this;
+    }
+
+    public long inputDocs() {
+      return docsIn[0];
+    }
+
+    public long keptDocs() {
+      return kept;
+    }
+
+    public long rejectedDocs() {
+      return rejected;
+    }
+
+    public long quarantinedDocs() {
+      return quarantined;
+    }
+  }
+
+  private final Counts c;
+  private final Map<String, Object> extra;
+  private final double seconds;
+  private final List<String> skipped;
+
+  public CleanReport(Counts c, Map<String, Object> extra, double seconds, List<String> skipped) {
+    this.c = c;
+    this.extra = extra;
+    this.seconds = seconds;
+    this.skipped = skipped;
+  }
+
+  public Counts counts() {
+    return c;
+  }
+
+  public Map<String, Object> toMap() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("input_docs", c.inputDocs());
+    m.put("kept_docs", c.kept);
+    m.put("rejected_docs", c.rejected);
+    m.put("quarantined_docs", c.quarantined);
+    m.put("input_bytes", c.bytesIn[0]);
+    m.put("kept_bytes", c.bytesOut[c.steps - 1]);
+    m.put("elapsed_seconds", Math.round(seconds * 100) / 100.0);
+    m.put("mb_per_second", seconds > 0 ? Math.round(c.bytesIn[0] / 1e6 / seconds * 1000) / 1000.0 : 0);
+    var steps = new java.util.ArrayList<Map<String, Object>>();
+    for (int k = 0; k < c.steps; k++) {
+      Map<String, Object> s = new LinkedHashMap<>();
+      String name = Steps.NAMES.get(k);
+      s.put("step", name);
+      s.put("enabled", !skipped.contains(name));
+      s.put("docs_in", c.docsIn[k]);
+      s.put("docs_out", c.docsOut[k]);
+      s.put("bytes_in", c.bytesIn[k]);
+      s.put("bytes_out", c.bytesOut[k]);
+      Map<String, Long> why = new TreeMap<>();
+      c.reasons.forEach((r, n) -> {
+        if (r.startsWith(name + "/")) {
+          why.put(r.substring(name.length() + 1), n);
+        }
+      });
+      s.put("dropped", why);
+      steps.add(s);
+    }
+    m.put("steps", steps);
+    Map<String, Long> pii = new LinkedHashMap<>();
+    for (PiiRedaction.Kind kind : PiiRedaction.Kind.values()) {
+      pii.put(kind.name().toLowerCase(Locale.ROOT), c.pii[kind.ordinal()]);
+    }
+    m.put("pii_redacted", pii);
+    m.put("languages", c.languages);
+    m.putAll(extra);
+    return m;
+  }
+
+  public String toJson() {
+    try {
+      return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toMap());
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The table printed at the end of a run. */
+  public String table() {
+    StringBuilder b = new StringBuilder();
+    b.append(String.format(Locale.ROOT, "%-13s %10s %10s %11s %11s  %s%n",
+        "step", "docs in", "docs out", "MB in", "MB out", "dropped (top reasons)"));
+    for (int k = 0; k < c.steps; k++) {
+      String name = Steps.NAMES.get(k);
+      StringBuilder why = new StringBuilder();
+      c.reasons.entrySet().stream()
+          .filter(e -> e.getKey().startsWith(name + "/"))
+          .sorted((x, y) -> Long.compare(y.getValue(), x.getValue()))
+          .limit(4)
+          .forEach(e -> why.append(why.length() > 0 ? ", " : "")
+              .append(e.getKey().substring(name.length() + 1)).append('=').append(e.getValue()));
+      b.append(String.format(Locale.ROOT, "%-13s %10d %10d %11.2f %11.2f  %s%n", name + (skipped.contains(name)
+          ? "*" : ""), c.docsIn[k], c.docsOut[k], c.bytesIn[k] / 1e6, c.bytesOut[k] / 1e6, why));
+    }
+    b.append(String.format(Locale.ROOT,
+        "input %d docs = kept %d + rejected %d + quarantined %d; %.1f MB in %.1f s (%.2f MB/s)%n",
+        c.inputDocs(), c.kept, c.rejected, c.quarantined, c.bytesIn[0] / 1e6, seconds,
+        seconds > 0 ? c.bytesIn[0] / 1e6 / seconds : 0));
+    if (!skipped.isEmpty()) {
+      b.append("* skipped: ").append(String.join(", ", skipped)).append('\n');
+    }
+    return b.toString();
+  }
+}

@@ -1,0 +1,74 @@
+package io.sparkgpt.jobs.clean;
+
+import java.io.Serializable;
+import java.util.TreeMap;
+
+/**
+ * One document on its way through the cleaning pipeline, or the trace of where it left it. Mutable: each step
+ * rewrites the text in place or marks the document dropped, so a partition allocates one object per document.
+ */
+public final class Doc implements Serializable {
+  public enum Status { KEPT, REJECTED, QUARANTINED }
+
+  /** Stable across runs and partitionings: a hash of the source file and the record's position in it. */
+  public String id;
+  public String source;
+  public String text;
+  /** ISO 639-1 code for prose, the programming language for code, "und" when unknown. */
+  public String language;
+  public double languageConfidence;
+  public boolean code;
+  public TreeMap<String, String> metadata = new TreeMap<>();
+
+  public Status status = Status.KEPT;
+  /** For dropped documents: the step, the rule within it and a human-readable detail. */
+  public String step;
+  public String rule;
+  public String detail;
+  /** Raw bytes of an undecodable record, kept so that the quarantine holds it unmangled. */
+  public byte[] raw;
+
+  /** bytesAt[k] = UTF-8 bytes of the document when it entered step k of {@link Steps#NAMES}. */
+  public long[] bytesAt = new long[Steps.NAMES.size() + 1];
+  /** Index of the step that dropped the document, or NAMES.size() when it is kept. */
+  public int reached = Steps.NAMES.size();
+  public int[] piiCounts;
+
+  private transient TextStats stats;
+
+  public Doc() {}
+
+  public Doc(String id, String source) {
+    this.id = id;
+    this.source = source;
+  }
+
+  public boolean kept() {
+    return status == Status.KEPT;
+  }
+
+  public void drop(Status how, int stepIndex, String rule, String detail) {
+    this.status = how;
+    this.reached = stepIndex;
+    this.step = Steps.NAMES.get(stepIndex);
+    this.rule = rule;
+    this.detail = detail;
+  }
+
+  public String reason() {
+    return detail == null || detail.isEmpty() ? rule : rule + ": " + detail;
+  }
+
+  /** Word, line and paragraph statistics of the current text, computed once and shared by the filters. */
+  public TextStats stats() {
+    if (stats == null) {
+      stats = new TextStats(text);
+    }
+    return stats;
+  }
+
+  public void setText(String newText) {
+    text = newText;
+    stats = null;
+  }
+}

@@ -1,0 +1,68 @@
+package io.sparkgpt.jobs.clean;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The document-level part of cleaning, in order: normalize, quality, repetition, code_quality, language, pii.
+ * (The two dedup steps need all documents at once and run as Spark shuffles afterwards.) Each document either
+ * comes out kept, with its final text, or carries the step, rule and detail that dropped it, plus its size on
+ * entry to every step for the report.
+ */
+public final class DocPipeline implements Serializable {
+  private final Step[] byIndex = new Step[Steps.NAMES.size()];
+
+  public DocPipeline(CleanConfig c, Set<String> skip) {
+    List<Step> steps = new ArrayList<>();
+    steps.add(new Normalize(c.normalize()));
+    steps.add(new GopherQuality(c.quality()));
+    steps.add(new GopherRepetition(c.repetition()));
+    steps.add(new CodeQuality(c.code()));
+    steps.add(new LanguageId(c.language()));
+    steps.add(new PiiRedaction(c.pii()));
+    for (Step s : steps) {
+      if (!skip.contains(s.name())) {
+        byIndex[Steps.index(s.name())] = s;
+      }
+    }
+  }
+
+  /** The steps that will run, in order (for printing at job start). */
+  public List<String> active() {
+    List<String> names = new ArrayList<>();
+    for (Step s : byIndex) {
+      if (s != null) {
+        names.add(s.name());
+      }
+    }
+    return Collections.unmodifiableList(names);
+  }
+
+  public Doc process(Doc doc) {
+    if (!doc.kept()) {
+      return doc; // quarantined while decoding
+    }
+    long bytes = Utf8.length(doc.text);
+    for (int i = 1; i < Steps.NAMES.size(); i++) {
+      doc.bytesAt[i] = bytes;
+      Step step = byIndex[i];
+      if (step == null || !step.appliesTo(doc)) {
+        continue;
+      }
+      String before = doc.text;
+      Step.Rejection r = step.apply(doc);
+      if (r != null) {
+        doc.drop(Doc.Status.REJECTED, i, r.rule(), r.detail());
+        return doc;
+      }
+      if (doc.text != before) {
+        bytes = Utf8.length(doc.text);
+      }
+    }
+    doc.bytesAt[Steps.NAMES.size()] = bytes;
+    return doc;
+  }
+}

@@ -1,0 +1,384 @@
+package io.sparkgpt.jobs.clean;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkgpt.jobs.UserError;
+import io.sparkgpt.jobs.clean.Inputs.Format;
+import io.sparkgpt.jobs.clean.Inputs.InputFile;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.io.LongWritable;
+import org.apache.hadoop.io.Text;
+import org.apache.hadoop.io.compress.CompressionCodec;
+import org.apache.hadoop.io.compress.CompressionCodecFactory;
+import org.apache.hadoop.mapred.FileSplit;
+import org.apache.hadoop.mapred.TextInputFormat;
+import org.apache.spark.api.java.JavaHadoopRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.input.PortableDataStream;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import scala.Tuple2;
+
+/**
+ * Step 0, "decode": turns input files into documents. Text files are split per --doc-split, JSONL lines are
+ * parsed, Parquet rows are read; gzip, zstd and bzip2 are decompressed by file suffix. Anything that cannot be
+ * decoded (invalid UTF-8, malformed JSON, a missing text field, an oversize document) comes out quarantined with
+ * its reason instead of being dropped or mangled.
+ */
+public final class DocReader {
+  public enum DocSplit { FILE, BLANK_LINE, LINE }
+
+  public enum Content { AUTO, PROSE, CODE }
+
+  public record Options(DocSplit split, String textField, Content content, long maxDocBytes)
+      implements Serializable {}
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private DocReader() {}
+
+  public static JavaRDD<Doc> read(SparkSession spark, List<InputFile> files, Options o, int minPartitions) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    ZstdCodec.register(jsc.hadoopConfiguration());
+    List<String> lineFiles = new ArrayList<>();
+    List<String> wholeFiles = new ArrayList<>();
+    List<String> parquetFiles = new ArrayList<>();
+    for (InputFile f : files) {
+      switch (f.format()) {
+        case JSONL -> lineFiles.add(f.path());
+        case PARQUET -> parquetFiles.add(f.path());
+        case TEXT -> (o.split() == DocSplit.LINE ? lineFiles : wholeFiles).add(f.path());
+      }
+    }
+    List<JavaRDD<Doc>> parts = new ArrayList<>();
+    if (!lineFiles.isEmpty()) {
+      List<String> jsonl = files.stream().filter(f -> f.format() == Format.JSONL).map(InputFile::path).toList();
+      @SuppressWarnings("unchecked")
+      JavaHadoopRDD<LongWritable, Text> lines = (JavaHadoopRDD<LongWritable, Text>) jsc.hadoopFile(
+          String.join(",", lineFiles), TextInputFormat.class, LongWritable.class, Text.class, minPartitions);
+      parts.add(lines.mapPartitionsWithInputSplit((split, it) -> {
+        String file = ((FileSplit) split).getPath().toString();
+        LineDecoder dec = new LineDecoder(file, jsonl.contains(file), o);
+        return new Iterator<Doc>() {
+          Doc next = advance();
+
+          private Doc advance() {
+            while (it.hasNext()) {
+              Tuple2<LongWritable, Text> t = it.next();
+              Doc d = dec.decode(t._1.get(), t._2.getBytes(), t._2.getLength());
+              if (d != null) {
+                return d;
+              }
+            }
+            return null;
+          }
+
+          @Override
+          public boolean hasNext() {
+            return next != null;
+          }
+
+          @Override
+          public Doc next() {
+            Doc d = next;
+            next = advance();
+            return d;
+          }
+        };
+      }, false));
+    }
+    if (!wholeFiles.isEmpty()) {
+      parts.add(jsc.binaryFiles(String.join(",", wholeFiles), minPartitions)
+          .mapPartitions(it -> {
+            Configuration conf = new Configuration(false);
+            ZstdCodec.register(conf);
+            conf.set("io.compression.codecs", conf.get("io.compression.codecs")
+                + ",org.apache.hadoop.io.compress.GzipCodec,org.apache.hadoop.io.compress.BZip2Codec"
+                + ",org.apache.hadoop.io.compress.DefaultCodec");
+            CompressionCodecFactory codecs = new CompressionCodecFactory(conf);
+            List<Doc> out = new ArrayList<>();
+            while (it.hasNext()) {
+              Tuple2<String, PortableDataStream> file = it.next();
+              readTextFile(file._1, file._2, codecs, o, out);
+            }
+            return out.iterator();
+          }));
+    }
+    if (!parquetFiles.isEmpty()) {
+      parts.add(readParquet(spark, parquetFiles, o));
+    }
+    JavaRDD<Doc> all = parts.get(0);
+    for (int i = 1; i < parts.size(); i++) {
+      all = all.union(parts.get(i));
+    }
+    return all;
+  }
+
+  /** A stable document id: 16 hex digits of SHA-256 of the source path, then the record's position in it. */
+  static String fileKey(String path) {
+    try {
+      byte[] h = MessageDigest.getInstance("SHA-256").digest(path.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(h, 0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static String id(String fileKey, long position) {
+    return fileKey + "-" + String.format(Locale.ROOT, "%012d", position);
+  }
+
+  /** Marks a document as code (with its programming language) or prose, per --content and the path. */
+  static void classify(Doc d, Content content, String path) {
+    String lang = CodeLanguages.of(path);
+    d.code = content == Content.CODE || (content == Content.AUTO && lang != null);
+    if (d.code) {
+      d.language = lang != null ? lang : "code";
+    }
+  }
+
+  private static Doc quarantined(String id, String source, long bytes, String rule, String detail) {
+    Doc d = new Doc(id, source);
+    d.bytesAt[0] = bytes;
+    d.drop(Doc.Status.QUARANTINED, 0, rule, detail);
+    return d;
+  }
+
+  /** One line of a JSONL file or of a text file read with --doc-split line. */
+  static final class LineDecoder {
+    private final String file;
+    private final String key;
+    private final boolean jsonl;
+    private final Options o;
+    private final Utf8 utf8 = new Utf8();
+
+    LineDecoder(String file, boolean jsonl, Options o) {
+      this.file = file;
+      this.key = fileKey(file);
+      this.jsonl = jsonl;
+      this.o = o;
+    }
+
+    /** Returns null for a blank line, which separates records and is not one. */
+    Doc decode(long offset, byte[] bytes, int len) {
+      String id = id(key, offset);
+      if (len > o.maxDocBytes()) {
+        return quarantined(id, file, len, "too_large",
+            "line of " + len + " bytes exceeds --max-doc-bytes " + o.maxDocBytes());
+      }
+      String line;
+      try {
+        line = utf8.decode(bytes, 0, len);
+      } catch (Utf8.InvalidUtf8 e) {
+        Doc d = quarantined(id, file, len, "invalid_utf8", e.getMessage() + " of line at offset " + offset);
+        d.raw = java.util.Arrays.copyOf(bytes, len);
+        return d;
+      }
+      if (line.isBlank()) {
+        return null;
+      }
+      Doc d = new Doc(id, file);
+      d.bytesAt[0] = len;
+      if (!jsonl) {
+        d.text = line;
+        classify(d, o.content(), file);
+        return d;
+      }
+      JsonNode node;
+      try {
+        node = JSON.readTree(line);
+      } catch (JsonProcessingException e) {
+        Doc q = quarantined(id, file, len, "malformed_json", e.getOriginalMessage() + " (line at offset " + offset + ")");
+        q.text = line;
+        return q;
+      }
+      if (node == null || !node.isObject()) {
+        Doc q = quarantined(id, file, len, "not_a_json_object", "line at offset " + offset);
+        q.text = line;
+        return q;
+      }
+      JsonNode text = node.get(o.textField());
+      if (text == null || text.isNull() || !text.isTextual()) {
+        Doc q = quarantined(id, file, len, text == null || text.isNull() ? "missing_text_field" : "text_not_a_string",
+            "field '" + o.textField() + "' (line at offset " + offset + ")");
+        q.text = line;
+        return q;
+      }
+      String value = text.textValue();
+      int bad = Utf8.unpairedSurrogate(value);
+      if (bad >= 0) {
+        Doc q = quarantined(id, file, len, "unpaired_surrogate",
+            String.format(Locale.ROOT, "\\u%04X at char %d (line at offset %d)", (int) value.charAt(bad), bad, offset));
+        q.text = line;
+        return q;
+      }
+      d.text = value;
+      node.fields().forEachRemaining(e -> {
+        if (!e.getKey().equals(o.textField())) {
+          d.metadata.put(e.getKey(), e.getValue().isTextual() ? e.getValue().textValue() : e.getValue().toString());
+        }
+      });
+      String path = d.metadata.getOrDefault("path", d.metadata.getOrDefault("source", file));
+      classify(d, o.content(), path);
+      return d;
+    }
+  }
+
+  /** A whole text file as one document (--doc-split file) or as blank-line separated documents. */
+  static void readTextFile(String file, PortableDataStream stream, CompressionCodecFactory codecs, Options o,
+      List<Doc> out) throws IOException {
+    String key = fileKey(file);
+    Utf8 utf8 = new Utf8();
+    CompressionCodec codec = codecs.getCodec(new Path(file));
+    int cap = (int) Math.min(Integer.MAX_VALUE - 16, o.maxDocBytes());
+    try (InputStream raw = stream.open(); InputStream in = codec == null ? raw : codec.createInputStream(raw)) {
+      ByteLines lines = new ByteLines(in, cap);
+      Chunk doc = new Chunk(cap);
+      boolean wholeFile = o.split() == DocSplit.FILE;
+      while (lines.next()) {
+        boolean separator = !wholeFile && lines.blank();
+        if (separator) {
+          doc.emit(file, key, utf8, o, out);
+          continue;
+        }
+        doc.add(lines);
+      }
+      doc.emit(file, key, utf8, o, out);
+    }
+  }
+
+  /** Accumulates the lines of one document, up to the size cap, and turns them into a Doc. */
+  private static final class Chunk {
+    private final int cap;
+    private byte[] buf = new byte[1024];
+    private int len;
+    private long fullLength = -1; // -1: empty
+    private long offset;
+
+    Chunk(int cap) {
+      this.cap = cap;
+    }
+
+    void add(ByteLines l) {
+      if (fullLength < 0) {
+        offset = l.offset;
+        fullLength = 0;
+      } else {
+        put((byte) '\n');
+        fullLength++;
+      }
+      fullLength += l.fullLength;
+      for (int i = 0; i < l.length && len < cap; i++) {
+        put(l.line[i]);
+      }
+    }
+
+    private void put(byte b) {
+      if (len >= cap) {
+        return;
+      }
+      if (len == buf.length) {
+        buf = java.util.Arrays.copyOf(buf, (int) Math.min(cap, (long) buf.length * 2));
+      }
+      buf[len++] = b;
+    }
+
+    void emit(String file, String key, Utf8 utf8, Options o, List<Doc> out) {
+      if (fullLength < 0) {
+        return;
+      }
+      String id = id(key, offset);
+      if (fullLength > o.maxDocBytes()) {
+        out.add(quarantined(id, file, fullLength, "too_large",
+            "document of " + fullLength + " bytes exceeds --max-doc-bytes " + o.maxDocBytes()));
+      } else {
+        try {
+          Doc d = new Doc(id, file);
+          d.bytesAt[0] = fullLength;
+          d.text = utf8.decode(buf, 0, len);
+          classify(d, o.content(), file);
+          out.add(d);
+        } catch (Utf8.InvalidUtf8 e) {
+          Doc d = quarantined(id, file, fullLength, "invalid_utf8",
+              "invalid UTF-8 at byte " + (offset + e.offset) + " of the file");
+          d.raw = java.util.Arrays.copyOf(buf, len);
+          out.add(d);
+        }
+      }
+      len = 0;
+      fullLength = -1;
+    }
+  }
+
+  private static JavaRDD<Doc> readParquet(SparkSession spark, List<String> files, Options o) {
+    Dataset<Row> df = spark.read().parquet(files.toArray(String[]::new));
+    StructField field;
+    try {
+      field = df.schema().apply(o.textField());
+    } catch (IllegalArgumentException e) {
+      throw new UserError("Parquet input has no column '" + o.textField() + "' (use --text-field); columns: "
+          + String.join(", ", df.columns()));
+    }
+    if (!field.dataType().equals(DataTypes.StringType)) {
+      throw new UserError("Parquet column '" + o.textField() + "' is " + field.dataType().simpleString()
+          + ", not a string");
+    }
+    String[] columns = df.columns();
+    Dataset<Row> withPos = df.selectExpr(concat("_metadata.file_path AS __file", "_metadata.row_index AS __row",
+        columns));
+    String textField = o.textField();
+    return withPos.toJavaRDD().map(row -> {
+      String file = row.getString(0);
+      long index = row.getLong(1);
+      String id = id(fileKey(file), index);
+      Doc d = new Doc(id, file);
+      for (int i = 0; i < columns.length; i++) {
+        Object v = row.get(i + 2);
+        if (columns[i].equals(textField)) {
+          d.text = (String) v;
+        } else if (v != null) {
+          d.metadata.put(columns[i], v.toString());
+        }
+      }
+      if (d.text == null) {
+        return quarantined(id, file, 0, "missing_text_field", "null '" + textField + "' in row " + index);
+      }
+      d.bytesAt[0] = Utf8.length(d.text);
+      int bad = Utf8.unpairedSurrogate(d.text);
+      if (bad >= 0) {
+        Doc q = quarantined(id, file, d.bytesAt[0], "unpaired_surrogate", "at char " + bad + " in row " + index);
+        q.text = d.text;
+        return q;
+      }
+      classify(d, o.content(), d.metadata.getOrDefault("path", d.metadata.getOrDefault("source", file)));
+      return d;
+    });
+  }
+
+  private static String[] concat(String a, String b, String[] rest) {
+    String[] all = new String[rest.length + 2];
+    all[0] = a;
+    all[1] = b;
+    for (int i = 0; i < rest.length; i++) {
+      all[i + 2] = "`" + rest[i].replace("`", "``") + "`";
+    }
+    return all;
+  }
+}
