@@ -26,13 +26,19 @@ public final class Outputs {
     this.overwrite = overwrite;
   }
 
-  /** Checks that target may be written and returns the temporary path to write it under. */
-  public String claim(String target, String flag) throws IOException {
+  /** Fails with a one-line user error when target exists and may not be replaced. */
+  public void checkWritable(String target, String flag) throws IOException {
     Path t = new Path(target);
-    FileSystem fs = t.getFileSystem(conf);
-    if (fs.exists(t) && !overwrite) {
+    if (!overwrite && t.getFileSystem(conf).exists(t)) {
       throw new UserError(flag + " already exists: " + target + " (use --overwrite to replace it)");
     }
+  }
+
+  /** Checks that target may be written and returns the temporary path to write it under. */
+  public String claim(String target, String flag) throws IOException {
+    checkWritable(target, flag);
+    Path t = new Path(target);
+    FileSystem fs = t.getFileSystem(conf);
     Path tmp = new Path(t.getParent() == null ? new Path(".") : t.getParent(), "." + t.getName() + ".inprogress");
     fs.delete(tmp, true); // left over from a killed run
     pending.add(new Pending(fs, t, tmp));

@@ -103,6 +103,7 @@ public final class CleanCommand implements Callable<Integer> {
       return 0;
     }
     CleanJob.Options options = options(cfg);
+    CleanJob.preflight(options);
     try (SparkSession session = SparkRuntime.start("sparkgpt clean", spark.master, spark.verbose, spark.conf)) {
       System.err.println("sparkgpt clean: " + String.join(",", inputs) + " -> " + output + " on "
           + session.sparkContext().master() + "; steps off: " + (skip.isEmpty() ? "none" : String.join(",", skip)));

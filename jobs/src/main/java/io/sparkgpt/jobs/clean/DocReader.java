@@ -50,7 +50,11 @@ public final class DocReader {
   public record Options(DocSplit split, String textField, Content content, long maxDocBytes)
       implements Serializable {}
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Document size is bounded by --max-doc-bytes, not by Jackson's default 20 MB string limit. */
+  private static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+      .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+          .maxStringLength(Integer.MAX_VALUE).build())
+      .build());
 
   private DocReader() {}
 

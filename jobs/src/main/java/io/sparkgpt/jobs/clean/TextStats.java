@@ -20,7 +20,10 @@ public final class TextStats {
   public final double dupLineCharFraction;
   public final double dupParagraphFraction;
   public final double dupParagraphCharFraction;
-  /** topNgramFraction[i]: share of word characters covered by the most frequent (i+2)-gram of words. */
+  /**
+   * topNgramFraction[i]: share of word characters covered by the most frequent (i+2)-gram of words (of
+   * 2(i+2) characters in CJK text).
+   */
   public final double[] topNgramFraction = new double[3];
 
   public TextStats(String text) {
@@ -114,7 +117,8 @@ public final class TextStats {
         if ((j - lineStart >= 3 && text.startsWith("...", j - 3)) || text.charAt(j - 1) == '\u2026') {
           ellipses++;
         }
-        if (lineSeen.add(hash(text, lineStart, j)) > 0) {
+        // Lines without a letter or digit (table rules, separators) are layout, not repeated content.
+        if (hasLetterOrDigit(text, lineStart, j) && lineSeen.add(hash(text, lineStart, j)) > 0) {
           dupLines++;
           dupLineChars += j - lineStart;
         }
@@ -151,7 +155,10 @@ public final class TextStats {
       wordChars += ends[k] - starts[k];
     }
     LongCounter grams = new LongCounter(Math.max(16, w));
-    for (int g = 2; g <= 4; g++) {
+    // A Chinese or Japanese word is about two characters: in CJK text an "n-gram" spans 2n characters.
+    int scale = cjk > latin ? 3 : 1;
+    for (int order = 2; order <= 4; order++) {
+      int g = order * scale;
       if (w < g || wordChars == 0) {
         break;
       }
@@ -173,7 +180,7 @@ public final class TextStats {
       for (int m = 0; m < g; m++) {
         gramChars += ends[bestAt + m] - starts[bestAt + m];
       }
-      topNgramFraction[g - 2] = bestCount > 1 ? (double) bestCount * gramChars / wordChars : 0.0;
+      topNgramFraction[order - 2] = bestCount > 1 ? (double) bestCount * gramChars / wordChars : 0.0;
     }
   }
 
@@ -190,6 +197,15 @@ public final class TextStats {
     }
     if ((cp >= 0x3001 && cp <= 0x303F) || (cp >= 0xFF01 && cp <= 0xFF65)) {
       return !Character.isLetterOrDigit(cp);
+    }
+    return false;
+  }
+
+  private static boolean hasLetterOrDigit(String text, int start, int end) {
+    for (int i = start; i < end; i++) {
+      if (Character.isLetterOrDigit(text.charAt(i))) {
+        return true;
+      }
     }
     return false;
   }

@@ -14,7 +14,10 @@ import java.util.Random;
 
 /** Real documents from ../shared/corpus, and near-duplicates planted in them. */
 final class TestData {
-  static final ObjectMapper JSON = new ObjectMapper();
+  static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+      .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+          .maxStringLength(Integer.MAX_VALUE).build())
+      .build());
 
   static Path corpus() {
     Path p = Path.of(System.getProperty("sparkgpt.corpus", "../../shared/corpus"));
