@@ -19,6 +19,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.LongAccumulator;
 import scala.Tuple2;
 
 /**
@@ -77,21 +78,29 @@ public final class CleanJob {
     try {
       List<Inputs.InputFile> files = Inputs.expand(jsc.hadoopConfiguration(), o.inputs(), o.inputFormat());
       int partitions = o.partitions() > 0 ? o.partitions() : Math.max(2, jsc.defaultParallelism() * 2);
-      DocPipeline pipeline = new DocPipeline(o.config(), o.skip());
+      LongAccumulator[] stepNanos = new LongAccumulator[Steps.NAMES.size()];
+      for (int i = 0; i < stepNanos.length; i++) {
+        stepNanos[i] = jsc.sc().longAccumulator("step " + Steps.NAMES.get(i) + " ns");
+      }
+      DocPipeline pipeline = new DocPipeline(o.config(), o.skip(), stepNanos);
+      PhaseClock clock = new PhaseClock(phase);
 
-      phase.accept("decode, normalize, filter, language, pii");
+      clock.start("decode, normalize, filter, language, pii");
       JavaRDD<Doc> docs = DocReader.read(spark, files, o.read(), partitions)
           .map(pipeline::process)
           .persist(StorageLevel.MEMORY_AND_DISK_SER());
+      docs.count(); // materialise, so that each phase is timed on its own
       List<JavaRDD<Doc>> cached = new ArrayList<>(List.of(docs));
 
       if (!o.skip().contains(Steps.EXACT_DEDUP)) {
-        phase.accept("exact dedup");
+        clock.start("exact dedup");
         docs = ExactDedup.apply(docs, partitions).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        docs.count();
         cached.add(docs);
       }
       Map<String, Object> extra = new LinkedHashMap<>();
       if (!o.skip().contains(Steps.FUZZY_DEDUP)) {
+        clock.start("fuzzy dedup");
         FuzzyDedup.Result fuzzy = FuzzyDedup.find(docs.filter(Doc::kept), o.config().dedup(), partitions, phase);
         int step = Steps.index(Steps.FUZZY_DEDUP);
         JavaRDD<Doc> marked = docs.filter(Doc::kept)
@@ -105,18 +114,19 @@ public final class CleanJob {
               return d;
             });
         docs = marked.union(docs.filter(d -> !d.kept())).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        docs.count();
         cached.add(docs);
         extra.put("fuzzy_dedup", fuzzy.stats().toMap());
       }
 
-      phase.accept("counting");
+      clock.start("counting");
       CleanReport.Counts counts = docs.treeAggregate(new CleanReport.Counts(), CleanReport.Counts::add,
           CleanReport.Counts::merge);
       for (int i = 0; i < cached.size() - 1; i++) {
         cached.get(i).unpersist(false);
       }
 
-      phase.accept("writing kept documents");
+      clock.start("writing output");
       JavaRDD<Row> kept = docs.filter(Doc::kept).map(CleanJob::keptRow);
       var writer = spark.createDataFrame(kept, KEPT_SCHEMA).write().mode(SaveMode.Overwrite);
       if (o.outputFormat() == OutputFormat.PARQUET) {
@@ -125,10 +135,20 @@ public final class CleanJob {
         writer.json(outputTmp);
       }
       if (rejectedTmp != null) {
-        phase.accept("writing rejected documents");
         spark.createDataFrame(docs.filter(d -> !d.kept()).map(CleanJob::rejectedRow), REJECTED_SCHEMA)
             .write().mode(SaveMode.Overwrite).json(rejectedTmp);
       }
+      clock.stop();
+      Map<String, Double> stepSeconds = new LinkedHashMap<>();
+      for (int i = 1; i < stepNanos.length; i++) {
+        if (stepNanos[i].value() > 0) {
+          stepSeconds.put(Steps.NAMES.get(i), Math.round(stepNanos[i].value() / 1e7) / 100.0);
+        }
+      }
+      extra.put("step_cpu_seconds", stepSeconds);
+      extra.put("phase_seconds", clock.seconds());
+      extra.put("partitions", partitions);
+      extra.put("input_files", files.size());
       List<String> skipped = new ArrayList<>(o.skip());
       CleanReport report = new CleanReport(counts, extra, (System.nanoTime() - start) / 1e9, skipped);
       if (reportTmp != null) {
@@ -140,6 +160,36 @@ public final class CleanJob {
     } catch (RuntimeException | IOException e) {
       outputs.abort();
       throw e;
+    }
+  }
+
+  /** Wall-clock time of each phase of the job, for the report. */
+  static final class PhaseClock {
+    private final Consumer<String> phase;
+    private final Map<String, Double> seconds = new LinkedHashMap<>();
+    private String current;
+    private long start;
+
+    PhaseClock(Consumer<String> phase) {
+      this.phase = phase;
+    }
+
+    void start(String name) {
+      stop();
+      current = name;
+      start = System.nanoTime();
+      phase.accept(name);
+    }
+
+    void stop() {
+      if (current != null) {
+        seconds.put(current, Math.round((System.nanoTime() - start) / 1e7) / 100.0);
+        current = null;
+      }
+    }
+
+    Map<String, Double> seconds() {
+      return seconds;
     }
   }
 

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Set;
+import org.apache.spark.util.LongAccumulator;
 
 /**
  * The document-level part of cleaning, in order: normalize, quality, repetition, code_quality, language, pii.
@@ -14,8 +15,16 @@ import java.util.Set;
  */
 public final class DocPipeline implements Serializable {
   private final Step[] byIndex = new Step[Steps.NAMES.size()];
+  /** CPU time per step, summed over tasks (a metric for the report, so approximate under task retries). */
+  private final LongAccumulator[] nanos;
 
   public DocPipeline(CleanConfig c, Set<String> skip) {
+    this(c, skip, null);
+  }
+
+  /** @param nanos one accumulator per step index for step timings, or null */
+  public DocPipeline(CleanConfig c, Set<String> skip, LongAccumulator[] nanos) {
+    this.nanos = nanos;
     List<Step> steps = new ArrayList<>();
     steps.add(new Normalize(c.normalize()));
     steps.add(new GopherQuality(c.quality()));
@@ -53,7 +62,11 @@ public final class DocPipeline implements Serializable {
         continue;
       }
       String before = doc.text;
+      long t0 = nanos == null ? 0 : System.nanoTime();
       Step.Rejection r = step.apply(doc);
+      if (nanos != null) {
+        nanos[i].add(System.nanoTime() - t0);
+      }
       if (r != null) {
         doc.drop(Doc.Status.REJECTED, i, r.rule(), r.detail());
         return doc;
