@@ -46,9 +46,13 @@ public final class Outputs {
   }
 
   public void writeString(String tmp, String content) throws IOException {
+    writeBytes(tmp, content.getBytes(StandardCharsets.UTF_8));
+  }
+
+  public void writeBytes(String tmp, byte[] content) throws IOException {
     Path p = new Path(tmp);
     try (OutputStream out = p.getFileSystem(conf).create(p, true)) {
-      out.write(content.getBytes(StandardCharsets.UTF_8));
+      out.write(content);
     }
   }
 

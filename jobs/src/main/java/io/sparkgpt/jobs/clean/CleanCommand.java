@@ -2,6 +2,8 @@ package io.sparkgpt.jobs.clean;
 
 import io.sparkgpt.cluster.Progress;
 import io.sparkgpt.cluster.SparkRuntime;
+import io.sparkgpt.jobs.InputOptions;
+import io.sparkgpt.jobs.Preflight;
 import io.sparkgpt.jobs.SparkOptions;
 import io.sparkgpt.jobs.UserError;
 import java.nio.file.Files;
@@ -26,10 +28,8 @@ public final class CleanCommand implements Callable<Integer> {
   @Mixin
   SparkOptions spark;
 
-  @Option(names = {"-i", "--input"}, required = true, split = ",", paramLabel = "PATH",
-      description = "Input files, directories or globs (repeatable or comma-separated). .jsonl/.json/.ndjson: JSONL; "
-          + ".parquet: Parquet; anything else: text. .gz, .zst and .bz2 are decompressed.")
-  List<String> inputs;
+  @Mixin
+  InputOptions input;
 
   @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR", description = "Output directory.")
   String output;
@@ -37,23 +37,6 @@ public final class CleanCommand implements Callable<Integer> {
   @Option(names = "--output-format", defaultValue = "parquet", paramLabel = "FMT",
       description = "parquet or jsonl (default: ${DEFAULT-VALUE}).")
   String outputFormat;
-
-  @Option(names = "--input-format", defaultValue = "auto", paramLabel = "FMT",
-      description = "auto (by extension), text, jsonl or parquet (default: ${DEFAULT-VALUE}).")
-  String inputFormat;
-
-  @Option(names = "--doc-split", defaultValue = "file", paramLabel = "MODE",
-      description = "How text files become documents: file (one per file), blank-line (paragraph blocks "
-          + "separated by blank lines) or line (default: ${DEFAULT-VALUE}).")
-  String docSplit;
-
-  @Option(names = "--text-field", defaultValue = "text", paramLabel = "NAME",
-      description = "JSONL/Parquet field holding the text; other fields become metadata (default: ${DEFAULT-VALUE}).")
-  String textField;
-
-  @Option(names = "--content", defaultValue = "auto", paramLabel = "KIND",
-      description = "auto (code by file extension or a path/source field), prose or code (default: ${DEFAULT-VALUE}).")
-  String content;
 
   @Option(names = "--normalization", paramLabel = "FORM", description = "nfc (default) or nfkc.")
   String normalization;
@@ -88,10 +71,6 @@ public final class CleanCommand implements Callable<Integer> {
       description = "Partitions for reading and shuffles (default: 2 x Spark's default parallelism).")
   int partitions;
 
-  @Option(names = "--max-doc-bytes", defaultValue = "67108864", paramLabel = "BYTES",
-      description = "Larger documents are quarantined unread (default: ${DEFAULT-VALUE}, 64 MiB).")
-  long maxDocBytes;
-
   @Option(names = "--overwrite", description = "Replace existing output, report and rejected paths.")
   boolean overwrite;
 
@@ -103,9 +82,10 @@ public final class CleanCommand implements Callable<Integer> {
       return 0;
     }
     CleanJob.Options options = options(cfg);
-    CleanJob.preflight(options);
+    Preflight.check(input.inputs, input.format(), overwrite, "--output", output, "--report", report,
+        "--rejected", rejected);
     try (SparkSession session = SparkRuntime.start("sparkgpt clean", spark.master, spark.verbose, spark.conf)) {
-      System.err.println("sparkgpt clean: " + String.join(",", inputs) + " -> " + output + " on "
+      System.err.println("sparkgpt clean: " + String.join(",", input.inputs) + " -> " + output + " on "
           + session.sparkContext().master() + "; steps off: " + (skip.isEmpty() ? "none" : String.join(",", skip)));
       System.err.println("config: " + cfg.toJson(false));
       try (Progress progress = new Progress(session.sparkContext(), System.err, 2000)) {
@@ -176,32 +156,11 @@ public final class CleanCommand implements Callable<Integer> {
     if (!cfg.dedup().fuzzy()) {
       skipped.add(Steps.FUZZY_DEDUP);
     }
-    if (maxDocBytes <= 0) {
-      throw new UserError("--max-doc-bytes must be positive");
-    }
     if (partitions < 0) {
       throw new UserError("--partitions must be positive");
     }
-    DocReader.Options read = new DocReader.Options(choice("--doc-split", docSplit, DocReader.DocSplit.class),
-        textField, choice("--content", content, DocReader.Content.class), maxDocBytes);
-    Inputs.Format forced = inputFormat.equalsIgnoreCase("auto") ? null
-        : choice("--input-format", inputFormat, Inputs.Format.class);
-    return new CleanJob.Options(inputs, output, choice("--output-format", outputFormat, CleanJob.OutputFormat.class),
-        forced, read, skipped, cfg, report, rejected, partitions, overwrite);
-  }
-
-  /** Case-insensitive enum choice where "blank-line" names BLANK_LINE; anything else is a one-line error. */
-  static <E extends Enum<E>> E choice(String flag, String value, Class<E> type) {
-    String name = value.trim().toUpperCase(Locale.ROOT).replace('-', '_');
-    for (E e : type.getEnumConstants()) {
-      if (e.name().equals(name)) {
-        return e;
-      }
-    }
-    List<String> allowed = new ArrayList<>();
-    for (E e : type.getEnumConstants()) {
-      allowed.add(e.name().toLowerCase(Locale.ROOT).replace('_', '-'));
-    }
-    throw new UserError(flag + ": '" + value + "' is not one of " + String.join(", ", allowed));
+    return new CleanJob.Options(input.inputs, output,
+        InputOptions.choice("--output-format", outputFormat, CleanJob.OutputFormat.class), input.format(),
+        input.readOptions(), skipped, cfg, report, rejected, partitions, overwrite);
   }
 }

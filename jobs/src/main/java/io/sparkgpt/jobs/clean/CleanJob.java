@@ -54,20 +54,6 @@ public final class CleanJob {
 
   private CleanJob() {}
 
-  /** Checks inputs and outputs before Spark starts, so that mistakes cost a second, not a session start. */
-  public static void preflight(Options o) throws IOException {
-    org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
-    Inputs.expand(conf, o.inputs(), o.inputFormat());
-    Outputs outputs = new Outputs(conf, o.overwrite());
-    outputs.checkWritable(o.output(), "--output");
-    if (o.report() != null) {
-      outputs.checkWritable(o.report(), "--report");
-    }
-    if (o.rejected() != null) {
-      outputs.checkWritable(o.rejected(), "--rejected");
-    }
-  }
-
   public static CleanReport run(SparkSession spark, Options o, Consumer<String> phase) throws IOException {
     long start = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());

@@ -6,11 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.luben.zstd.ZstdOutputStream;
-import io.sparkgpt.jobs.SparkGpt;
-import java.io.ByteArrayOutputStream;
+import io.sparkgpt.jobs.Cli;
+import io.sparkgpt.jobs.Cli.Result;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,29 +31,15 @@ class CleanJobTest {
   @TempDir
   Path tmp;
 
-  record Result(int code, String out, String err) {}
-
-  static synchronized Result cli(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int code = SparkGpt.run(args);
-      return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
+  static Result cli(String... args) {
+    return Cli.run(args);
   }
 
   static Result clean(String... args) {
     List<String> all = new ArrayList<>(List.of("clean", "--master", "local[2]"));
     all.addAll(List.of(args));
     Result r = cli(all.toArray(String[]::new));
-    assertEquals(0, r.code, () -> "clean failed: " + r.err);
+    assertEquals(0, r.code(), () -> "clean failed: " + r.err());
     return r;
   }
 
@@ -161,7 +146,7 @@ class CleanJobTest {
     assertEquals(2, dropped(r, "decode", "invalid_utf8"));
     assertEquals(1, dropped(r, "normalize", "empty"));
     assertEquals(1, dropped(r, "quality", "too_long"));
-    assertTrue(res.out.contains("quarantined 7"), res.out);
+    assertTrue(res.out().contains("quarantined 7"), res.out());
 
     List<JsonNode> kept = rows(out);
     assertEquals(1, kept.size());
@@ -329,8 +314,8 @@ class CleanJobTest {
     assertFalse(kept.isEmpty());
     assertTrue(kept.get(0).get("metadata").get("title").asText().startsWith("doc-"));
     Result missing = cli("clean", "-i", in.toString(), "-o", tmp.resolve("x").toString());
-    assertEquals(2, missing.code);
-    assertTrue(missing.err.contains("no column 'text'"), missing.err);
+    assertEquals(2, missing.code());
+    assertTrue(missing.err().contains("no column 'text'"), missing.err());
   }
 
   @Test
@@ -349,13 +334,13 @@ class CleanJobTest {
         new String[] {"no-such-command"});
     for (String[] args : bad) {
       Result r = cli(args);
-      assertEquals(2, r.code, String.join(" ", args) + " -> " + r.err);
-      String[] lines = r.err.strip().split("\n");
-      assertEquals(1, lines.length, "one line: " + r.err);
-      assertFalse(r.err.contains("\tat "), r.err);
+      assertEquals(2, r.code(), String.join(" ", args) + " -> " + r.err());
+      String[] lines = r.err().strip().split("\n");
+      assertEquals(1, lines.length, "one line: " + r.err());
+      assertFalse(r.err().contains("\tat "), r.err());
     }
-    assertTrue(cli("clean", "--help").out.contains("--doc-split"));
-    assertEquals(0, cli("--help").code);
+    assertTrue(cli("clean", "--help").out().contains("--doc-split"));
+    assertEquals(0, cli("--help").code());
   }
 
   @Test
@@ -370,7 +355,7 @@ class CleanJobTest {
     assertTrue(Files.exists(out.resolve("_SUCCESS")));
     assertFalse(Files.exists(stale), "in-progress directory is gone after the commit");
     assertEquals(1, rows(out).size());
-    assertEquals(2, cli("clean", "-i", in.toString(), "-o", out.toString()).code, "no silent overwrite");
+    assertEquals(2, cli("clean", "-i", in.toString(), "-o", out.toString()).code(), "no silent overwrite");
     clean("-i", in.toString(), "-o", out.toString(), "--output-format", "jsonl", "--overwrite");
     assertEquals(1, rows(out).size());
   }
