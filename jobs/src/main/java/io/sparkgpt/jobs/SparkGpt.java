@@ -4,6 +4,7 @@ import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.jobs.clean.CleanCommand;
 import io.sparkgpt.jobs.tokenize.DecodeCommand;
 import io.sparkgpt.jobs.tokenize.EncodeCommand;
+import io.sparkgpt.jobs.tokenize.TokenizeCommand;
 import io.sparkgpt.jobs.tokenize.TrainTokenizerCommand;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -12,7 +13,8 @@ import picocli.CommandLine.Command;
 /** The sparkgpt command line: one subcommand per job. */
 @Command(name = "sparkgpt", mixinStandardHelpOptions = true, version = "sparkgpt 0.1.0",
     description = "Raw text and code to a trained GPT on Apache Spark.",
-    subcommands = {CleanCommand.class, TrainTokenizerCommand.class, EncodeCommand.class, DecodeCommand.class,
+    subcommands = {CleanCommand.class, TrainTokenizerCommand.class, TokenizeCommand.class, EncodeCommand.class,
+        DecodeCommand.class,
         CommandLine.HelpCommand.class})
 public final class SparkGpt implements Runnable {
   @CommandLine.Spec

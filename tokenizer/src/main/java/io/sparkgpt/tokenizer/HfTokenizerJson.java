@@ -235,7 +235,9 @@ public final class HfTokenizerJson {
         root.putNull("truncation");
         root.putNull("padding");
         ArrayNode added = root.putArray("added_tokens");
-        for (Map.Entry<String, Integer> e : bpe.specialTokens().entrySet()) {
+        // Sorted by id: the bytes of the file must not depend on the iteration order of the special-token map.
+        for (Map.Entry<String, Integer> e : bpe.specialTokens().entrySet().stream()
+                .sorted(Map.Entry.comparingByValue()).toList()) {
             ObjectNode t = added.addObject();
             t.put("id", e.getValue());
             t.put("content", e.getKey());

@@ -25,7 +25,8 @@ public final class PiiRedaction implements Step {
     }
   }
 
-  private record Rule(Kind kind, Pattern pattern, Predicate<String> valid, char mustContain) {}
+  /** A pattern, a validator for its matches, and a cheap test that the text could contain a match at all. */
+  private record Rule(Kind kind, Pattern pattern, Predicate<String> valid, Predicate<String> mayMatch) {}
 
   private static final Pattern CARD = Pattern.compile("(?<![\\d-])\\d(?:[ -]?\\d){12,18}(?![\\d-])");
   private static final Pattern CN_ID = Pattern.compile(
@@ -59,20 +60,20 @@ public final class PiiRedaction implements Step {
     List<Rule> rules = new ArrayList<>();
     // Order matters: checksummed ID numbers, then cards, before phones, so that no pattern sees another's pieces.
     if (config.cnId()) {
-      rules.add(new Rule(Kind.CN_ID_NUMBER, CN_ID, PiiRedaction::isCnId, '\0'));
+      rules.add(new Rule(Kind.CN_ID_NUMBER, CN_ID, PiiRedaction::isCnId, t -> digitRun(t, 17)));
     }
     if (config.card()) {
-      rules.add(new Rule(Kind.CARD_NUMBER, CARD, PiiRedaction::isCard, '\0'));
+      rules.add(new Rule(Kind.CARD_NUMBER, CARD, PiiRedaction::isCard, t -> digitRun(t, 13)));
     }
     if (config.email()) {
-      rules.add(new Rule(Kind.EMAIL, EMAIL, s -> true, '@'));
+      rules.add(new Rule(Kind.EMAIL, EMAIL, x -> true, t -> t.indexOf('@') >= 0));
     }
     if (config.ip()) {
-      rules.add(new Rule(Kind.IP_ADDRESS, IPV6, PiiRedaction::isPublicIpv6, ':'));
-      rules.add(new Rule(Kind.IP_ADDRESS, IPV4, PiiRedaction::isPublicIpv4, '.'));
+      rules.add(new Rule(Kind.IP_ADDRESS, IPV6, PiiRedaction::isPublicIpv6, PiiRedaction::colonPair));
+      rules.add(new Rule(Kind.IP_ADDRESS, IPV4, PiiRedaction::isPublicIpv4, PiiRedaction::digitDotDigit));
     }
     if (config.phone()) {
-      rules.add(new Rule(Kind.PHONE_NUMBER, PHONE, PiiRedaction::isPhone, '\0'));
+      rules.add(new Rule(Kind.PHONE_NUMBER, PHONE, PiiRedaction::isPhone, t -> digitRun(t, 10)));
     }
     return rules;
   }
@@ -96,7 +97,7 @@ public final class PiiRedaction implements Step {
   /** Returns the text with placeholders (the same instance when nothing matched); adds to counts by Kind. */
   public String redact(String text, int[] counts) {
     for (Rule rule : rules()) {
-      if (rule.mustContain != '\0' && text.indexOf(rule.mustContain) < 0) {
+      if (!rule.mayMatch.test(text)) {
         continue;
       }
       Matcher m = rule.pattern.matcher(text);
@@ -118,6 +119,53 @@ public final class PiiRedaction implements Step {
       }
     }
     return text;
+  }
+
+  /**
+   * Whether the text holds at least {@code n} digits in one group, where a group may contain the separators
+   * that phone, card and ID numbers use (space, '-', '.', '(', ')', '+'). Most text has no such group, and one
+   * pass over it is much cheaper than running the digit patterns.
+   */
+  static boolean digitRun(String text, int n) {
+    int digits = 0;
+    int separators = 0; // consecutive, e.g. ") " in "(415) 555-0132"
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c >= '0' && c <= '9') {
+        if (++digits >= n) {
+          return true;
+        }
+        separators = 0;
+      } else if (digits > 0 && separators < 2
+          && (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '+')) {
+        separators++;
+      } else {
+        digits = 0;
+        separators = 0;
+      }
+    }
+    return false;
+  }
+
+  static boolean digitDotDigit(String text) {
+    for (int i = text.indexOf('.', 1); i > 0 && i + 1 < text.length(); i = text.indexOf('.', i + 1)) {
+      if (Character.isDigit(text.charAt(i - 1)) && Character.isDigit(text.charAt(i + 1))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Two colons at most five characters apart: every IPv6 literal has them. */
+  static boolean colonPair(String text) {
+    int last = -10;
+    for (int i = text.indexOf(':'); i >= 0; i = text.indexOf(':', i + 1)) {
+      if (i - last <= 5) {
+        return true;
+      }
+      last = i;
+    }
+    return false;
   }
 
   static String digits(String s) {

@@ -12,6 +12,11 @@ public final class TokenizerOption {
   String spec;
 
   public Tokenizer load() {
+    return load(spec);
+  }
+
+  /** Loads a tokenizer spec; a bad one is a one-line user error. */
+  public static Tokenizer load(String spec) {
     try {
       return Tokenizers.load(spec);
     } catch (IllegalArgumentException | java.io.UncheckedIOException e) {

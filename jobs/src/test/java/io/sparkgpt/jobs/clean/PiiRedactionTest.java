@@ -57,6 +57,17 @@ class PiiRedactionTest {
   }
 
   @Test
+  void prefiltersNeverSkipARealMatch() {
+    for (String s : new String[] {"(415) 555-0132", "+86 138-1234-5678", "4111 1111 1111 1111", "11010519491231002X"}) {
+      assertEquals(true, PiiRedaction.digitRun(s, 10), s);
+    }
+    assertEquals(false, PiiRedaction.digitRun("version 3.11, build 2023 of 12 May", 10));
+    assertEquals(true, PiiRedaction.digitDotDigit("at 8.8.8.8"));
+    assertEquals(true, PiiRedaction.colonPair("2001:4860::8888"));
+    assertEquals(false, PiiRedaction.colonPair("key: value, other: thing"));
+  }
+
+  @Test
   void countsByKind() {
     int[] counts = new int[Kind.values().length];
     pii.redact("a@b.com c@d.org 8.8.8.8 13812345678", counts);

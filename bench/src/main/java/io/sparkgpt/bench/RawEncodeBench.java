@@ -1,0 +1,57 @@
+package io.sparkgpt.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkgpt.tokenizer.IntArray;
+import io.sparkgpt.tokenizer.Tokenizer;
+import io.sparkgpt.tokenizer.Tokenizers;
+import java.io.BufferedReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The tokenizer's raw single-thread encode speed on the documents of JSONL files (text already in memory), the
+ * baseline that `sparkgpt tokenize` is compared with. Prints one line: MB, tokens, seconds, MB/s, tokens/s
+ * (median of the rounds).
+ *
+ * <p>usage: RawEncodeBench TOKENIZER ROUNDS FILE.jsonl...
+ */
+public final class RawEncodeBench {
+  public static void main(String[] args) throws Exception {
+    Tokenizer tok = Tokenizers.load(args[0]);
+    int rounds = Integer.parseInt(args[1]);
+    ObjectMapper json = new ObjectMapper();
+    List<String> docs = new ArrayList<>();
+    long bytes = 0;
+    for (int i = 2; i < args.length; i++) {
+      try (BufferedReader r = Files.newBufferedReader(Path.of(args[i]), StandardCharsets.UTF_8)) {
+        for (String line; (line = r.readLine()) != null; ) {
+          String text = json.readTree(line).get("text").asText();
+          docs.add(text);
+          bytes += text.getBytes(StandardCharsets.UTF_8).length;
+        }
+      }
+    }
+    IntArray buf = new IntArray(1 << 16);
+    double[] seconds = new double[rounds];
+    long tokens = 0;
+    for (int round = -1; round < rounds; round++) {
+      long t0 = System.nanoTime();
+      tokens = 0;
+      for (String d : docs) {
+        buf.clear();
+        tokens += tok.encode(d, buf) + 1; // + end-of-text, as the dataset stores it
+      }
+      if (round >= 0) {
+        seconds[round] = (System.nanoTime() - t0) / 1e9;
+      }
+    }
+    java.util.Arrays.sort(seconds);
+    double s = seconds[rounds / 2];
+    System.out.printf(Locale.ROOT, "raw encode: %d documents, %.1f MB, %,d tokens, %.2f s, %.2f MB/s, %.0f tokens/s%n",
+        docs.size(), bytes / 1e6, tokens, s, bytes / 1e6 / s, tokens / s);
+  }
+}

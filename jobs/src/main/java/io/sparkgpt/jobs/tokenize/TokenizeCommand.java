@@ -1,0 +1,111 @@
+package io.sparkgpt.jobs.tokenize;
+
+import io.sparkgpt.cluster.Progress;
+import io.sparkgpt.cluster.SparkRuntime;
+import io.sparkgpt.jobs.InputOptions;
+import io.sparkgpt.jobs.Preflight;
+import io.sparkgpt.jobs.SparkOptions;
+import io.sparkgpt.jobs.UserError;
+import io.sparkgpt.tokenizer.dataset.Format;
+import io.sparkgpt.tokenizer.dataset.Manifest;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "tokenize", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Encode a corpus into a sharded, packed token dataset (manifest.json + shards).",
+        "Each document is followed by the end-of-text token; a sample is seq-len + 1 consecutive tokens. A rerun "
+            + "after a crash completes the dataset, reusing the shards already committed."})
+public final class TokenizeCommand implements Callable<Integer> {
+  @Mixin
+  SparkOptions spark;
+
+  @Mixin
+  InputOptions input;
+
+  @Option(names = {"-t", "--tokenizer"}, required = true, paramLabel = "SPEC",
+      description = "tokenizer.json, SentencePiece .model, .tiktoken file, r50k_base (GPT-2) or cl100k_base.")
+  String tokenizer;
+
+  @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR", description = "The dataset folder.")
+  String output;
+
+  @Option(names = "--seq-len", required = true, paramLabel = "N", description = "Context length of the samples.")
+  int seqLen;
+
+  @Option(names = "--val-fraction", defaultValue = "0.005", paramLabel = "F",
+      description = "Share of documents in the validation split, chosen by a hash of the id (default: ${DEFAULT-VALUE}).")
+  double valFraction;
+
+  @Option(names = "--shard-tokens", defaultValue = "100000000", paramLabel = "N",
+      description = "Target tokens per shard (default: ${DEFAULT-VALUE}).")
+  long shardTokens;
+
+  @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
+      description = "Seed of the document shuffle and the split (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--format", defaultValue = "native", paramLabel = "FMT",
+      description = "native (flat uint16/uint32 shards) or megatron (.bin/.idx) (default: ${DEFAULT-VALUE}).")
+  String format;
+
+  @Option(names = "--partitions", defaultValue = "0", paramLabel = "N",
+      description = "Partitions for reading and encoding (default: 2 x Spark's default parallelism).")
+  int partitions;
+
+  @Option(names = "--overwrite", description = "Delete an existing dataset folder first.")
+  boolean overwrite;
+
+  @Override
+  public Integer call() throws Exception {
+    if (seqLen < 1) {
+      throw new UserError("--seq-len must be positive");
+    }
+    if (!(valFraction >= 0 && valFraction < 1)) {
+      throw new UserError("--val-fraction must be in [0, 1)");
+    }
+    if (shardTokens < seqLen + 1L) {
+      throw new UserError("--shard-tokens must hold at least one sample (seq-len + 1 tokens)");
+    }
+    Format fmt = switch (format.toLowerCase(Locale.ROOT)) {
+      case "native" -> Format.NATIVE;
+      case "megatron" -> Format.MEGATRON;
+      default -> throw new UserError("--format: '" + format + "' is not one of native, megatron");
+    };
+    Preflight.check(input.inputs, input.format(), true);
+    TokenizerOption.load(tokenizer); // a bad spec fails before Spark starts
+    Path out = new Path(output);
+    var fs = out.getFileSystem(new Configuration());
+    if (!overwrite && fs.exists(new Path(out, Manifest.FILE))) {
+      System.err.println("tokenize: " + output + " holds a finished dataset; checking that it matches "
+          + "(use --overwrite to rebuild it)");
+    }
+    Map<String, Object> params = new LinkedHashMap<>();
+    params.put("input", String.join(",", input.inputs));
+    params.put("tokenizer", tokenizer);
+    params.put("seq_len", seqLen);
+    params.put("val_fraction", valFraction);
+    params.put("shard_tokens", shardTokens);
+    params.put("seed", seed);
+    params.put("format", fmt.id());
+    var options = new TokenizeJob.Options(input.inputs, input.format(), input.readOptions(), tokenizer, output,
+        seqLen, valFraction, shardTokens, seed, fmt, partitions, overwrite, params);
+    try (SparkSession session = SparkRuntime.start("sparkgpt tokenize", spark.master, spark.verbose, spark.conf)) {
+      System.err.println("sparkgpt tokenize: " + String.join(",", input.inputs) + " -> " + output + " ("
+          + tokenizer + ", seq-len " + seqLen + ", " + fmt.id() + ") on " + session.sparkContext().master());
+      try (Progress progress = new Progress(session.sparkContext(), System.err, 2000)) {
+        Manifest m = TokenizeJob.run(session, options, progress::phase);
+        System.out.print(m.summary());
+        System.out.println("dataset: " + output);
+      }
+    }
+    return 0;
+  }
+}

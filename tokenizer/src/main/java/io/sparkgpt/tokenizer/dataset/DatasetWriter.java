@@ -1,0 +1,169 @@
+package io.sparkgpt.tokenizer.dataset;
+
+import io.sparkgpt.tokenizer.ByteLevelBpe;
+import io.sparkgpt.tokenizer.HfTokenizerJson;
+import io.sparkgpt.tokenizer.Tokenizer;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The driver's side of writing a dataset: {@link #begin}, {@link #writeTokenizer}, then (after the executors have
+ * committed their shards with {@link ShardWriter}) {@link #finish}, which writes {@code manifest.json} last.
+ */
+public final class DatasetWriter {
+    private static final Pattern SHARD_FILE = Pattern.compile("([a-z][a-z0-9_]*)-(\\d{5})\\.(bin|idx|shard\\.json)");
+
+    private DatasetWriter() {
+    }
+
+    /**
+     * Call before writing shards. Returns the manifest if the folder already holds a finished dataset of this
+     * layout whose files have the sizes it records (nothing to do; checksums are the reader's job). Otherwise
+     * deletes any manifest (of another layout, unreadable, or whose files changed), so that the folder reads as
+     * unfinished until {@link #finish}; finished shards of this layout stay and are skipped by
+     * {@link ShardWriter#finished}.
+     */
+    public static Optional<Manifest> begin(DatasetFiles files, Layout layout) throws IOException {
+        if (files.size(Manifest.FILE) >= 0) {
+            try (InputStream in = files.open(Manifest.FILE)) {
+                Manifest m = Manifest.read(in, Manifest.FILE);
+                m.validate();
+                if (m.layout().equals(layout) && sizesMatch(files, m)) {
+                    return Optional.of(m);
+                }
+            } catch (IllegalArgumentException e) {
+                // unreadable or another version: replaced below
+            }
+            files.delete(Manifest.FILE);
+        }
+        return Optional.empty();
+    }
+
+    private static boolean sizesMatch(DatasetFiles files, Manifest m) throws IOException {
+        if (files.size(m.tokenizer().file()) < 0) {
+            return false;
+        }
+        for (Manifest.Shard s : m.allShards()) {
+            if (files.size(s.file()) != s.bytes() || s.idxFile() != null && files.size(s.idxFile()) != s.idxBytes()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Stores the tokenizer in the dataset folder and returns its manifest entry: a {@code .json} spec is copied
+     * byte for byte to {@code tokenizer.json} and a {@code .model} to {@code tokenizer.model}; any other byte-level
+     * BPE (bundled {@code r50k_base} / {@code cl100k_base}, {@code .tiktoken} files) is written as a
+     * {@code tokenizer.json} with the same ids, in a canonical form whose sha256 is the same on every run.
+     * {@code spec} must be a local path when it names a file; for remote files use {@link #writeTokenizerCopy}.
+     */
+    public static Manifest.TokenizerInfo writeTokenizer(DatasetFiles files, Tokenizer tokenizer, String spec) throws IOException {
+        String lower = spec.toLowerCase(Locale.ROOT);
+        Path path = lower.endsWith(".json") || lower.endsWith(".model") ? Path.of(spec) : null;
+        if (path != null && Files.isRegularFile(path)) {
+            String file = lower.endsWith(".json") ? "tokenizer.json" : "tokenizer.model";
+            return writeTokenizerCopy(files, file, Files.readAllBytes(path), tokenizer.name());
+        }
+        if (tokenizer instanceof ByteLevelBpe bpe) {
+            return writeTokenizerCopy(files, "tokenizer.json", canonicalJson(bpe), tokenizer.name());
+        }
+        throw new IllegalArgumentException("cannot store tokenizer '" + spec + "' in the dataset: not a local .json or"
+                + " .model file and not a byte-level BPE; use writeTokenizerCopy with the file's bytes");
+    }
+
+    /** Writes {@code content} as {@code fileName} (atomically) and returns its manifest entry. */
+    public static Manifest.TokenizerInfo writeTokenizerCopy(DatasetFiles files, String fileName, byte[] content, String name)
+            throws IOException {
+        writeAtomically(files, fileName, content);
+        return new Manifest.TokenizerInfo(name, fileName, Sha256.of(content));
+    }
+
+    /** The tokenizer.json of {@code bpe}: {@link HfTokenizerJson#save} writes it in a canonical form. */
+    static byte[] canonicalJson(ByteLevelBpe bpe) throws IOException {
+        ByteArrayOutputStream raw = new ByteArrayOutputStream(1 << 20);
+        HfTokenizerJson.save(bpe, raw);
+        return raw.toByteArray();
+    }
+
+    /**
+     * Writes {@code manifest.json} once every shard is committed: {@code shardsPerSplit} names the splits in order
+     * and how many shards each has (0 allowed). Then deletes temporary files and shard files of these splits
+     * beyond their count (left by an earlier run with more shards).
+     *
+     * @param seconds    the job's wall time, for the statistics
+     * @param parameters the job's flags, stored as given
+     * @throws IOException naming the unfinished shards if any shard is missing or of another layout
+     */
+    public static Manifest finish(DatasetFiles files, Layout layout, Manifest.TokenizerInfo tokenizer,
+                                  Map<String, Integer> shardsPerSplit, double seconds, Map<String, ?> parameters)
+            throws IOException {
+        if (!tokenizer.sha256().equals(layout.tokenizerSha256())) {
+            throw new IllegalArgumentException("layout tokenizer_sha256 " + layout.tokenizerSha256()
+                    + " is not the tokenizer copy's " + tokenizer.sha256());
+        }
+        if (files.size(tokenizer.file()) < 0) {
+            throw new IOException(files + ": tokenizer copy " + tokenizer.file() + " is missing");
+        }
+        Map<String, Manifest.Split> splits = new LinkedHashMap<>();
+        List<String> missing = new ArrayList<>();
+        for (Map.Entry<String, Integer> e : shardsPerSplit.entrySet()) {
+            List<Manifest.Shard> shards = new ArrayList<>();
+            for (int i = 0; i < e.getValue(); i++) {
+                Optional<Manifest.Shard> s = ShardWriter.finished(files, e.getKey(), i, layout);
+                if (s.isPresent()) {
+                    shards.add(s.get());
+                } else {
+                    missing.add(ShardWriter.shardName(e.getKey(), i));
+                }
+            }
+            splits.put(e.getKey(), Manifest.Split.of(shards));
+        }
+        if (!missing.isEmpty()) {
+            throw new IOException(files + ": " + missing.size() + " shard(s) not finished ("
+                    + String.join(", ", missing.subList(0, Math.min(5, missing.size())))
+                    + (missing.size() > 5 ? ", ..." : "") + "); rerun the job to write them");
+        }
+        Manifest m = new Manifest(Manifest.FORMAT_VERSION, layout.format(), layout.dtype(), layout.vocabSize(),
+                layout.eotId(), layout.seqLen(), layout.sampleTokens(), layout.jobKey(), tokenizer, splits,
+                Manifest.Stats.of(splits, seconds), new LinkedHashMap<>(parameters));
+        m.validate();
+        writeAtomically(files, Manifest.FILE, m.toBytes());
+        for (String name : files.list()) {
+            Matcher sm = SHARD_FILE.matcher(name);
+            if (DatasetFiles.isTemporary(name)) {
+                files.delete(name);
+            } else if (sm.matches() && shardsPerSplit.containsKey(sm.group(1))
+                    && Integer.parseInt(sm.group(2)) >= shardsPerSplit.get(sm.group(1))) {
+                files.delete(name);
+            }
+        }
+        return m;
+    }
+
+    static void writeAtomically(DatasetFiles files, String name, byte[] content) throws IOException {
+        String tmp = name + DatasetFiles.TEMP_MARKER + Long.toHexString(ThreadLocalRandom.current().nextLong() | 1L << 62);
+        try {
+            try (OutputStream out = files.create(tmp)) {
+                out.write(content);
+            }
+            files.rename(tmp, name);
+        } finally {
+            files.delete(tmp);
+        }
+    }
+}
