@@ -19,7 +19,7 @@ echo "$RAW"
 for cores in 1 2; do
   echo "running tokenize on local[$cores]" >&2
   SPARKGPT_SKIP_BUILD=1 "$ROOT/scripts/sparkgpt" tokenize --master "local[$cores]" -i "${FILES// /,}" -t r50k_base \
-    -o "$WORK/ds-$cores" --seq-len 1024 --overwrite >"$WORK/tokenize-$cores.log" 2>&1 \
+    -o "$WORK/ds-$cores" --seq-len 1024 --shard-tokens 10000000 --overwrite >"$WORK/tokenize-$cores.log" 2>&1 \
     || { tail -5 "$WORK/tokenize-$cores.log" >&2; exit 1; }
 done
 python3 - "$WORK" "$RAW" <<'PY'

@@ -14,5 +14,5 @@ java -Xmx4g -cp "bench/target/sparkgpt-bench-0.1.0-SNAPSHOT.jar:$(cat bench/targ
   io.sparkgpt.bench.TokenizerBench "$CORPUS" "$ROUNDS"
 echo
 echo "## BPE training against spm_train (same text, same vocabulary, both lossless)"
-mvn -q -pl tokenizer test -Dtest=TrainerVsSentencePieceTest -Dsparkgpt.bench=true -Dsparkgpt.corpus="$CORPUS" \
+mvn -q -pl tokenizer test -Dtest=TrainerVsSentencePieceTest -Dsparkgpt.corpus="$CORPUS" \
   -Dsurefire.failIfNoSpecifiedTests=false 2>&1 | grep -E "^vocab" || true

@@ -1,7 +1,6 @@
 package io.sparkgpt.tokenizer;
 
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
@@ -15,26 +14,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Our trainer against {@code spm_train --model_type=bpe} at the same vocabulary size, both lossless (spm with byte
  * fallback, no normalization, all characters): bytes per token on held-back lines must be within 2% of
  * SentencePiece's or better. Both train on the same lines and encode the same held-back lines, line by line.
+ * The training times are printed for scripts/bench-tokenizer.sh, never asserted (a test is no benchmark).
  */
 class TrainerVsSentencePieceTest {
 
     /** The unit-test size: 8k vocabulary, ~3 MB of training lines. */
     @Test
     void vocab8kOn3MB(@TempDir Path dir) throws Exception {
-        compare(8000, Lines.trainSample(4), dir, 1.5);
+        compare(8000, Lines.trainSample(4), dir);
     }
 
-    /**
-     * Benchmark size, off by default (about a minute): 32k vocabulary on all ~12 MB of training lines. Run with
-     * {@code mvn -pl tokenizer test -Dtest=TrainerVsSentencePieceTest -Dsparkgpt.bench=true}.
-     */
+    /** 32k vocabulary on all ~12 MB of training lines (about 40 s, mostly spm_train). */
     @Test
-    @EnabledIfSystemProperty(named = "sparkgpt.bench", matches = "true")
     void vocab32kOnAllTrainingLines(@TempDir Path dir) throws Exception {
-        compare(32000, Lines.train(), dir, 1.0);
+        compare(32000, Lines.train(), dir);
     }
 
-    static void compare(int vocab, List<String> train, Path dir, double maxTimeRatio) throws Exception {
+    static void compare(int vocab, List<String> train, Path dir) throws Exception {
         Path input = dir.resolve("train.txt");
         Files.write(input, train);
         long trainBytes = Files.size(input);
@@ -64,7 +60,5 @@ class TrainerVsSentencePieceTest {
                         + "spm_train bpe %.3f bytes/token (train %.1f s), ratio %.4f%n",
                 vocab, trainBytes / 1e6, oursBpt, oursSeconds, spmBpt, spmSeconds, oursBpt / spmBpt);
         assertTrue(oursBpt >= 0.98 * spmBpt, String.format("ours %.3f vs spm %.3f bytes/token", oursBpt, spmBpt));
-        assertTrue(oursSeconds <= maxTimeRatio * spmSeconds,
-                String.format("training took %.1f s vs spm_train %.1f s", oursSeconds, spmSeconds));
     }
 }
