@@ -1,7 +1,8 @@
 package io.sparkgpt.jobs.clean;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.jobs.clean.Inputs.Format;
@@ -205,27 +206,45 @@ public final class DocReader {
         classify(d, o.content(), file);
         return d;
       }
-      JsonNode node;
-      try {
-        node = JSON.readTree(line);
+      // Streaming parse: the text field is read straight into a String, other fields become metadata.
+      String value = null;
+      JsonToken textToken = null;
+      try (JsonParser p = JSON.getFactory().createParser(line)) {
+        if (p.nextToken() != JsonToken.START_OBJECT) {
+          Doc q = quarantined(id, file, len, "not_a_json_object", "line at offset " + offset);
+          q.text = line;
+          return q;
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+          String name = p.getCurrentName();
+          JsonToken t = p.nextToken();
+          if (name.equals(o.textField())) {
+            textToken = t;
+            value = t == JsonToken.VALUE_STRING ? p.getText() : null;
+            p.skipChildren();
+          } else if (t == JsonToken.VALUE_STRING) {
+            d.metadata.put(name, p.getText());
+          } else {
+            d.metadata.put(name, p.readValueAsTree().toString());
+          }
+        }
+        if (p.nextToken() != null) {
+          throw new com.fasterxml.jackson.core.JsonParseException(p, "trailing content after the object");
+        }
       } catch (JsonProcessingException e) {
         Doc q = quarantined(id, file, len, "malformed_json", e.getOriginalMessage() + " (line at offset " + offset + ")");
         q.text = line;
         return q;
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
       }
-      if (node == null || !node.isObject()) {
-        Doc q = quarantined(id, file, len, "not_a_json_object", "line at offset " + offset);
-        q.text = line;
-        return q;
-      }
-      JsonNode text = node.get(o.textField());
-      if (text == null || text.isNull() || !text.isTextual()) {
-        Doc q = quarantined(id, file, len, text == null || text.isNull() ? "missing_text_field" : "text_not_a_string",
+      if (value == null) {
+        boolean missing = textToken == null || textToken == JsonToken.VALUE_NULL;
+        Doc q = quarantined(id, file, len, missing ? "missing_text_field" : "text_not_a_string",
             "field '" + o.textField() + "' (line at offset " + offset + ")");
         q.text = line;
         return q;
       }
-      String value = text.textValue();
       int bad = Utf8.unpairedSurrogate(value);
       if (bad >= 0) {
         Doc q = quarantined(id, file, len, "unpaired_surrogate",
@@ -234,11 +253,6 @@ public final class DocReader {
         return q;
       }
       d.text = value;
-      node.fields().forEachRemaining(e -> {
-        if (!e.getKey().equals(o.textField())) {
-          d.metadata.put(e.getKey(), e.getValue().isTextual() ? e.getValue().textValue() : e.getValue().toString());
-        }
-      });
       String path = d.metadata.getOrDefault("path", d.metadata.getOrDefault("source", file));
       classify(d, o.content(), path);
       return d;

@@ -102,7 +102,7 @@ public final class TokenizeCommand implements Callable<Integer> {
           + tokenizer + ", seq-len " + seqLen + ", " + fmt.id() + ") on " + session.sparkContext().master());
       try (Progress progress = new Progress(session.sparkContext(), System.err, 2000)) {
         Manifest m = TokenizeJob.run(session, options, progress::phase);
-        System.out.print(m.summary());
+        System.out.println(m.summary().stripTrailing());
         System.out.println("dataset: " + output);
       }
     }

@@ -146,7 +146,8 @@ public final class TokenizeJob {
             }
           };
         })
-        .persist(StorageLevel.MEMORY_AND_DISK_SER());
+        // Deserialized: the encoded documents are never mutated, and their int[] are as compact as Kryo's bytes.
+        .persist(StorageLevel.MEMORY_AND_DISK());
     Map<String, Long> tokensPerSplit = new LinkedHashMap<>(Map.of("train", 0L, "val", 0L));
     encoded.filter(e -> e.ids != null)
         .mapToPair(e -> new Tuple2<>(e.split, (long) e.ids.length + 1))
