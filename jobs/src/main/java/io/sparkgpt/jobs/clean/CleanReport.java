@@ -79,17 +79,8 @@ public final class CleanReport {
       return docsIn[0];
     }
 
-    public long keptDocs() {
-      return kept;
-    }
 
-    public long rejectedDocs() {
-      return rejected;
-    }
 
-    public long quarantinedDocs() {
-      return quarantined;
-    }
   }
 
   private final Counts c;
@@ -102,10 +93,6 @@ public final class CleanReport {
     this.extra = extra;
     this.seconds = seconds;
     this.skipped = skipped;
-  }
-
-  public Counts counts() {
-    return c;
   }
 
   public Map<String, Object> toMap() {

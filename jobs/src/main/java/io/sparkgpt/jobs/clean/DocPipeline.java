@@ -2,7 +2,6 @@ package io.sparkgpt.jobs.clean;
 
 import java.io.Serializable;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import org.apache.spark.util.LongAccumulator;
@@ -37,17 +36,6 @@ public final class DocPipeline implements Serializable {
         byIndex[Steps.index(s.name())] = s;
       }
     }
-  }
-
-  /** The steps that will run, in order (for printing at job start). */
-  public List<String> active() {
-    List<String> names = new ArrayList<>();
-    for (Step s : byIndex) {
-      if (s != null) {
-        names.add(s.name());
-      }
-    }
-    return Collections.unmodifiableList(names);
   }
 
   public Doc process(Doc doc) {
