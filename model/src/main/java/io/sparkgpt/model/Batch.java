@@ -1,0 +1,104 @@
+package io.sparkgpt.model;
+
+import io.sparkgpt.tokenizer.dataset.SampleReader;
+
+import java.util.Arrays;
+
+/**
+ * A micro-batch of B samples of {@code T + 1} tokens each: the inputs are {@code tokens[b][0..T)}, the targets
+ * {@code tokens[b][1..T]} (the dataset's sample layout). {@code mask[b][t]} (optional; all ones when null) weights
+ * the loss of predicting {@code tokens[b][t + 1]}: 0 leaves the token out (SFT masks the prompt this way).
+ */
+public record Batch(int[][] tokens, float[][] mask) {
+
+    public Batch {
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("empty batch");
+        }
+        int n = tokens[0].length;
+        if (n < 2) {
+            throw new IllegalArgumentException("a sample needs at least 2 tokens");
+        }
+        for (int[] s : tokens) {
+            if (s.length != n) {
+                throw new IllegalArgumentException("samples of different lengths in one batch");
+            }
+        }
+        if (mask != null) {
+            if (mask.length != tokens.length) {
+                throw new IllegalArgumentException("mask has " + mask.length + " rows, the batch " + tokens.length);
+            }
+            for (float[] m : mask) {
+                if (m.length != n - 1) {
+                    throw new IllegalArgumentException("mask rows must have T = " + (n - 1) + " entries");
+                }
+            }
+        }
+    }
+
+    public static Batch of(int[][] tokens) {
+        return new Batch(tokens, null);
+    }
+
+    /** Samples {@code order[from .. from+b)} of a dataset split (wrapping around the order array). */
+    public static Batch fromSplit(SampleReader split, int[] order, long from, int b) {
+        int[][] t = new int[b][split.sampleTokens()];
+        for (int i = 0; i < b; i++) {
+            split.sample(order[(int) ((from + i) % order.length)], t[i]);
+        }
+        return of(t);
+    }
+
+    public int size() {
+        return tokens.length;
+    }
+
+    public int seqLen() {
+        return tokens[0].length - 1;
+    }
+
+    /** Tokens the loss is computed on (sum of the mask). */
+    public double maskSum() {
+        if (mask == null) {
+            return (double) size() * seqLen();
+        }
+        double s = 0;
+        for (float[] m : mask) {
+            for (float v : m) {
+                s += v;
+            }
+        }
+        return s;
+    }
+
+    int[] inputsFlat() {
+        int t = seqLen();
+        int[] out = new int[size() * t];
+        for (int b = 0; b < size(); b++) {
+            System.arraycopy(tokens[b], 0, out, b * t, t);
+        }
+        return out;
+    }
+
+    int[] targetsFlat() {
+        int t = seqLen();
+        int[] out = new int[size() * t];
+        for (int b = 0; b < size(); b++) {
+            System.arraycopy(tokens[b], 1, out, b * t, t);
+        }
+        return out;
+    }
+
+    float[] maskFlat() {
+        int t = seqLen();
+        float[] out = new float[size() * t];
+        if (mask == null) {
+            Arrays.fill(out, 1f);
+        } else {
+            for (int b = 0; b < size(); b++) {
+                System.arraycopy(mask[b], 0, out, b * t, t);
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,316 @@
+package io.sparkgpt.model;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkgpt.tokenizer.Tokenizer;
+import io.sparkgpt.tokenizer.Tokenizers;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
+
+/**
+ * A checkpoint folder (no Java serialization anywhere):
+ * <ul>
+ *   <li>{@code config.json}: HuggingFace {@code GPT2Config} keys ({@code model_type: gpt2}, {@code n_embd},
+ *       {@code n_layer}, {@code n_head}, {@code n_positions}, {@code vocab_size}, {@code activation_function:
+ *       gelu_new}, {@code layer_norm_epsilon}, {@code tie_word_embeddings}, ...) plus the full {@link GptConfig}
+ *       under {@code "sparkgpt"}, which is what this class reads back.</li>
+ *   <li>{@code model.safetensors}: the parameters under the names of HF {@code GPT2LMHeadModel}'s state dict,
+ *       in HF's layouts. GPT-2's linear layers are {@code Conv1D} with weight {@code [in, out]} and this model
+ *       computes {@code x @ W} with the same layout, so <b>no tensor is transposed</b>. (nanoGPT's
+ *       {@code nn.Linear} weights are the transposes of the four {@code c_attn}, {@code c_proj}, {@code c_fc}
+ *       weights.) With tied embeddings {@code lm_head.weight} is not stored (HF re-ties it on load); with biases
+ *       off the bias tensors are absent and HF needs {@code strict=False} (its zero-initialised biases then
+ *       reproduce the model). Metadata {@code format: pt} as HF expects.</li>
+ *   <li>{@code optimizer.safetensors} (optional): AdamW moments {@code exp_avg.<param>} and
+ *       {@code exp_avg_sq.<param>}; metadata {@code step}.</li>
+ *   <li>{@code training_state.json} (optional): step, learning rate, seeds, data position and anything else the
+ *       trainer wants back.</li>
+ *   <li>the tokenizer, as {@code tokenizer.json} (or {@code tokenizer.model} / {@code tokenizer.tiktoken}), loadable
+ *       with {@code Tokenizers.load}.</li>
+ * </ul>
+ * {@link #save} writes into a temporary sibling folder and renames it into place, so a reader never sees a half
+ * written checkpoint; {@link #load} checks names, shapes and dtypes and fails with one clear message.
+ */
+public record Checkpoint(Path dir, GptConfig config, Map<String, INDArray> params, AdamW.State optimizer,
+                         TrainingState trainingState) {
+
+    public static final String CONFIG = "config.json";
+    public static final String MODEL = "model.safetensors";
+    public static final String OPTIMIZER = "optimizer.safetensors";
+    public static final String TRAINING_STATE = "training_state.json";
+    public static final int FORMAT_VERSION = 1;
+    static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer.model", "tokenizer.tiktoken");
+
+    static final ObjectMapper JSON = new ObjectMapper()
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    /**
+     * Where a run stands: {@code step} steps taken, {@code lr} the last learning rate used, {@code samplesSeen} the
+     * data position (training samples consumed, in the dataset's epoch order), seeds, and the last validation loss.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record TrainingState(
+            @JsonProperty("step") long step,
+            @JsonProperty("lr") double lr,
+            @JsonProperty("samples_seen") long samplesSeen,
+            @JsonProperty("tokens_seen") long tokensSeen,
+            @JsonProperty("epoch") long epoch,
+            @JsonProperty("seed") long seed,
+            @JsonProperty("data_seed") long dataSeed,
+            @JsonProperty("val_loss") Double valLoss,
+            @JsonProperty("train_config") Map<String, Object> trainConfig) {
+    }
+
+    /** Loads the tokenizer stored in the checkpoint. */
+    public Tokenizer tokenizer() throws IOException {
+        Path p = tokenizerFile(dir);
+        if (p == null) {
+            throw new IOException(dir + ": the checkpoint has no tokenizer (expected one of " + TOKENIZER_FILES + ")");
+        }
+        return Tokenizers.load(p.toString());
+    }
+
+    /** The tokenizer file inside {@code dir}, or null. */
+    public static Path tokenizerFile(Path dir) {
+        for (String f : TOKENIZER_FILES) {
+            if (Files.isRegularFile(dir.resolve(f))) {
+                return dir.resolve(f);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Writes a checkpoint atomically: everything goes to {@code <dir>.tmp-<random>} first, which then replaces
+     * {@code dir} by renames (an existing {@code dir} is moved aside and deleted last).
+     *
+     * @param optimizer     null to omit {@code optimizer.safetensors}
+     * @param state         null to omit {@code training_state.json}
+     * @param tokenizerFile a tokenizer file to copy in ({@code .json}, {@code .model} or {@code .tiktoken}); null for none
+     */
+    public static void save(Path dir, GptConfig config, Map<String, INDArray> params, AdamW.State optimizer,
+                            TrainingState state, Path tokenizerFile) throws IOException {
+        GptModel.checkParams(config, params);
+        Path abs = dir.toAbsolutePath();
+        Files.createDirectories(abs.getParent());
+        String suffix = Long.toHexString(ThreadLocalRandom.current().nextLong() | 1L << 62);
+        Path tmp = abs.resolveSibling(abs.getFileName() + ".tmp-" + suffix);
+        Files.createDirectory(tmp);
+        try {
+            Files.write(tmp.resolve(CONFIG), JSON.writeValueAsBytes(configJson(config)));
+            Map<String, INDArray> stored = new LinkedHashMap<>(params);
+            Safetensors.write(tmp.resolve(MODEL), stored, Map.of("format", "pt", "sparkgpt_format_version", "" + FORMAT_VERSION));
+            if (optimizer != null) {
+                Map<String, INDArray> opt = new LinkedHashMap<>();
+                optimizer.m.forEach((k, v) -> opt.put("exp_avg." + k, v));
+                optimizer.v.forEach((k, v) -> opt.put("exp_avg_sq." + k, v));
+                Safetensors.write(tmp.resolve(OPTIMIZER), opt, Map.of("step", Long.toString(optimizer.step), "optimizer", "adamw"));
+            }
+            if (state != null) {
+                Files.write(tmp.resolve(TRAINING_STATE), JSON.writeValueAsBytes(state));
+            }
+            if (tokenizerFile != null) {
+                String name = tokenizerFile.getFileName().toString();
+                String target = name.endsWith(".model") ? "tokenizer.model" : name.endsWith(".tiktoken") ? "tokenizer.tiktoken" : "tokenizer.json";
+                Files.copy(tokenizerFile, tmp.resolve(target));
+            }
+            Path old = null;
+            if (Files.exists(abs)) {
+                old = abs.resolveSibling(abs.getFileName() + ".old-" + suffix);
+                move(abs, old);
+            }
+            move(tmp, abs);
+            if (old != null) {
+                deleteTree(old);
+            }
+        } finally {
+            if (Files.exists(tmp)) {
+                deleteTree(tmp);
+            }
+        }
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to);
+        }
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(q);
+            }
+        }
+    }
+
+    static ObjectNode configJson(GptConfig c) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("model_type", "gpt2");
+        n.putArray("architectures").add("GPT2LMHeadModel");
+        n.put("vocab_size", c.vocabSize());
+        n.put("n_positions", c.blockSize());
+        n.put("n_ctx", c.blockSize());
+        n.put("n_embd", c.dModel());
+        n.put("n_layer", c.nLayer());
+        n.put("n_head", c.nHead());
+        n.put("n_inner", c.mlpWidth());
+        n.put("activation_function", "gelu_new");
+        n.put("resid_pdrop", c.dropout());
+        n.put("embd_pdrop", c.dropout());
+        n.put("attn_pdrop", c.dropout());
+        n.put("layer_norm_epsilon", GptConfig.LN_EPS);
+        n.put("initializer_range", 0.02);
+        n.put("tie_word_embeddings", c.tied());
+        n.put("scale_attn_weights", true);
+        n.put("torch_dtype", c.dtype());
+        n.put("sparkgpt_format_version", FORMAT_VERSION);
+        n.set("sparkgpt", JSON.valueToTree(c));
+        return n;
+    }
+
+    /** Reads {@code config.json} of a checkpoint folder. */
+    public static GptConfig readConfig(Path dir) throws IOException {
+        Path f = dir.resolve(CONFIG);
+        if (!Files.isRegularFile(f)) {
+            throw new IOException(dir + ": not a checkpoint (no " + CONFIG + ")");
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(f.toFile());
+        } catch (IOException e) {
+            throw new IOException(f + ": invalid JSON: " + e.getMessage(), e);
+        }
+        JsonNode sg = root == null ? null : root.get("sparkgpt");
+        if (sg == null || !sg.isObject()) {
+            throw new IOException(f + ": no \"sparkgpt\" model block (not written by sparkgpt?)");
+        }
+        int version = root.path("sparkgpt_format_version").asInt(-1);
+        if (version != FORMAT_VERSION) {
+            throw new IOException(f + ": sparkgpt_format_version " + version + ", this reader knows " + FORMAT_VERSION);
+        }
+        try {
+            return JSON.treeToValue(sg, GptConfig.class);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new IOException(f + ": invalid model config: " + e.getMessage(), e);
+        }
+    }
+
+    /** Loads everything: config, parameters (validated), optimizer state and training state if present. */
+    public static Checkpoint load(Path dir) throws IOException {
+        return load(dir, true);
+    }
+
+    /** @param withOptimizer false to skip {@code optimizer.safetensors} (generation needs only the weights) */
+    public static Checkpoint load(Path dir, boolean withOptimizer) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new IOException(dir + ": no such checkpoint folder");
+        }
+        GptConfig cfg = readConfig(dir);
+        Map<String, INDArray> params = readTensors(dir.resolve(MODEL), cfg, "");
+        AdamW.State opt = null;
+        Path optFile = dir.resolve(OPTIMIZER);
+        if (withOptimizer && Files.isRegularFile(optFile)) {
+            Map<String, INDArray> m = readTensors(optFile, cfg, "exp_avg.");
+            Map<String, INDArray> v = readTensors(optFile, cfg, "exp_avg_sq.");
+            String step = Safetensors.readHeader(optFile).metadata().get("step");
+            long s;
+            try {
+                s = Long.parseLong(step);
+            } catch (NumberFormatException | NullPointerException e) {
+                throw new IOException(optFile + ": metadata 'step' missing or not a number: " + step);
+            }
+            opt = new AdamW.State(m, v, s);
+        }
+        TrainingState ts = null;
+        Path tsFile = dir.resolve(TRAINING_STATE);
+        if (Files.isRegularFile(tsFile)) {
+            try {
+                ts = JSON.readValue(tsFile.toFile(), TrainingState.class);
+            } catch (IOException e) {
+                throw new IOException(tsFile + ": invalid training state: " + e.getMessage(), e);
+            }
+        }
+        return new Checkpoint(dir, cfg, params, opt, ts);
+    }
+
+    /**
+     * Reads the tensors named {@code prefix + paramName} for every parameter of {@code cfg} and checks that there
+     * are exactly those, with the right shapes and dtype.
+     */
+    static Map<String, INDArray> readTensors(Path file, GptConfig cfg, String prefix) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new IOException(file + ": missing");
+        }
+        Safetensors.Header h = Safetensors.readHeader(file);
+        String wantType = Safetensors.dtypeName(cfg.nd4jType());
+        List<GptModel.ParamSpec> specs = GptModel.paramSpecs(cfg);
+        for (GptModel.ParamSpec s : specs) {
+            Safetensors.Entry e = h.tensors().get(prefix + s.name());
+            if (e == null) {
+                throw new IOException(file + ": tensor '" + prefix + s.name() + "' is missing (config " + cfg + ")");
+            }
+            if (!Arrays.equals(e.shape(), s.shape())) {
+                throw new IOException(file + ": tensor '" + prefix + s.name() + "' has shape " + Arrays.toString(e.shape())
+                        + ", the config needs " + Arrays.toString(s.shape()));
+            }
+            if (!e.dtype().equals(wantType)) {
+                throw new IOException(file + ": tensor '" + prefix + s.name() + "' is " + e.dtype() + ", the config says " + wantType);
+            }
+        }
+        if (prefix.isEmpty()) {
+            List<String> extra = h.tensors().keySet().stream()
+                    .filter(n -> specs.stream().noneMatch(s -> s.name().equals(n))).toList();
+            if (!extra.isEmpty()) {
+                throw new IOException(file + ": unexpected tensors " + extra + " for config " + cfg);
+            }
+        }
+        Map<String, Safetensors.Tensor> all = Safetensors.read(file);
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        for (GptModel.ParamSpec s : specs) {
+            out.put(s.name(), all.get(prefix + s.name()).array());
+        }
+        return out;
+    }
+
+    /** Lists checkpoint folders (those with a config.json) directly under {@code dir}. */
+    public static List<Path> list(Path dir) throws IOException {
+        List<Path> out = new java.util.ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+            for (Path p : s) {
+                if (Files.isRegularFile(p.resolve(CONFIG))) {
+                    out.add(p);
+                }
+            }
+        }
+        out.sort(Comparator.naturalOrder());
+        return out;
+    }
+}

@@ -1,0 +1,468 @@
+package io.sparkgpt.model;
+
+import org.nd4j.autodiff.loss.LossReduce;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.array.SingleThreadArrayHolder;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.scatter.ScatterAdd;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.SplittableRandom;
+
+/**
+ * A GPT-2-style decoder-only transformer as one SameDiff graph, in the spirit of nanoGPT's {@code model.py}.
+ *
+ * <pre>
+ *   x   = wte[idx] + wpe[0..T)                        token + learned position embeddings
+ *   for each of L blocks:
+ *     x = x + c_proj(attn(ln_1(x)))                   causal multi-head self-attention (pre-LayerNorm)
+ *     x = x + mlp.c_proj(gelu(mlp.c_fc(ln_2(x))))     MLP, GELU (tanh approximation, as GPT-2)
+ *   logits = ln_f(x) @ wte^T                          head tied to the token embedding
+ *   loss   = -sum_t w_t * log softmax(logits_t)[target_t],   w_t = mask_t / (unmasked tokens of the step)
+ * </pre>
+ *
+ * <p><b>Parameters</b> carry HuggingFace {@code GPT2LMHeadModel} state-dict names and layouts (see
+ * {@link #paramSpecs}): linear weights are stored {@code [in, out]} like GPT-2's {@code Conv1D}, so {@code y = x @ W
+ * + b} with no transpose. The graph holds the parameter arrays by reference: {@link #setParams} shares the caller's
+ * arrays, and an optimiser that updates them in place is seen by the next step.
+ *
+ * <p><b>Choices forced by ND4J 1.0.0-M2.1</b> (each verified by the gradient check in the tests):
+ * <ul>
+ *   <li>The token embedding lookup runs outside the graph: rows of {@code wte} are gathered in Java into the
+ *       placeholder {@code tok_emb}, SameDiff returns the gradient for that placeholder, and it is scatter-added
+ *       into {@code wte}'s gradient (SameDiff's {@code gather} backprop runs one op per index: far too slow; a one-hot
+ *       matmul costs a vocabulary-sized product).</li>
+ *   <li>LayerNorm is composed from mean/variance ops: ND4J's {@code layer_norm} divides by the standard deviation
+ *       without an epsilon, which differs from PyTorch's {@code sqrt(var + 1e-5)} by percents at GPT-2 init scale.</li>
+ *   <li>Attention is matmul + additive causal mask + softmax, exactly causal; the fused
+ *       {@code multiHeadDotProductAttention} without a mask is not.</li>
+ *   <li>The loss is the fused {@code softmaxCrossEntropy} with one-hot labels, per-token weights
+ *       {@code mask / count} (rank 1) and SUM reduction. {@code sparseSoftmaxCrossEntropy}'s backward ignores the
+ *       upstream gradient (with or without {@code mean()}: a weighted sum of its per-token losses gave gradients
+ *       about B*T times too large in the gradient check), and logSoftmax * one-hot was slower.</li>
+ *   <li>GELU is composed as {@code x * sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3))}, which equals PyTorch's
+ *       {@code gelu(approximate="tanh")} and HF's {@code gelu_new}; ND4J's {@code preciseGelu} does not (it was
+ *       measured at -0.0247 for x = -3 where the tanh formula gives -0.0036).</li>
+ *   <li>Parameters are held in plain {@code SingleThreadArrayHolder}s: the default holder keeps per-device copies,
+ *       and {@code output()} then did not see in-place optimiser updates.</li>
+ *   <li>Scatter-adding the embedding gradient uses libnd4j's locking mode: without it, rows of repeated token
+ *       ids were lost at random with 2 threads.</li>
+ * </ul>
+ *
+ * <p>Dropout (when {@link GptConfig#dropout()} &gt; 0) multiplies by masks generated in Java from a seed, so a step
+ * is reproducible; evaluation and {@link #logits} use no dropout.
+ *
+ * <p>Not thread-safe: one instance per thread.
+ */
+public final class GptModel {
+    public static final String WTE = "transformer.wte.weight";
+    public static final String WPE = "transformer.wpe.weight";
+    public static final String LN_F_W = "transformer.ln_f.weight";
+    public static final String LN_F_B = "transformer.ln_f.bias";
+    public static final String LM_HEAD = "lm_head.weight";
+
+    private static final String TOK_EMB = "tok_emb";
+    private static final String TARGETS = "targets";
+    private static final String WEIGHTS = "weights";
+    private static final String LOSS = "loss";
+    private static final String LOGITS = "logits";
+
+    /** How a parameter is initialised and whether weight decay applies to it. */
+    public enum Init { NORMAL, RESIDUAL, ZEROS, ONES }
+
+    /** One parameter: HF name, shape, initialisation, weight decay (true only for matrices used in products). */
+    public record ParamSpec(String name, long[] shape, Init init, boolean decay) {
+    }
+
+    private final GptConfig cfg;
+    private final int seqLen;
+    private final SameDiff sd;
+    private final List<ParamSpec> specs;
+    private final List<String> gradTargets = new ArrayList<>();
+    private final List<String> dropoutNames = new ArrayList<>();
+    private final Map<String, long[]> dropoutShapes = new HashMap<>();
+    private final Map<String, String> gradNames = new HashMap<>();
+    private final SameDiff gradFn;
+    private final List<String> gradOutputs;
+    private Map<String, INDArray> params;
+
+    /**
+     * Builds the training/evaluation graph for sequences of exactly {@code seqLen} tokens (at most the block size);
+     * the batch size may vary between calls.
+     */
+    public GptModel(GptConfig cfg, int seqLen) {
+        if (seqLen < 1 || seqLen > cfg.blockSize()) {
+            throw new IllegalArgumentException("sequence length " + seqLen + " must be in [1, block_size " + cfg.blockSize() + "]");
+        }
+        this.cfg = cfg;
+        this.seqLen = seqLen;
+        this.specs = paramSpecs(cfg);
+        this.sd = SameDiff.create();
+        // SameDiff's default ThreadSafeArrayHolder keeps per-device copies of variable arrays: sd.output() then
+        // never saw in-place parameter updates. Plain holders keep the caller's arrays by reference.
+        sd.setArrayHolders(new SingleThreadArrayHolder(), new SingleThreadArrayHolder(), false);
+        build();
+        for (ParamSpec s : specs) {
+            gradTargets.add(s.name());
+        }
+        gradTargets.add(TOK_EMB);
+        sd.setLossVariables(LOSS);
+        sd.createGradFunction(TOK_EMB);
+        gradFn = sd.getFunction("grad");
+        gradOutputs = new ArrayList<>();
+        gradOutputs.add(LOSS);
+        for (String v : gradTargets) {
+            SDVariable gv = sd.getVariable(v).getGradient();
+            if (gv != null) {
+                gradNames.put(v, gv.name());
+                gradOutputs.add(gv.name());
+            }
+        }
+    }
+
+    public GptModel(GptConfig cfg) {
+        this(cfg, cfg.blockSize());
+    }
+
+    public GptConfig config() {
+        return cfg;
+    }
+
+    public int seqLen() {
+        return seqLen;
+    }
+
+    /** Parameters in canonical order with HF names, shapes and init/decay rules. */
+    public static List<ParamSpec> paramSpecs(GptConfig c) {
+        long d = c.dModel(), m = c.mlpWidth();
+        List<ParamSpec> s = new ArrayList<>();
+        s.add(new ParamSpec(WTE, new long[]{c.vocabSize(), d}, Init.NORMAL, false));
+        s.add(new ParamSpec(WPE, new long[]{c.blockSize(), d}, Init.NORMAL, false));
+        for (int i = 0; i < c.nLayer(); i++) {
+            String p = "transformer.h." + i + ".";
+            s.add(new ParamSpec(p + "ln_1.weight", new long[]{d}, Init.ONES, false));
+            if (c.bias()) {
+                s.add(new ParamSpec(p + "ln_1.bias", new long[]{d}, Init.ZEROS, false));
+            }
+            s.add(new ParamSpec(p + "attn.c_attn.weight", new long[]{d, 3 * d}, Init.NORMAL, true));
+            if (c.bias()) {
+                s.add(new ParamSpec(p + "attn.c_attn.bias", new long[]{3 * d}, Init.ZEROS, false));
+            }
+            s.add(new ParamSpec(p + "attn.c_proj.weight", new long[]{d, d}, Init.RESIDUAL, true));
+            if (c.bias()) {
+                s.add(new ParamSpec(p + "attn.c_proj.bias", new long[]{d}, Init.ZEROS, false));
+            }
+            s.add(new ParamSpec(p + "ln_2.weight", new long[]{d}, Init.ONES, false));
+            if (c.bias()) {
+                s.add(new ParamSpec(p + "ln_2.bias", new long[]{d}, Init.ZEROS, false));
+            }
+            s.add(new ParamSpec(p + "mlp.c_fc.weight", new long[]{d, m}, Init.NORMAL, true));
+            if (c.bias()) {
+                s.add(new ParamSpec(p + "mlp.c_fc.bias", new long[]{m}, Init.ZEROS, false));
+            }
+            s.add(new ParamSpec(p + "mlp.c_proj.weight", new long[]{m, d}, Init.RESIDUAL, true));
+            if (c.bias()) {
+                s.add(new ParamSpec(p + "mlp.c_proj.bias", new long[]{d}, Init.ZEROS, false));
+            }
+        }
+        s.add(new ParamSpec(LN_F_W, new long[]{d}, Init.ONES, false));
+        if (c.bias()) {
+            s.add(new ParamSpec(LN_F_B, new long[]{d}, Init.ZEROS, false));
+        }
+        if (!c.tied()) {
+            s.add(new ParamSpec(LM_HEAD, new long[]{c.vocabSize(), d}, Init.NORMAL, true));
+        }
+        return Collections.unmodifiableList(s);
+    }
+
+    /**
+     * GPT-2 initialisation: weights and embeddings normal(0, 0.02), residual projections ({@code c_proj})
+     * normal(0, 0.02 / sqrt(2L)), biases 0, LayerNorm gains 1. Deterministic in {@code seed} (java.util.Random per
+     * tensor, seeded from the seed and the tensor's index).
+     */
+    public static Map<String, INDArray> initParams(GptConfig c, long seed) {
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        DataType dt = c.nd4jType();
+        SplittableRandom seeds = new SplittableRandom(seed);
+        for (ParamSpec s : paramSpecs(c)) {
+            long seedForTensor = seeds.nextLong();
+            INDArray a;
+            switch (s.init()) {
+                case ZEROS -> a = Nd4j.zeros(dt, s.shape());
+                case ONES -> a = Nd4j.ones(dt, s.shape());
+                default -> {
+                    double std = s.init() == Init.RESIDUAL ? 0.02 / Math.sqrt(2.0 * c.nLayer()) : 0.02;
+                    Random r = new Random(seedForTensor);
+                    long n = 1;
+                    for (long x : s.shape()) {
+                        n *= x;
+                    }
+                    double[] v = new double[Math.toIntExact(n)];
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] = r.nextGaussian() * std;
+                    }
+                    a = Nd4j.create(v, s.shape(), 'c').castTo(dt);
+                }
+            }
+            out.put(s.name(), a);
+        }
+        return out;
+    }
+
+    /**
+     * Shares {@code params} (names and shapes as {@link #paramSpecs}) with the graph; later in-place updates of
+     * these arrays are used by the next call.
+     */
+    public void setParams(Map<String, INDArray> params) {
+        checkParams(cfg, params);
+        for (ParamSpec s : specs) {
+            sd.getVariable(s.name()).setArray(params.get(s.name()));
+        }
+        this.params = params;
+    }
+
+    public Map<String, INDArray> params() {
+        return params;
+    }
+
+    /** Checks names, shapes and dtypes against the config. */
+    public static void checkParams(GptConfig cfg, Map<String, INDArray> params) {
+        List<ParamSpec> specs = paramSpecs(cfg);
+        for (ParamSpec s : specs) {
+            INDArray a = params.get(s.name());
+            if (a == null) {
+                throw new IllegalArgumentException("parameter " + s.name() + " is missing");
+            }
+            if (!java.util.Arrays.equals(a.shape(), s.shape())) {
+                throw new IllegalArgumentException("parameter " + s.name() + " has shape " + java.util.Arrays.toString(a.shape())
+                        + ", the config needs " + java.util.Arrays.toString(s.shape()));
+            }
+            if (a.dataType() != cfg.nd4jType()) {
+                throw new IllegalArgumentException("parameter " + s.name() + " is " + a.dataType() + ", the config says " + cfg.dtype());
+            }
+        }
+        if (params.size() != specs.size()) {
+            List<String> extra = new ArrayList<>(params.keySet());
+            specs.forEach(s -> extra.remove(s.name()));
+            throw new IllegalArgumentException("unexpected parameters " + extra);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // The graph
+
+    private void build() {
+        DataType dt = cfg.nd4jType();
+        int t = seqLen, d = cfg.dModel(), h = cfg.nHead(), hs = cfg.headSize();
+        Map<String, SDVariable> p = new HashMap<>();
+        for (ParamSpec s : specs) {
+            p.put(s.name(), sd.var(s.name(), dt, s.shape()));
+        }
+        SDVariable tokEmb = sd.placeHolder(TOK_EMB, dt, -1, d);          // [B*T, d], rows of wte
+        SDVariable targets = sd.placeHolder(TARGETS, DataType.INT, -1);   // [B*T]
+        SDVariable weights = sd.placeHolder(WEIGHTS, dt, -1);             // [B*T] = mask / count
+
+        // x = wte[idx] + wpe[:T], kept as [B*T, d]
+        SDVariable pos = sd.slice(p.get(WPE), new int[]{0, 0}, t, d);    // [T, d]
+        SDVariable x = sd.reshape(sd.reshape(tokEmb, -1, t, d).add(pos), -1, d);
+        x = dropout(x, "drop.emb", new long[]{-1, d});
+
+        // causal mask: 0 on and below the diagonal, -1e9 above (exp underflows to exactly 0)
+        double[] mask = new double[t * t];
+        for (int i = 0; i < t; i++) {
+            for (int j = i + 1; j < t; j++) {
+                mask[i * t + j] = -1e9;
+            }
+        }
+        SDVariable causal = sd.constant("causal_mask", Nd4j.create(mask, new long[]{t, t}, 'c').castTo(dt));
+        double scale = 1.0 / Math.sqrt(hs);
+        for (int i = 0; i < cfg.nLayer(); i++) {
+            String pre = "transformer.h." + i + ".";
+            // attention
+            SDVariable a = layerNorm(x, p.get(pre + "ln_1.weight"), p.get(pre + "ln_1.bias"));
+            SDVariable qkv = linear(a, p.get(pre + "attn.c_attn.weight"), p.get(pre + "attn.c_attn.bias"));  // [BT, 3d]
+            SDVariable q = heads(sd.slice(qkv, new int[]{0, 0}, -1, d).mul(scale), t, h, hs);   // scale q, not q.k
+            SDVariable k = heads(sd.slice(qkv, new int[]{0, d}, -1, d), t, h, hs);
+            SDVariable v = heads(sd.slice(qkv, new int[]{0, 2 * d}, -1, d), t, h, hs);
+            SDVariable att = sd.mmul(q, k, false, true, false).add(causal);                // [B, H, T, T]
+            att = sd.nn.softmax(att, -1);
+            att = dropout(att, "drop.attn." + i, new long[]{-1, h, t, t});
+            SDVariable y = sd.mmul(att, v);                                                 // [B, H, T, hs]
+            y = sd.reshape(sd.permute(y, 0, 2, 1, 3), -1, d);                                // [BT, d]
+            y = linear(y, p.get(pre + "attn.c_proj.weight"), p.get(pre + "attn.c_proj.bias"));
+            x = x.add(dropout(y, "drop.resid1." + i, new long[]{-1, d}));
+            // MLP
+            SDVariable m = layerNorm(x, p.get(pre + "ln_2.weight"), p.get(pre + "ln_2.bias"));
+            m = gelu(linear(m, p.get(pre + "mlp.c_fc.weight"), p.get(pre + "mlp.c_fc.bias")));
+            m = linear(m, p.get(pre + "mlp.c_proj.weight"), p.get(pre + "mlp.c_proj.bias"));
+            x = x.add(dropout(m, "drop.resid2." + i, new long[]{-1, d}));
+        }
+        x = layerNorm(x, p.get(LN_F_W), p.get(LN_F_B));
+        SDVariable head = cfg.tied() ? p.get(WTE) : p.get(LM_HEAD);
+        SDVariable logits = sd.mmul(x, head, false, true, false).rename(LOGITS);               // [BT, V]
+        // sum_t w_t * CE(logits_t, target_t), one fused op with its own backward (weights must be rank 1)
+        SDVariable labels = sd.oneHot(targets, cfg.vocabSize(), -1, 1.0, 0.0, dt);
+        sd.loss.softmaxCrossEntropy(LOSS, labels, logits, weights, LossReduce.SUM, 0.0);
+    }
+
+    /** [BT, d] -> [B, H, T, hs]. */
+    private SDVariable heads(SDVariable x, int t, int h, int hs) {
+        return sd.permute(sd.reshape(x, -1, t, h, hs), 0, 2, 1, 3);
+    }
+
+    private SDVariable linear(SDVariable x, SDVariable w, SDVariable b) {
+        SDVariable y = sd.mmul(x, w);
+        return b == null ? y : sd.nn.biasAdd(y, b, false);
+    }
+
+    private SDVariable layerNorm(SDVariable x, SDVariable g, SDVariable b) {
+        SDVariable mu = x.mean(true, -1);
+        SDVariable xc = x.sub(mu);
+        SDVariable var = sd.math.square(xc).mean(true, -1);
+        SDVariable y = xc.mul(sd.math.rsqrt(var.add(GptConfig.LN_EPS))).mul(g);
+        return b == null ? y : y.add(b);
+    }
+
+    /** 0.5 x (1 + tanh(z)) = x * sigmoid(2z), z = sqrt(2/pi) (x + 0.044715 x^3): two ops fewer. */
+    private SDVariable gelu(SDVariable x) {
+        SDVariable z2 = x.add(sd.math.cube(x).mul(0.044715)).mul(2 * Math.sqrt(2.0 / Math.PI));
+        return x.mul(sd.nn.sigmoid(z2));
+    }
+
+    private SDVariable dropout(SDVariable x, String name, long[] shape) {
+        if (cfg.dropout() <= 0) {
+            return x;
+        }
+        SDVariable mask = sd.placeHolder(name, cfg.nd4jType(), shape);
+        dropoutNames.add(name);
+        dropoutShapes.put(name, shape);
+        return x.mul(mask);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Running it
+
+    /** Loss (weighted by {@code lossScale}) and gradients of one micro-batch, gradients keyed by parameter name. */
+    public record LossAndGrads(double loss, Map<String, INDArray> grads) {
+    }
+
+    /**
+     * Forward and backward on one micro-batch. The loss is {@code sum_t mask_t * nll_t / normalizer}; pass the
+     * number of unmasked tokens of the whole (accumulated) batch as {@code normalizer}, so that summing the
+     * gradients of all micro-batches gives the gradient of the mean over all of them.
+     *
+     * @param dropoutSeed seed for this micro-batch's dropout masks (ignored without dropout)
+     */
+    public LossAndGrads lossAndGradients(Batch batch, double normalizer, long dropoutSeed) {
+        requireParams();
+        Map<String, INDArray> ph = placeholders(batch, normalizer);
+        if (!dropoutNames.isEmpty()) {
+            addDropoutMasks(ph, batch.size(), dropoutSeed);
+        }
+        // The gradient function run directly, with SameDiff's array cache on: calculateGradientsAndOutputs turns
+        // the cache off, so every op output is a fresh off-heap allocation freed only by the GC (steps slowed
+        // down from one to the next).
+        Map<String, INDArray> out = gradFn.output(ph, gradOutputs);
+        Map<String, INDArray> g = new LinkedHashMap<>();
+        for (ParamSpec s : specs) {
+            INDArray gi = gradNames.containsKey(s.name()) ? out.get(gradNames.get(s.name())) : null;
+            if (gi == null && s.name().equals(WTE)) {
+                gi = Nd4j.zeros(cfg.nd4jType(), s.shape());   // untied: wte is used only through tok_emb
+            }
+            if (gi == null) {
+                throw new IllegalStateException("no gradient for " + s.name());
+            }
+            g.put(s.name(), gi);
+        }
+        // embedding lookup done outside the graph: scatter-add d(loss)/d(tok_emb) rows into wte's gradient
+        INDArray dEmb = out.get(gradNames.get(TOK_EMB));
+        INDArray ids = Nd4j.createFromArray(batch.inputsFlat());
+        ScatterAdd scatter = new ScatterAdd(g.get(WTE), ids, dEmb);
+        scatter.addBArgument(true);   // "use_locking": without it libnd4j adds rows in parallel and loses repeated ids
+        INDArray dWte = Nd4j.exec(scatter)[0];
+        g.put(WTE, dWte);
+        return new LossAndGrads(out.get(LOSS).getDouble(0), g);
+    }
+
+    /** Mean loss of a batch over its unmasked tokens (no dropout). */
+    public double loss(Batch batch) {
+        requireParams();
+        Map<String, INDArray> ph = placeholders(batch, Math.max(1e-12, batch.maskSum()));
+        if (!dropoutNames.isEmpty()) {
+            addDropoutMasks(ph, batch.size(), -1);
+        }
+        return sd.output(ph, LOSS).get(LOSS).getDouble(0);
+    }
+
+    /** Logits [B, T, V] of a batch's inputs (no dropout). */
+    public INDArray logits(Batch batch) {
+        requireParams();
+        Map<String, INDArray> ph = placeholders(batch, 1);
+        if (!dropoutNames.isEmpty()) {
+            addDropoutMasks(ph, batch.size(), -1);
+        }
+        INDArray l = sd.output(ph, LOGITS).get(LOGITS);
+        return l.reshape(batch.size(), seqLen, cfg.vocabSize()).dup();
+    }
+
+    private Map<String, INDArray> placeholders(Batch batch, double normalizer) {
+        if (batch.seqLen() != seqLen) {
+            throw new IllegalArgumentException("batch has sequences of " + batch.seqLen() + " tokens, the graph " + seqLen);
+        }
+        int[] in = batch.inputsFlat();
+        for (int id : in) {
+            if (id < 0 || id >= cfg.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + cfg.vocabSize());
+            }
+        }
+        Map<String, INDArray> ph = new HashMap<>();
+        ph.put(TOK_EMB, Nd4j.pullRows(params.get(WTE), 1, in));
+        ph.put(TARGETS, Nd4j.createFromArray(batch.targetsFlat()));
+        float[] w = batch.maskFlat();
+        double[] wd = new double[w.length];
+        for (int i = 0; i < w.length; i++) {
+            wd[i] = w[i] / normalizer;
+        }
+        ph.put(WEIGHTS, Nd4j.create(wd, new long[]{w.length}, 'c').castTo(cfg.nd4jType()));
+        return ph;
+    }
+
+    /** Inverted dropout masks: keep with probability 1-p, kept entries scaled by 1/(1-p); all ones when seed < 0. */
+    private void addDropoutMasks(Map<String, INDArray> ph, int b, long seed) {
+        double p = cfg.dropout();
+        SplittableRandom r = new SplittableRandom(seed);
+        for (String name : dropoutNames) {
+            long[] shape = dropoutShapes.get(name).clone();
+            shape[0] = shape.length == 2 ? (long) b * seqLen : b;
+            if (seed < 0) {
+                ph.put(name, Nd4j.ones(cfg.nd4jType(), shape));
+                continue;
+            }
+            long n = 1;
+            for (long s : shape) {
+                n *= s;
+            }
+            float[] m = new float[Math.toIntExact(n)];
+            float keep = (float) (1 / (1 - p));
+            for (int i = 0; i < m.length; i++) {
+                m[i] = r.nextDouble() < p ? 0f : keep;
+            }
+            ph.put(name, Nd4j.create(m, shape, 'c').castTo(cfg.nd4jType()));
+        }
+    }
+
+    private void requireParams() {
+        if (params == null) {
+            throw new IllegalStateException("setParams first");
+        }
+    }
+}

@@ -1,0 +1,272 @@
+package io.sparkgpt.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkgpt.tokenizer.dataset.SampleReader;
+import io.sparkgpt.tokenizer.dataset.TokenDataset;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Single-process training on a token dataset: the loop that {@code pretrain --workers 1} runs.
+ *
+ * <pre>{@code
+ * try (TokenDataset ds = TokenDataset.open(Path.of("data/tok"))) {
+ *     GptConfig model = GptConfig.preset("tiny", ds.vocabSize());
+ *     TrainConfig tc = TrainConfig.defaults(model).withSteps(2000, 100);
+ *     Trainer.Result r = Trainer.train(tc, ds, Path.of("runs/tiny"), System.out::println);
+ * }
+ * }</pre>
+ *
+ * <p>Run folder: {@code metrics.jsonl} (one JSON object per step: step, tokens, loss, lr, grad_norm, ms,
+ * tokens_per_s; and per evaluation: step, tokens, val_loss), {@code loss.png} (train and validation loss against
+ * tokens), {@code checkpoint/} (the latest {@link Checkpoint}, replaced atomically). With
+ * {@link TrainConfig#resume()} a run continues from {@code checkpoint/}: same parameters, optimiser moments, step
+ * and data position, so the loss curve continues as if uninterrupted.
+ *
+ * <p>Data order: the sample at global position {@code pos = (step * grad_accum + micro) * micro_batch + i} is
+ * {@code perm_e[pos mod n]} with {@code e = pos / n} and {@code perm_e = SampleReader.permutation(n, e, data_seed)}
+ * over the {@code train} split. Validation uses the first {@code eval_batches * micro_batch} samples of
+ * {@code val} in order.
+ */
+public final class Trainer {
+    public static final String METRICS = "metrics.jsonl";
+    public static final String PLOT = "loss.png";
+    public static final String CHECKPOINT = "checkpoint";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private Trainer() {
+    }
+
+    /** What a run did in this call (steps run here; {@code firstStep} is the step it resumed from). */
+    public record Result(long firstStep, long steps, List<Double> trainLosses, Double lastValLoss, long tokensSeen,
+                         double meanMsPerStep, Path checkpoint) {
+    }
+
+    /** Sets ND4J's thread counts (0 leaves them). */
+    public static void applyThreads(int threads) {
+        if (threads > 0) {
+            Nd4j.getEnvironment().setMaxMasterThreads(threads);
+            Nd4j.getEnvironment().setMaxThreads(threads);
+            Nd4j.factory().blas().setMaxThreads(threads);
+        }
+    }
+
+    public static Result train(TrainConfig tc, TokenDataset ds, Path runDir, Consumer<String> log) throws IOException {
+        GptConfig mc = tc.model();
+        if (mc.vocabSize() != ds.vocabSize()) {
+            throw new IllegalArgumentException("model vocabulary " + mc.vocabSize() + " != dataset vocabulary " + ds.vocabSize());
+        }
+        int seqLen = ds.seqLen();
+        if (seqLen > mc.blockSize()) {
+            throw new IllegalArgumentException("dataset seq_len " + seqLen + " exceeds the model's block size " + mc.blockSize());
+        }
+        applyThreads(tc.threads());
+        Files.createDirectories(runDir);
+        Path ckptDir = runDir.resolve(CHECKPOINT);
+        SampleReader train = ds.split("train");
+        if (train.numSamples() == 0) {
+            throw new IllegalArgumentException(ds.dir() + ": the train split has no samples");
+        }
+        SampleReader val = ds.splits().contains("val") && ds.split("val").numSamples() > 0 ? ds.split("val") : null;
+
+        Map<String, INDArray> params;
+        AdamW.State opt;
+        long step;
+        boolean resumed = tc.resume() && Files.isRegularFile(ckptDir.resolve(Checkpoint.CONFIG));
+        if (resumed) {
+            Checkpoint c = Checkpoint.load(ckptDir);
+            if (!c.config().equals(mc)) {
+                throw new IllegalArgumentException(ckptDir + " holds " + c.config() + ", the run asks for " + mc
+                        + " (use another run folder or resume=false)");
+            }
+            if (c.optimizer() == null) {
+                throw new IOException(ckptDir + ": no optimizer state to resume from");
+            }
+            params = c.params();
+            opt = c.optimizer();
+            step = opt.step;
+            log.accept(String.format(Locale.ROOT, "resuming from %s at step %d", ckptDir, step));
+        } else {
+            params = GptModel.initParams(mc, tc.seed());
+            opt = AdamW.State.zeros(params);
+            step = 0;
+        }
+        long tokensPerStep = (long) tc.microBatch() * tc.gradAccum() * seqLen;
+        log.accept("model " + mc);
+        log.accept(String.format(Locale.ROOT, "train %,d samples, val %,d samples, seq_len %d, %,d tokens/step, %d steps, "
+                        + "threads %s", train.numSamples(), val == null ? 0 : val.numSamples(), seqLen, tokensPerStep, tc.maxSteps(),
+                tc.threads() > 0 ? tc.threads() : "default (OMP_NUM_THREADS=" + System.getenv("OMP_NUM_THREADS") + ")"));
+        log.accept("config " + JSON.writeValueAsString(tc));
+
+        StepRunner runner = new StepRunner(mc, seqLen, tc.hyper(), tc.schedule(), tc.gradClip());
+        List<Batch> valBatches = new ArrayList<>();
+        if (val != null) {
+            int[] ident = new int[val.numSamples()];
+            for (int i = 0; i < ident.length; i++) {
+                ident[i] = i;
+            }
+            int nb = Math.min(tc.evalBatches(), Math.max(1, val.numSamples() / tc.microBatch()));
+            for (int k = 0; k < nb; k++) {
+                int b = Math.min(tc.microBatch(), val.numSamples());
+                valBatches.add(Batch.fromSplit(val, ident, (long) k * b, b));
+            }
+        }
+
+        Path metricsFile = runDir.resolve(METRICS);
+        List<Double> trTok = new ArrayList<>(), trLoss = new ArrayList<>(), vaTok = new ArrayList<>(), vaLoss = new ArrayList<>();
+        rewriteMetrics(metricsFile, resumed ? step : 0, trTok, trLoss, vaTok, vaLoss);
+        Path tokenizerFile = ds.dir().resolve(ds.manifest().tokenizer().file());
+
+        List<Double> losses = new ArrayList<>();
+        Double lastVal = null;
+        long first = step;
+        double msSum = 0;
+        double windowMs = 0;
+        int windowSteps = 0;
+        Epochs epochs = new Epochs(train, tc.dataSeed());
+        try (BufferedWriter metrics = Files.newBufferedWriter(metricsFile, StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            while (step < tc.maxSteps()) {
+                List<Batch> micro = new ArrayList<>(tc.gradAccum());
+                for (int j = 0; j < tc.gradAccum(); j++) {
+                    micro.add(epochs.batch((step * tc.gradAccum() + j) * tc.microBatch(), tc.microBatch()));
+                }
+                StepRunner.StepStats s = runner.step(params, opt, micro, tc.seed());
+                step = s.step();
+                losses.add(s.loss());
+                msSum += s.millis();
+                windowMs += s.millis();
+                windowSteps++;
+                long tokens = step * tokensPerStep;
+                ObjectNode m = JSON.createObjectNode();
+                m.put("step", step).put("tokens", tokens).put("loss", s.loss()).put("lr", s.lr()).put("grad_norm", s.gradNorm())
+                        .put("ms", round(s.millis(), 1)).put("tokens_per_s", round(s.tokens() / (s.millis() / 1000), 1));
+                metrics.write(JSON.writeValueAsString(m));
+                metrics.newLine();
+                trTok.add((double) tokens);
+                trLoss.add(s.loss());
+                if (step % tc.logEvery() == 0 || step == tc.maxSteps() || step == first + 1) {
+                    double msPerStep = windowMs / windowSteps;
+                    double eta = (tc.maxSteps() - step) * msPerStep / 1000;
+                    log.accept(String.format(Locale.ROOT, "step %d/%d | loss %.4f | lr %.3e | gnorm %.3f | %,.0f tok/s | %.0f ms/step | eta %s",
+                            step, tc.maxSteps(), s.loss(), s.lr(), s.gradNorm(), tokensPerStep / (msPerStep / 1000), msPerStep, duration(eta)));
+                    windowMs = 0;
+                    windowSteps = 0;
+                }
+                boolean last = step == tc.maxSteps();
+                if (!valBatches.isEmpty() && ((tc.evalEvery() > 0 && step % tc.evalEvery() == 0) || last)) {
+                    lastVal = runner.evaluate(params, valBatches);
+                    ObjectNode v = JSON.createObjectNode();
+                    v.put("step", step).put("tokens", tokens).put("val_loss", lastVal);
+                    metrics.write(JSON.writeValueAsString(v));
+                    metrics.newLine();
+                    vaTok.add((double) tokens);
+                    vaLoss.add(lastVal);
+                    log.accept(String.format(Locale.ROOT, "step %d | val loss %.4f (%d batches)", step, lastVal, valBatches.size()));
+                }
+                metrics.flush();
+                if ((tc.evalEvery() > 0 && step % tc.evalEvery() == 0) || last) {
+                    LossPlot.write(runDir.resolve(PLOT), "sparkgpt " + mc.nLayer() + "L/" + mc.dModel() + "d", trTok, trLoss, vaTok, vaLoss);
+                }
+                if ((tc.checkpointEvery() > 0 && step % tc.checkpointEvery() == 0) || last) {
+                    Checkpoint.TrainingState ts = new Checkpoint.TrainingState(step, s.lr(), step * tc.gradAccum() * (long) tc.microBatch(),
+                            tokens, step * tc.gradAccum() * (long) tc.microBatch() / train.numSamples(), tc.seed(), tc.dataSeed(),
+                            lastVal, tc.toMap());
+                    Checkpoint.save(ckptDir, mc, params, opt, ts, tokenizerFile);
+                    log.accept("checkpoint " + ckptDir + " at step " + step);
+                }
+            }
+        }
+        if (first == tc.maxSteps() && !Files.exists(runDir.resolve(PLOT))) {
+            LossPlot.write(runDir.resolve(PLOT), "sparkgpt", trTok, trLoss, vaTok, vaLoss);
+        }
+        return new Result(first, step - first, losses, lastVal, step * tokensPerStep,
+                losses.isEmpty() ? 0 : msSum / losses.size(), ckptDir);
+    }
+
+    /** The training split's sample order, one permutation per epoch, computed when first needed. */
+    static final class Epochs {
+        private final SampleReader split;
+        private final long seed;
+        private long epoch = -1;
+        private int[] perm;
+
+        Epochs(SampleReader split, long seed) {
+            this.split = split;
+            this.seed = seed;
+        }
+
+        Batch batch(long firstPosition, int b) {
+            int n = split.numSamples();
+            int[][] t = new int[b][split.sampleTokens()];
+            for (int i = 0; i < b; i++) {
+                long pos = firstPosition + i;
+                long e = pos / n;
+                if (e != epoch) {
+                    perm = split.epochPermutation(e, seed);
+                    epoch = e;
+                }
+                split.sample(perm[(int) (pos % n)], t[i]);
+            }
+            return Batch.of(t);
+        }
+    }
+
+    /** Keeps the metrics of steps up to {@code upTo} (all when resuming; none for a fresh run) and loads them for the plot. */
+    private static void rewriteMetrics(Path file, long upTo, List<Double> trTok, List<Double> trLoss,
+                                       List<Double> vaTok, List<Double> vaLoss) throws IOException {
+        List<String> keep = new ArrayList<>();
+        if (upTo > 0 && Files.isRegularFile(file)) {
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                JsonNode n;
+                try {
+                    n = JSON.readTree(line);
+                } catch (IOException e) {
+                    continue;   // a line cut by a crash
+                }
+                if (n.path("step").asLong() > upTo) {
+                    continue;
+                }
+                keep.add(line);
+                if (n.has("loss")) {
+                    trTok.add(n.path("tokens").asDouble());
+                    trLoss.add(n.path("loss").asDouble());
+                } else if (n.has("val_loss")) {
+                    vaTok.add(n.path("tokens").asDouble());
+                    vaLoss.add(n.path("val_loss").asDouble());
+                }
+            }
+        }
+        Files.write(file, keep, StandardCharsets.UTF_8);
+    }
+
+    static double round(double v, int digits) {
+        double f = Math.pow(10, digits);
+        return Math.round(v * f) / f;
+    }
+
+    static String duration(double seconds) {
+        long s = Math.round(seconds);
+        if (s >= 3600) {
+            return String.format(Locale.ROOT, "%dh%02dm", s / 3600, (s % 3600) / 60);
+        }
+        return s >= 60 ? String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60) : s + "s";
+    }
+}
