@@ -6,6 +6,8 @@ import io.sparkgpt.jobs.tokenize.DecodeCommand;
 import io.sparkgpt.jobs.tokenize.EncodeCommand;
 import io.sparkgpt.jobs.tokenize.TokenizeCommand;
 import io.sparkgpt.jobs.tokenize.TrainTokenizerCommand;
+import io.sparkgpt.jobs.train.GenerateCommand;
+import io.sparkgpt.jobs.train.TrainLocalCommand;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -14,7 +16,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sparkgpt", mixinStandardHelpOptions = true, version = "sparkgpt 0.1.0",
     description = "Raw text and code to a trained GPT on Apache Spark.",
     subcommands = {CleanCommand.class, TrainTokenizerCommand.class, TokenizeCommand.class, EncodeCommand.class,
-        DecodeCommand.class,
+        DecodeCommand.class, TrainLocalCommand.class, GenerateCommand.class,
         CommandLine.HelpCommand.class})
 public final class SparkGpt implements Runnable {
   @CommandLine.Spec

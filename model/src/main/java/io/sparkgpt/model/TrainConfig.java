@@ -106,6 +106,12 @@ public record TrainConfig(
                 beta1, beta2, eps, gradClip, evalEvery, evalBatches, checkpointEvery, logEvery, seed, dataSeed, threads, resume);
     }
 
+    public TrainConfig withRegularisation(double weightDecay, double gradClip) {
+        return new TrainConfig(model, microBatch, gradAccum, maxSteps, maxLr, minLr, warmupSteps, decaySteps, weightDecay,
+                beta1, beta2, eps, gradClip, evalEvery, evalBatches, checkpointEvery, logEvery, seed, dataSeed, threads,
+                resume);
+    }
+
     public TrainConfig withEval(int every, int batches) {
         return new TrainConfig(model, microBatch, gradAccum, maxSteps, maxLr, minLr, warmupSteps, decaySteps, weightDecay,
                 beta1, beta2, eps, gradClip, every, batches, checkpointEvery, logEvery, seed, dataSeed, threads, resume);

@@ -1,0 +1,136 @@
+package io.sparkgpt.jobs.train;
+
+import io.sparkgpt.cluster.SparkRuntime;
+import io.sparkgpt.jobs.UserError;
+import io.sparkgpt.model.GptConfig;
+import io.sparkgpt.model.TrainConfig;
+import io.sparkgpt.model.Trainer;
+import io.sparkgpt.tokenizer.dataset.TokenDataset;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "train-local", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Pretrain a GPT on one machine from a dataset made by `tokenize` (no Spark).",
+        "Prints step, loss, tokens/s, learning rate and ETA; writes RUN_DIR/metrics.jsonl, RUN_DIR/loss.png and "
+            + "RUN_DIR/checkpoint/ (safetensors), and resumes from that checkpoint when it exists."})
+public final class TrainLocalCommand implements Callable<Integer> {
+  @Option(names = {"-d", "--data"}, required = true, paramLabel = "DIR", description = "A dataset folder (manifest.json).")
+  Path data;
+
+  @Option(names = {"-o", "--output"}, required = true, paramLabel = "RUN_DIR", description = "The run folder.")
+  Path output;
+
+  @Option(names = "--preset", defaultValue = "tiny", paramLabel = "NAME",
+      description = "tiny (T=128, d=128, L=4, H=4), small (T=256, d=256, L=6, H=8) or gpt2-124m (default: ${DEFAULT-VALUE}).")
+  String preset;
+
+  @Option(names = "--block-size", paramLabel = "T", description = "Context length (default: the preset's).")
+  Integer blockSize;
+
+  @Option(names = "--d-model", paramLabel = "D", description = "Width (default: the preset's).")
+  Integer dModel;
+
+  @Option(names = "--layers", paramLabel = "L", description = "Transformer blocks (default: the preset's).")
+  Integer layers;
+
+  @Option(names = "--heads", paramLabel = "H", description = "Attention heads (default: the preset's).")
+  Integer heads;
+
+  @Option(names = "--dropout", defaultValue = "0", paramLabel = "P", description = "Dropout (default: ${DEFAULT-VALUE}).")
+  double dropout;
+
+  @Option(names = "--batch-size", defaultValue = "16", paramLabel = "B", description = "Micro-batch (default: ${DEFAULT-VALUE}).")
+  int batchSize;
+
+  @Option(names = "--grad-accum", defaultValue = "1", paramLabel = "N",
+      description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).")
+  int gradAccum;
+
+  @Option(names = "--steps", defaultValue = "1000", paramLabel = "N", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
+  long steps;
+
+  @Option(names = "--lr", defaultValue = "1e-3", paramLabel = "LR", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+  double lr;
+
+  @Option(names = "--min-lr", paramLabel = "LR", description = "Final learning rate of the cosine decay (default: lr / 10).")
+  Double minLr;
+
+  @Option(names = "--warmup", defaultValue = "100", paramLabel = "N", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
+  long warmup;
+
+  @Option(names = "--weight-decay", defaultValue = "0.1", paramLabel = "W",
+      description = "Decoupled weight decay on matrices (not biases, LayerNorm or embeddings) (default: ${DEFAULT-VALUE}).")
+  double weightDecay;
+
+  @Option(names = "--grad-clip", defaultValue = "1.0", paramLabel = "N",
+      description = "Clip the global gradient norm; 0 = off (default: ${DEFAULT-VALUE}).")
+  double gradClip;
+
+  @Option(names = "--eval-every", defaultValue = "100", paramLabel = "N", description = "Validation loss every N steps (default: ${DEFAULT-VALUE}).")
+  int evalEvery;
+
+  @Option(names = "--eval-batches", defaultValue = "20", paramLabel = "N", description = "Validation micro-batches (default: ${DEFAULT-VALUE}).")
+  int evalBatches;
+
+  @Option(names = "--checkpoint-every", defaultValue = "500", paramLabel = "N", description = "Checkpoint every N steps (default: ${DEFAULT-VALUE}).")
+  int checkpointEvery;
+
+  @Option(names = "--log-every", defaultValue = "10", paramLabel = "N", description = "Progress line every N steps (default: ${DEFAULT-VALUE}).")
+  int logEvery;
+
+  @Option(names = "--seed", defaultValue = "1337", paramLabel = "S", description = "Initialisation and data-order seed.")
+  long seed;
+
+  @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
+      description = "ND4J threads (0 = ND4J's default, or OMP_NUM_THREADS).")
+  int threads;
+
+  @Option(names = "--no-resume", description = "Start from scratch even if RUN_DIR/checkpoint exists.")
+  boolean noResume;
+
+  @Option(names = "--no-verify", description = "Skip the sha256 check of the dataset's shards.")
+  boolean noVerify;
+
+  @Option(names = {"-v", "--verbose"}, description = "Show ND4J's INFO logs and full stack traces.")
+  boolean verbose;
+
+  @Override
+  public Integer call() throws Exception {
+    SparkRuntime.quietLogs(verbose);
+    if (!Files.isRegularFile(data.resolve("manifest.json"))) {
+      throw new UserError("--data " + data + " is not a finished dataset (no manifest.json)");
+    }
+    try (TokenDataset ds = TokenDataset.open(data, !noVerify)) {
+      TrainConfig tc;
+      try {
+        GptConfig p = GptConfig.preset(preset, ds.vocabSize());
+        GptConfig m = new GptConfig(ds.vocabSize(), blockSize != null ? blockSize : p.blockSize(),
+            dModel != null ? dModel : p.dModel(), layers != null ? layers : p.nLayer(),
+            heads != null ? heads : p.nHead(), p.mlpRatio(), dropout, p.bias(), p.tied(), p.dtype());
+        tc = TrainConfig.defaults(m).withBatch(batchSize, gradAccum).withSteps(steps, warmup)
+            .withLr(lr, minLr != null ? minLr : lr / 10).withEval(evalEvery, evalBatches)
+            .withCheckpointEvery(checkpointEvery).withLogEvery(logEvery).withSeeds(seed, seed).withThreads(threads)
+            .withResume(!noResume).withRegularisation(weightDecay, gradClip);
+      } catch (IllegalArgumentException e) {
+        throw new UserError(e.getMessage());
+      }
+      System.err.println("train-local: " + data + " -> " + output + "; model " + tc.model());
+      Trainer.Result r;
+      try {
+        r = Trainer.train(tc, ds, output, System.err::println);
+      } catch (IllegalArgumentException e) {
+        throw new UserError(e.getMessage());
+      }
+      System.out.printf(Locale.ROOT, "steps %d..%d, final train loss %.4f, validation loss %s, %.0f ms/step%n",
+          r.firstStep(), r.firstStep() + r.steps(), r.trainLosses().isEmpty() ? Double.NaN
+              : r.trainLosses().get(r.trainLosses().size() - 1),
+          r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()), r.meanMsPerStep());
+      System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoint/)");
+    }
+    return 0;
+  }
+}
