@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
 @Command(name = "sparkgpt", mixinStandardHelpOptions = true, version = "sparkgpt 0.1.0",
     description = "Raw text and code to a trained GPT on Apache Spark.",
     subcommands = {CleanCommand.class, TrainTokenizerCommand.class, TokenizeCommand.class, EncodeCommand.class,
-        DecodeCommand.class, TrainLocalCommand.class, GenerateCommand.class,
+        DecodeCommand.class, TrainLocalCommand.class, GenerateCommand.class, PipelineCommand.class,
+        io.sparkgpt.jobs.train.PretrainCommand.class,
         CommandLine.HelpCommand.class})
 public final class SparkGpt implements Runnable {
   @CommandLine.Spec

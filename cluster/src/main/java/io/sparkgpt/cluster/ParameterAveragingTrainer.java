@@ -1,0 +1,619 @@
+package io.sparkgpt.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkgpt.model.AdamW;
+import io.sparkgpt.model.Batch;
+import io.sparkgpt.model.Checkpoint;
+import io.sparkgpt.model.GptConfig;
+import io.sparkgpt.model.GptModel;
+import io.sparkgpt.model.LossPlot;
+import io.sparkgpt.model.StepRunner;
+import io.sparkgpt.model.TrainConfig;
+import io.sparkgpt.model.Trainer;
+import io.sparkgpt.tokenizer.dataset.SampleReader;
+import io.sparkgpt.tokenizer.dataset.TokenDataset;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Data-parallel pretraining by <b>parameter averaging</b> over Spark RDDs ({@code pretrain --engine averaging}).
+ *
+ * <h2>A round</h2>
+ * The driver holds the parameters and the AdamW state ({@link TrainState}: float arrays). Each round it
+ * broadcasts them, runs {@code sc.parallelize(0..N-1, N).mapPartitions(...)}: worker {@code w} opens the dataset
+ * itself from {@code datasetDir} (the same path on every host; no training data goes through the driver), reads
+ * its samples, and runs {@code K} optimiser steps with {@link StepRunner#run} from the broadcast parameters and
+ * moments. The N results (parameters, first and second moments, per-step losses) are summed with
+ * {@code treeAggregate} and divided by N on the driver; the step counter advances by K. A round is never averaged
+ * over fewer than N results: the driver checks that exactly the workers 0..N-1 contributed, once each, and fails
+ * otherwise. Everything a worker does depends only on (broadcast state, round, worker), so a partition that Spark
+ * recomputes after a task failure gives the same result.
+ *
+ * <h2>Data order</h2>
+ * Rounds start at the run's first step {@code s0} (0, or the step resumed from): local step {@code k} of round
+ * {@code r} is global step {@code s = s0 + r*K + k}. Worker {@code w}'s micro-batch {@code j} (of {@code A =
+ * grad_accum}) at step {@code s} holds the samples at global positions {@code pos = ((s*N + w)*A + j)*B + i},
+ * {@code i < B}; position {@code pos} is sample {@code perm_e[pos mod n]} of the {@code train} split, {@code e =
+ * pos / n}, {@code perm_e = epochPermutation(e, data_seed)} (the single-process {@link Trainer}'s order). So step
+ * {@code s} as a whole uses exactly the samples that {@code Trainer} with micro-batch B and {@code N*A}
+ * micro-batches per step (or batch {@code N*B}) uses at step {@code s}, and the order does not depend on K.
+ *
+ * <h2>What is averaged, and K = 1</h2>
+ * Parameters, AdamW first moments {@code m} and second moments {@code v} are averaged element-wise; the step
+ * count is the same on every worker. With K = 1 this is <b>not</b> exactly synchronous data parallelism (one
+ * AdamW step on the mean gradient of the union batch): starting from identical state, the averaged {@code m}
+ * equals the union's {@code m} (it is linear in the gradient), but the averaged {@code v} is
+ * {@code b2*v + (1-b2)*mean_w(g_w^2)} instead of {@code b2*v + (1-b2)*(mean_w g_w)^2} (larger by the variance
+ * between the workers' gradients), the averaged update is a mean of ratios {@code m_w / sqrt(v_w)} rather than a
+ * ratio of means, and each worker clips its own (noisier, larger-norm) gradient. All three shrink the step
+ * slightly relative to the union step; losses stay close (measured in {@code PretrainCommandTest}: 2 workers x
+ * batch 4 vs 1 x batch 8 on a tiny model, at most 0.72% apart over 20 steps, identical at step 1). With K > 1
+ * workers drift apart for K steps between averages (local SGD).
+ *
+ * <p>For the exact K = 1 equivalent, {@link Options#syncGradients} averages <b>gradients</b> instead: each worker
+ * returns its step's gradient (normalised by its own token count; equal counts make the mean the union batch's
+ * gradient), and the driver clips the mean and takes one AdamW step, which is synchronous data parallelism (equal
+ * to one worker with batch N*B up to float summation order). Parameter averaging stays the default and the only
+ * mode for K > 1.
+ *
+ * <h2>Threads</h2>
+ * ND4J's thread counts are set in every task to {@link Options#threadsPerTask} (executor cores / concurrent tasks
+ * per executor, i.e. {@code spark.task.cpus}; 1 by default): on a 2-core machine 1 thread per task is several
+ * times faster than 2 with two tasks running.
+ *
+ * <h2>Run folder</h2>
+ * {@code metrics.jsonl} (one line per round: {@code step}, {@code tokens}, {@code loss} (mean over workers and
+ * the round's steps), {@code lr}, {@code grad_norm}, {@code ms}, {@code tokens_per_s}, plus {@code round},
+ * {@code loss_last_step}, {@code tokens_per_s_per_worker}, {@code compute_ms}, {@code data_ms},
+ * {@code averaging_ms}; and {@code step}, {@code tokens}, {@code val_loss} per evaluation), {@code loss.png},
+ * {@code checkpoints/step-XXXXXXX} (the last {@link #KEEP_CHECKPOINTS}), {@code checkpoint} (a copy of the
+ * latest, for {@code generate}). Resume continues from the latest loadable {@code checkpoints/step-*}.
+ */
+public final class ParameterAveragingTrainer {
+  public static final String CHECKPOINTS = "checkpoints";
+  public static final int KEEP_CHECKPOINTS = 3;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private ParameterAveragingTrainer() {
+  }
+
+  /**
+   * @param workers         N, data-parallel workers (Spark partitions per round)
+   * @param averagingEvery  K, local steps between averages
+   * @param threadsPerTask  ND4J threads in each task (>= 1)
+   * @param evalEvery       validation loss every this many rounds (and at the end); 0 = only at the end
+   * @param checkpointEvery checkpoint every this many rounds (and at the end); 0 = only at the end
+   */
+  public record Options(int workers, int averagingEvery, int threadsPerTask, int evalEvery, int checkpointEvery,
+                        boolean syncGradients) {
+    public Options {
+      if (workers < 1 || averagingEvery < 1 || threadsPerTask < 1 || evalEvery < 0 || checkpointEvery < 0) {
+        throw new IllegalArgumentException("workers, averaging-every and threads must be positive; eval-every and "
+            + "checkpoint-every non-negative");
+      }
+      if (syncGradients && averagingEvery != 1) {
+        throw new IllegalArgumentException("gradient averaging (--sync-gradients) needs --averaging-every 1");
+      }
+    }
+  }
+
+  /** One round's figures. */
+  public record RoundStats(long round, long step, double loss, double lastStepLoss, double lr, double gradNorm,
+                           long tokens, double wallMs, double computeMs, double dataMs, double averagingMs) {
+  }
+
+  public record Result(long firstStep, long lastStep, List<RoundStats> rounds, Double lastValLoss, double tokensPerS,
+                       Path checkpoint) {
+  }
+
+  public static Result train(JavaSparkContext sc, TrainConfig tc, Options o, TokenDataset ds, Path runDir,
+                             Consumer<String> log) throws IOException {
+    GptConfig mc = tc.model();
+    if (mc.vocabSize() != ds.vocabSize()) {
+      throw new IllegalArgumentException("model vocabulary " + mc.vocabSize() + " != dataset vocabulary " + ds.vocabSize());
+    }
+    if (!"float32".equals(mc.dtype())) {
+      throw new IllegalArgumentException("parameter averaging trains float32 models only, not " + mc.dtype());
+    }
+    int seqLen = ds.seqLen();
+    if (seqLen > mc.blockSize()) {
+      throw new IllegalArgumentException("dataset seq_len " + seqLen + " exceeds the model's block size " + mc.blockSize());
+    }
+    SampleReader train = ds.split("train");
+    if (train.numSamples() == 0) {
+      throw new IllegalArgumentException(ds.dir() + ": the train split has no samples");
+    }
+    Trainer.applyThreads(o.threadsPerTask());
+    Files.createDirectories(runDir);
+    Path ckpts = runDir.resolve(CHECKPOINTS);
+    SampleReader val = ds.splits().contains("val") && ds.split("val").numSamples() > 0 ? ds.split("val") : null;
+    int n = o.workers();
+
+    // Start or resume.
+    TrainState state = null;
+    Double lastVal = null;
+    boolean resumed = false;
+    if (tc.resume()) {
+      List<Path> found = listCheckpoints(ckpts);
+      Collections.reverse(found);
+      for (Path c : found) {
+        try {
+          Checkpoint ck = Checkpoint.load(c);
+          if (!ck.config().equals(mc)) {
+            throw new IllegalArgumentException(c + " holds " + ck.config() + ", the run asks for " + mc
+                + " (use another run folder or --no-resume)");
+          }
+          if (ck.optimizer() == null) {
+            log.accept("skipping " + c + ": no optimizer state");
+            continue;
+          }
+          state = TrainState.of(ck.params(), ck.optimizer());
+          lastVal = ck.trainingState() == null ? null : ck.trainingState().valLoss();
+          resumed = true;
+          Map<String, Object> prev = ck.trainingState() == null ? null : ck.trainingState().trainConfig();
+          if (prev != null && (!String.valueOf(prev.get("workers")).equals(String.valueOf(n))
+              || !String.valueOf(prev.get("micro_batch")).equals(String.valueOf(tc.microBatch())))) {
+            log.accept("warning: " + c + " was written with workers=" + prev.get("workers") + ", batch="
+                + prev.get("micro_batch") + "; this run's data order (workers=" + n + ", batch=" + tc.microBatch()
+                + ") continues from the same step but not the same samples");
+          }
+          log.accept(String.format(Locale.ROOT, "resuming from %s at step %d", c, state.step));
+          break;
+        } catch (IOException e) {
+          log.accept("skipping " + c + ": " + e.getMessage());
+        }
+      }
+    }
+    if (state == null) {
+      Map<String, INDArray> p = GptModel.initParams(mc, tc.seed());
+      state = TrainState.of(p, AdamW.State.zeros(p));
+    }
+    final long firstStep = state.step;
+    long tokensPerStep = (long) n * tc.microBatch() * tc.gradAccum() * seqLen;
+    log.accept("model " + mc + ", " + String.format(Locale.ROOT, "%,d", mc.parameterCount()) + " parameters");
+    log.accept(String.format(Locale.ROOT, "parameter averaging: %d workers x batch %d x grad_accum %d, average every %d "
+            + "steps, %,d tokens/step, steps %d..%d, %d ND4J thread(s) per task; train %,d samples, val %,d", n,
+        tc.microBatch(), tc.gradAccum(), o.averagingEvery(), tokensPerStep, firstStep, tc.maxSteps(), o.threadsPerTask(),
+        train.numSamples(), val == null ? 0 : val.numSamples()));
+    log.accept("config " + JSON.writeValueAsString(tc));
+
+    // Validation on the driver, as Trainer does: the first eval_batches * micro_batch samples of val.
+    StepRunner driverRunner = new StepRunner(mc, seqLen, tc.hyper(), tc.schedule(), tc.gradClip());
+    List<Batch> valBatches = new ArrayList<>();
+    if (val != null) {
+      int[] ident = new int[val.numSamples()];
+      for (int i = 0; i < ident.length; i++) {
+        ident[i] = i;
+      }
+      int nb = Math.min(tc.evalBatches(), Math.max(1, val.numSamples() / tc.microBatch()));
+      for (int k = 0; k < nb; k++) {
+        int b = Math.min(tc.microBatch(), val.numSamples());
+        valBatches.add(Batch.fromSplit(val, ident, (long) k * b, b));
+      }
+    }
+
+    Path metricsFile = runDir.resolve(Trainer.METRICS);
+    List<Double> trTok = new ArrayList<>(), trLoss = new ArrayList<>(), vaTok = new ArrayList<>(), vaLoss = new ArrayList<>();
+    rewriteMetrics(metricsFile, resumed ? firstStep : 0, trTok, trLoss, vaTok, vaLoss);
+    Path tokenizerFile = ds.dir().resolve(ds.manifest().tokenizer().file());
+    Map<String, Object> tsConfig = new LinkedHashMap<>(tc.toMap());
+    tsConfig.put("engine", "averaging");
+    tsConfig.put("workers", n);
+    tsConfig.put("averaging_every", o.averagingEvery());
+
+    String tcJson = JSON.writeValueAsString(tc);
+    String dataDir = ds.dir().toAbsolutePath().toString();
+    List<Integer> workerIds = new ArrayList<>();
+    for (int w = 0; w < n; w++) {
+      workerIds.add(w);
+    }
+    int depth = n > 8 ? 2 : 1;
+    List<RoundStats> rounds = new ArrayList<>();
+    long round = 0;
+    double wallSum = 0;
+    long tokensRun = 0;
+    Path latest = null;
+    try (BufferedWriter metrics = Files.newBufferedWriter(metricsFile, StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+      while (state.step < tc.maxSteps()) {
+        long t0 = System.nanoTime();
+        long s0 = state.step;
+        int k = (int) Math.min(o.averagingEvery(), tc.maxSteps() - s0);
+        Broadcast<TrainState> bc = sc.broadcast(state);
+        RoundTask task = new RoundTask(tcJson, dataDir, n, s0, k, o.threadsPerTask(), o.syncGradients(), bc);
+        JavaRDD<RoundSum> results = sc.parallelize(workerIds, n).mapPartitions(task);
+        sc.setJobDescription(String.format(Locale.ROOT, "pretrain round %d (steps %d..%d)", round + 1, s0, s0 + k));
+        RoundSum sum = results.treeAggregate(new RoundSum(), RoundSum::merge, RoundSum::merge, depth);
+        long t1 = System.nanoTime();
+        if (!sum.hasExactlyWorkers(n)) {
+          throw new IllegalStateException(String.format(Locale.ROOT,
+              "round %d: averaged %d results, expected one from each of %d workers; refusing to continue",
+              round + 1, sum.count, n));
+        }
+        long expectStep = o.syncGradients() ? s0 : s0 + k;
+        if (sum.step != expectStep) {
+          throw new IllegalStateException("round " + (round + 1) + ": workers ended at different optimizer steps ("
+              + sum.step + ", expected " + expectStep + ")");
+        }
+        if (o.syncGradients()) {
+          // The mean of the workers' gradients is the gradient of the union batch (equal token counts per worker):
+          // one clipped AdamW step on the driver is exactly synchronous data parallelism.
+          TrainState g = new TrainState();
+          g.names = state.names;
+          g.shapes = state.shapes;
+          g.params = sum.mean(0);
+          Map<String, INDArray> grads = g.params();
+          Map<String, INDArray> p = state.params();
+          AdamW.State opt = state.optimizer();
+          double norm = AdamW.clipGlobalNorm(grads, tc.gradClip());
+          double lrNow = driverRunner.schedule().lr(s0);
+          driverRunner.adamw().step(p, grads, opt, lrNow);
+          state = TrainState.of(p, opt);
+          sum.gradNormSum[0] = norm * n;
+          sum.lr[0] = lrNow;
+        } else {
+          TrainState next = new TrainState();
+          next.names = state.names;
+          next.shapes = state.shapes;
+          next.params = sum.mean(0);
+          next.m = sum.mean(1);
+          next.v = sum.mean(2);
+          next.step = s0 + k;
+          state = next;
+        }
+        bc.destroy(false);
+        long t2 = System.nanoTime();
+        round++;
+
+        double wallMs = (t2 - t0) / 1e6;
+        double lossMean = 0;
+        double gnMean = 0;
+        for (int j = 0; j < k; j++) {
+          lossMean += sum.lossSum[j] / n;
+          gnMean += sum.gradNormSum[j] / n;
+        }
+        lossMean /= k;
+        gnMean /= k;
+        double lastLoss = sum.lossSum[k - 1] / n;
+        double lr = sum.lr[k - 1];
+        long step = state.step;
+        long tokens = step * tokensPerStep;
+        double workerMs = sum.computeMsMax + sum.dataMsMax;
+        double averagingMs = Math.max(0, wallMs - workerMs);
+        RoundStats rs = new RoundStats(round, step, lossMean, lastLoss, lr, gnMean, sum.tokens, wallMs, sum.computeMsMax,
+            sum.dataMsMax, averagingMs);
+        rounds.add(rs);
+        wallSum += wallMs;
+        tokensRun += sum.tokens;
+        double tokS = sum.tokens / (wallMs / 1000);
+        ObjectNode m = JSON.createObjectNode();
+        m.put("step", step).put("tokens", tokens).put("loss", lossMean).put("lr", lr).put("grad_norm", gnMean)
+            .put("ms", round1(wallMs)).put("tokens_per_s", round1(tokS)).put("round", round)
+            .put("loss_last_step", lastLoss).put("workers", n).put("tokens_per_s_per_worker", round1(tokS / n))
+            .put("compute_ms", round1(sum.computeMsMax)).put("data_ms", round1(sum.dataMsMax))
+            .put("averaging_ms", round1(averagingMs));
+        metrics.write(JSON.writeValueAsString(m));
+        metrics.newLine();
+        trTok.add((double) tokens);
+        trLoss.add(lossMean);
+        double eta = (tc.maxSteps() - step) / (double) Math.max(1, step - firstStep) * (wallSum / 1000);
+        log.accept(String.format(Locale.ROOT, "round %d | step %d/%d | loss %.4f | lr %.3e | gnorm %.3f | %,.0f tok/s "
+                + "(%,.0f/worker) | %.0f ms/round: compute %.0f, data %.0f, averaging+overhead %.0f | eta %s",
+            round, step, tc.maxSteps(), lossMean, lr, gnMean, tokS, tokS / n, wallMs, sum.computeMsMax, sum.dataMsMax,
+            averagingMs, duration(eta)));
+        boolean last = step >= tc.maxSteps();
+        boolean evalNow = (o.evalEvery() > 0 && round % o.evalEvery() == 0) || last;
+        if (!valBatches.isEmpty() && evalNow) {
+          lastVal = driverRunner.evaluate(state.params(), valBatches);
+          ObjectNode v = JSON.createObjectNode();
+          v.put("step", step).put("tokens", tokens).put("val_loss", lastVal);
+          metrics.write(JSON.writeValueAsString(v));
+          metrics.newLine();
+          vaTok.add((double) tokens);
+          vaLoss.add(lastVal);
+          log.accept(String.format(Locale.ROOT, "step %d | val loss %.4f (%d batches)", step, lastVal, valBatches.size()));
+        }
+        metrics.flush();
+        if (evalNow) {
+          LossPlot.write(runDir.resolve(Trainer.PLOT), "sparkgpt " + mc.nLayer() + "L/" + mc.dModel() + "d, " + n
+              + " workers, K=" + o.averagingEvery(), trTok, trLoss, vaTok, vaLoss);
+        }
+        if ((o.checkpointEvery() > 0 && round % o.checkpointEvery() == 0) || last) {
+          long samples = step * tc.gradAccum() * (long) tc.microBatch() * n;
+          Checkpoint.TrainingState ts = new Checkpoint.TrainingState(step, lr, samples, tokens,
+              samples / train.numSamples(), tc.seed(), tc.dataSeed(), lastVal, tsConfig);
+          Map<String, INDArray> p = state.params();
+          AdamW.State opt = state.optimizer();
+          latest = ckpts.resolve(String.format(Locale.ROOT, "step-%07d", step));
+          Checkpoint.save(latest, mc, p, opt, ts, tokenizerFile);
+          Checkpoint.save(runDir.resolve(Trainer.CHECKPOINT), mc, p, opt, ts, tokenizerFile);
+          prune(ckpts);
+          log.accept("checkpoint " + latest + " (and " + runDir.resolve(Trainer.CHECKPOINT) + ") at step " + step);
+        }
+      }
+    }
+    if (rounds.isEmpty() && !Files.exists(runDir.resolve(Trainer.PLOT))) {
+      LossPlot.write(runDir.resolve(Trainer.PLOT), "sparkgpt", trTok, trLoss, vaTok, vaLoss);
+    }
+    return new Result(firstStep, state.step, rounds, lastVal, wallSum > 0 ? tokensRun / (wallSum / 1000) : 0,
+        latest != null ? latest : runDir.resolve(Trainer.CHECKPOINT));
+  }
+
+  /** The samples of worker {@code w}'s micro-batch {@code j} at global step {@code s} (see the class comment). */
+  static long firstPosition(long s, int n, int w, int accum, int j, int b) {
+    return ((s * n + w) * accum + j) * (long) b;
+  }
+
+  /** One round on one worker: the function Spark runs per partition. Captures only strings, numbers, the broadcast. */
+  static final class RoundTask implements FlatMapFunction<Iterator<Integer>, RoundSum> {
+    private static final long serialVersionUID = 1L;
+    private final String tcJson;
+    private final String dataDir;
+    private final int n;
+    private final long s0;
+    private final int k;
+    private final int threads;
+    private final boolean gradients;
+    private final Broadcast<TrainState> bc;
+
+    RoundTask(String tcJson, String dataDir, int n, long s0, int k, int threads, boolean gradients,
+              Broadcast<TrainState> bc) {
+      this.gradients = gradients;
+      this.tcJson = tcJson;
+      this.dataDir = dataDir;
+      this.n = n;
+      this.s0 = s0;
+      this.k = k;
+      this.threads = threads;
+      this.bc = bc;
+    }
+
+    @Override
+    public Iterator<RoundSum> call(Iterator<Integer> it) throws Exception {
+      if (!it.hasNext()) {
+        return Collections.emptyIterator();
+      }
+      int w = it.next();
+      if (it.hasNext()) {
+        throw new IllegalStateException("a partition holds more than one worker");
+      }
+      Trainer.applyThreads(threads);
+      TrainConfig tc = JSON.readValue(tcJson, TrainConfig.class);
+      long d0 = System.nanoTime();
+      SampleReader train = WorkerCache.dataset(dataDir).split("train");
+      int b = tc.microBatch();
+      int a = tc.gradAccum();
+      List<List<Batch>> steps = new ArrayList<>(k);
+      EpochOrder order = new EpochOrder(train, tc.dataSeed());
+      long tokens = 0;
+      for (int j = 0; j < k; j++) {
+        long s = s0 + j;
+        List<Batch> micro = new ArrayList<>(a);
+        for (int q = 0; q < a; q++) {
+          Batch batch = order.batch(firstPosition(s, n, w, a, q, b), b);
+          tokens += (long) batch.size() * batch.seqLen();
+          micro.add(batch);
+        }
+        steps.add(micro);
+      }
+      TrainState st = bc.value();
+      Map<String, INDArray> params = st.params();
+      AdamW.State opt = st.optimizer();
+      long d1 = System.nanoTime();
+      StepRunner runner = WorkerCache.borrow(tc, train.sampleTokens() - 1);
+      if (gradients) {
+        StepRunner.Accumulated acc;
+        try {
+          // the dropout seed StepRunner.step would use at this step
+          long seed = tc.seed() ^ (w * 0x9E3779B97F4A7C15L);
+          acc = runner.accumulate(params, steps.get(0), seed ^ (s0 * 0x9E3779B97F4A7C15L));
+        } finally {
+          WorkerCache.giveBack(tc, train.sampleTokens() - 1, runner);
+        }
+        long g1 = System.nanoTime();
+        RoundSum r = new RoundSum();
+        r.count = 1;
+        r.markWorker(w);
+        r.fp = new float[st.names.length][];
+        for (int i = 0; i < st.names.length; i++) {
+          r.fp[i] = TrainState.floats(acc.grads().get(st.names[i]));
+        }
+        r.step = opt.step;
+        r.lossSum = new double[] {acc.loss()};
+        r.gradNormSum = new double[1];
+        r.lr = new double[1];
+        r.tokens = tokens;
+        long g2 = System.nanoTime();
+        r.computeMsMax = r.computeMsSum = (g1 - d1) / 1e6;
+        r.dataMsMax = r.dataMsSum = ((d1 - d0) + (g2 - g1)) / 1e6;
+        return Collections.singletonList(r).iterator();
+      }
+      List<StepRunner.StepStats> stats;
+      try {
+        // worker 0 uses the run's seed, as the single-process trainer does; the others a derived one (dropout only)
+        stats = runner.run(params, opt, steps, tc.seed() ^ (w * 0x9E3779B97F4A7C15L));
+      } finally {
+        WorkerCache.giveBack(tc, train.sampleTokens() - 1, runner);
+      }
+      long d2 = System.nanoTime();
+      TrainState out = TrainState.of(params, opt);
+      RoundSum r = new RoundSum();
+      r.count = 1;
+      r.markWorker(w);
+      r.fp = out.params;
+      r.fm = out.m;
+      r.fv = out.v;
+      r.step = opt.step;
+      r.lossSum = new double[k];
+      r.gradNormSum = new double[k];
+      r.lr = new double[k];
+      for (int j = 0; j < k; j++) {
+        r.lossSum[j] = stats.get(j).loss();
+        r.gradNormSum[j] = stats.get(j).gradNorm();
+        r.lr[j] = stats.get(j).lr();
+      }
+      r.tokens = tokens;
+      long d3 = System.nanoTime();
+      r.computeMsMax = r.computeMsSum = (d2 - d1) / 1e6;
+      r.dataMsMax = r.dataMsSum = ((d1 - d0) + (d3 - d2)) / 1e6;
+      return Collections.singletonList(r).iterator();
+    }
+  }
+
+  /** The train split's epoch order (Trainer's): position pos is sample perm_e[pos mod n], e = pos / n. */
+  static final class EpochOrder {
+    private final SampleReader split;
+    private final long seed;
+    private long epoch = -1;
+    private int[] perm;
+
+    EpochOrder(SampleReader split, long seed) {
+      this.split = split;
+      this.seed = seed;
+    }
+
+    Batch batch(long firstPosition, int b) {
+      int n = split.numSamples();
+      int[][] t = new int[b][split.sampleTokens()];
+      for (int i = 0; i < b; i++) {
+        long pos = firstPosition + i;
+        long e = pos / n;
+        if (e != epoch) {
+          perm = split.epochPermutation(e, seed);
+          epoch = e;
+        }
+        split.sample(perm[(int) (pos % n)], t[i]);
+      }
+      return Batch.of(t);
+    }
+  }
+
+  /**
+   * Per executor JVM: open datasets (memory-mapped, read-only, safe for concurrent reads) and idle step runners
+   * (a SameDiff graph each; one per concurrently running task, reused across rounds).
+   */
+  static final class WorkerCache {
+    private static final Map<String, TokenDataset> DATASETS = new ConcurrentHashMap<>();
+    private static final Map<String, ConcurrentLinkedQueue<StepRunner>> RUNNERS = new ConcurrentHashMap<>();
+
+    static TokenDataset dataset(String dir) {
+      return DATASETS.computeIfAbsent(dir, d -> {
+        try {
+          return TokenDataset.open(Path.of(d), false);
+        } catch (IOException e) {
+          throw new IllegalStateException(d + ": cannot open the dataset on this executor: " + e.getMessage(), e);
+        }
+      });
+    }
+
+    private static String key(TrainConfig tc, int seqLen) {
+      return tc.model() + "|" + seqLen + "|" + tc.hyper() + "|" + tc.schedule() + "|" + tc.maxLr() + "|" + tc.minLr()
+          + "|" + tc.warmupSteps() + "|" + tc.decaySteps() + "|" + tc.gradClip();
+    }
+
+    static StepRunner borrow(TrainConfig tc, int seqLen) {
+      StepRunner r = RUNNERS.computeIfAbsent(key(tc, seqLen), x -> new ConcurrentLinkedQueue<>()).poll();
+      return r != null ? r : new StepRunner(tc.model(), seqLen, tc.hyper(), tc.schedule(), tc.gradClip());
+    }
+
+    static void giveBack(TrainConfig tc, int seqLen, StepRunner r) {
+      RUNNERS.computeIfAbsent(key(tc, seqLen), x -> new ConcurrentLinkedQueue<>()).add(r);
+    }
+  }
+
+  /** {@code checkpoints/step-*} folders with a config.json, oldest first (by step number). */
+  public static List<Path> listCheckpoints(Path ckpts) throws IOException {
+    List<Path> out = new ArrayList<>();
+    if (!Files.isDirectory(ckpts)) {
+      return out;
+    }
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(ckpts, "step-*")) {
+      for (Path p : ds) {
+        String num = p.getFileName().toString().substring(5);
+        if (num.matches("[0-9]+") && Files.isRegularFile(p.resolve(Checkpoint.CONFIG))) {
+          out.add(p);
+        }
+      }
+    }
+    out.sort(Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(5))));
+    return out;
+  }
+
+  private static void prune(Path ckpts) throws IOException {
+    List<Path> all = listCheckpoints(ckpts);
+    for (int i = 0; i < all.size() - KEEP_CHECKPOINTS; i++) {
+      try (Stream<Path> s = Files.walk(all.get(i))) {
+        for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(q);
+        }
+      }
+    }
+  }
+
+  /** Keeps the metrics of steps up to {@code upTo} (0: none) and loads them for the plot. */
+  private static void rewriteMetrics(Path file, long upTo, List<Double> trTok, List<Double> trLoss,
+                                     List<Double> vaTok, List<Double> vaLoss) throws IOException {
+    List<String> keep = new ArrayList<>();
+    if (upTo > 0 && Files.isRegularFile(file)) {
+      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+        if (line.isBlank()) {
+          continue;
+        }
+        JsonNode node;
+        try {
+          node = JSON.readTree(line);
+        } catch (IOException e) {
+          continue;   // a line cut by a crash
+        }
+        if (node.path("step").asLong() > upTo) {
+          continue;
+        }
+        keep.add(line);
+        if (node.has("loss")) {
+          trTok.add(node.path("tokens").asDouble());
+          trLoss.add(node.path("loss").asDouble());
+        } else if (node.has("val_loss")) {
+          vaTok.add(node.path("tokens").asDouble());
+          vaLoss.add(node.path("val_loss").asDouble());
+        }
+      }
+    }
+    Files.write(file, keep, StandardCharsets.UTF_8);
+  }
+
+  private static double round1(double v) {
+    return Math.round(v * 10) / 10.0;
+  }
+
+  static String duration(double seconds) {
+    long s = Math.round(seconds);
+    if (s >= 3600) {
+      return String.format(Locale.ROOT, "%dh%02dm", s / 3600, (s % 3600) / 60);
+    }
+    return s >= 60 ? String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60) : s + "s";
+  }
+}

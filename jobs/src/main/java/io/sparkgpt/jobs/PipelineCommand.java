@@ -1,0 +1,178 @@
+package io.sparkgpt.jobs;
+
+import io.sparkgpt.cluster.ParameterAveragingTrainer;
+import io.sparkgpt.cluster.Progress;
+import io.sparkgpt.cluster.SparkRuntime;
+import io.sparkgpt.jobs.clean.CleanConfig;
+import io.sparkgpt.jobs.clean.CleanJob;
+import io.sparkgpt.jobs.clean.CleanReport;
+import io.sparkgpt.jobs.clean.DocReader;
+import io.sparkgpt.jobs.clean.Inputs;
+import io.sparkgpt.jobs.tokenize.TokenizeJob;
+import io.sparkgpt.jobs.tokenize.TrainTokenizerJob;
+import io.sparkgpt.model.Checkpoint;
+import io.sparkgpt.model.Generator;
+import io.sparkgpt.model.GptConfig;
+import io.sparkgpt.model.TrainConfig;
+import io.sparkgpt.model.Trainer;
+import io.sparkgpt.tokenizer.SplitPattern;
+import io.sparkgpt.tokenizer.dataset.Format;
+import io.sparkgpt.tokenizer.dataset.Manifest;
+import io.sparkgpt.tokenizer.dataset.TokenDataset;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * The whole recipe in a row: clean, train-tokenizer, tokenize, pretrain, a sample generation. Each stage writes
+ * its own folder under the work dir and is skipped when that folder is already complete, so a rerun after a
+ * crash picks up where the last one stopped (training resumes from its checkpoint).
+ */
+@Command(name = "pipeline", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Raw text to a trained GPT: clean -> train-tokenizer -> tokenize -> pretrain -> generate.",
+        "WORK_DIR gets clean/, tokenizer.json, dataset/, run/ (metrics.jsonl, loss.png, checkpoint/)."})
+public final class PipelineCommand implements Callable<Integer> {
+  @Mixin
+  SparkOptions spark;
+
+  @Option(names = {"-i", "--input"}, required = true, split = ",", paramLabel = "PATH",
+      description = "Raw input: files, directories or globs (text, JSONL, Parquet; .gz/.zst/.bz2).")
+  List<String> inputs;
+
+  @Option(names = {"-w", "--work-dir"}, required = true, paramLabel = "DIR", description = "Where every stage writes.")
+  Path work;
+
+  @Option(names = "--preset", defaultValue = "tiny", paramLabel = "NAME",
+      description = "Model: tiny, small or gpt2-124m (default: ${DEFAULT-VALUE}).")
+  String preset;
+
+  @Option(names = "--vocab-size", defaultValue = "2048", paramLabel = "N",
+      description = "Tokenizer vocabulary (default: ${DEFAULT-VALUE}).")
+  int vocabSize;
+
+  @Option(names = "--steps", defaultValue = "200", paramLabel = "N", description = "Training steps (default: ${DEFAULT-VALUE}).")
+  long steps;
+
+  @Option(names = "--batch-size", defaultValue = "8", paramLabel = "B",
+      description = "Micro-batch per worker (default: ${DEFAULT-VALUE}).")
+  int batchSize;
+
+  @Option(names = "--workers", defaultValue = "2", paramLabel = "N",
+      description = "Parameter-averaging workers of pretrain (default: ${DEFAULT-VALUE}).")
+  int workers;
+
+  @Option(names = "--averaging-every", defaultValue = "4", paramLabel = "K",
+      description = "Local steps between averages (default: ${DEFAULT-VALUE}).")
+  int averagingEvery;
+
+  @Option(names = "--prompt", defaultValue = "ROMEO:", paramLabel = "TEXT",
+      description = "Prompt of the sample generation (default: ${DEFAULT-VALUE}).")
+  String prompt;
+
+  @Option(names = "--max-new-tokens", defaultValue = "100", paramLabel = "N",
+      description = "Length of the sample (default: ${DEFAULT-VALUE}).")
+  int maxNewTokens;
+
+  @Option(names = "--overwrite", description = "Delete the work dir first instead of resuming.")
+  boolean overwrite;
+
+  @Override
+  public Integer call() throws Exception {
+    Preflight.check(inputs, null, true);
+    if (steps < 1 || batchSize < 1 || workers < 1 || averagingEvery < 1 || vocabSize < 257 || maxNewTokens < 0) {
+      throw new UserError("--steps, --batch-size, --workers and --averaging-every must be positive, --vocab-size "
+          + "above 256");
+    }
+    if (overwrite && Files.exists(work)) {
+      try (Stream<Path> files = Files.walk(work)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+    Files.createDirectories(work);
+    GptConfig model;
+    try {
+      model = GptConfig.preset(preset, vocabSize);
+    } catch (IllegalArgumentException e) {
+      throw new UserError("--preset: " + e.getMessage());
+    }
+    Path clean = work.resolve("clean");
+    Path tokenizer = work.resolve("tokenizer.json");
+    Path dataset = work.resolve("dataset");
+    Path run = work.resolve("run");
+    long start = System.nanoTime();
+    DocReader.Options read = new DocReader.Options(DocReader.DocSplit.FILE, "text", DocReader.Content.AUTO, 64 << 20);
+    try (SparkSession session = SparkRuntime.start("sparkgpt pipeline", spark.master, spark.verbose, spark.conf)) {
+      Progress progress = new Progress(session.sparkContext(), System.err, 2000);
+      stage("1/5 clean", Files.exists(clean), () -> {
+        CleanReport r = CleanJob.run(session, new CleanJob.Options(inputs, clean.toString(),
+            CleanJob.OutputFormat.PARQUET, null, read, Set.of(), CleanConfig.DEFAULTS,
+            work.resolve("clean-report.json").toString(), work.resolve("rejected").toString(), 0, false),
+            progress::phase);
+        System.out.print(r.table());
+      });
+      stage("2/5 train-tokenizer", Files.exists(tokenizer), () -> {
+        TrainTokenizerJob.Result r = TrainTokenizerJob.run(session, new TrainTokenizerJob.Options(
+            List.of(clean.toString()), Inputs.Format.PARQUET, read, tokenizer.toString(), vocabSize, 2,
+            SplitPattern.GPT2, List.of("<|endoftext|>"), 1.0, 0.01, 2_000_000, 0, 0, false, null), progress::phase,
+            System.err);
+        System.out.printf(Locale.ROOT, "vocabulary %,d, held-back %.3f bytes/token (GPT-2 %.3f)%n", r.vocabSize(),
+            r.heldOutBytesPerToken(), r.gpt2BytesPerToken());
+      });
+      stage("3/5 tokenize", Files.exists(dataset.resolve(Manifest.FILE)), () -> {
+        Manifest m = TokenizeJob.run(session, new TokenizeJob.Options(List.of(clean.toString()),
+            Inputs.Format.PARQUET, read, tokenizer.toString(), dataset.toString(), model.blockSize(), 0.05,
+            100_000_000, 0, Format.NATIVE, 0, false, Map.of("pipeline", true)), progress::phase);
+        System.out.println(m.summary().stripTrailing());
+      });
+      progress.close();   // pretrain prints its own progress line per round
+      stage("4/5 pretrain", false, () -> {
+        try (TokenDataset ds = TokenDataset.open(dataset)) {
+          TrainConfig tc = TrainConfig.defaults(model.withVocab(ds.vocabSize()))
+              .withBatch(batchSize, 1).withSteps(steps, Math.min(100, steps / 10))
+              .withEval((int) Math.max(1, steps / 10), 10).withCheckpointEvery((int) Math.max(1, steps / 5));
+          long rounds = (steps + averagingEvery - 1) / averagingEvery;
+          ParameterAveragingTrainer.Result r = ParameterAveragingTrainer.train(
+              JavaSparkContext.fromSparkContext(session.sparkContext()), tc,
+              new ParameterAveragingTrainer.Options(workers, averagingEvery, 1, (int) Math.max(1, rounds / 10),
+                  (int) Math.max(1, rounds / 5), false), ds, run, System.err::println);
+          System.out.printf(Locale.ROOT, "trained to step %d, validation loss %s%n", r.lastStep(),
+              r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()));
+        }
+      });
+    }
+    stage("5/5 generate", false, () -> {
+      Checkpoint ckpt = Checkpoint.load(run.resolve(Trainer.CHECKPOINT), false);
+      System.out.println("--- sample ---");
+      System.out.print(prompt);
+      Generator.generate(ckpt, prompt, new Generator.Sampling(maxNewTokens, 0.8, 40, 1.0, 0, true),
+          System.out::print);
+      System.out.println("\n--------------");
+    });
+    System.out.printf(Locale.ROOT, "pipeline done in %.1f s: %s%n", (System.nanoTime() - start) / 1e9, work);
+    return 0;
+  }
+
+  interface Stage {
+    void run() throws IOException;
+  }
+
+  static void stage(String name, boolean done, Stage body) throws IOException {
+    if (done) {
+      System.err.println("== " + name + ": already done, skipped");
+      return;
+    }
+    System.err.println("== " + name);
+    body.run();
+  }
+}

@@ -1,0 +1,195 @@
+package io.sparkgpt.jobs.train;
+
+import io.sparkgpt.cluster.ParameterAveragingTrainer;
+import io.sparkgpt.cluster.SparkRuntime;
+import io.sparkgpt.jobs.SparkOptions;
+import io.sparkgpt.jobs.UserError;
+import io.sparkgpt.model.GptConfig;
+import io.sparkgpt.model.TrainConfig;
+import io.sparkgpt.tokenizer.dataset.TokenDataset;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "pretrain", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Pretrain a GPT on Spark by parameter averaging from a dataset made by `tokenize`.",
+        "Each round, N workers (Spark tasks) read their own samples from the dataset path, run K AdamW steps from "
+            + "the broadcast parameters and optimizer state, and the driver averages parameters and moments. "
+            + "Writes RUN_DIR/metrics.jsonl, RUN_DIR/loss.png, RUN_DIR/checkpoints/step-N (last 3) and "
+            + "RUN_DIR/checkpoint (the latest, for `generate`); resumes from the latest checkpoint.",
+        "The dataset path must be readable at the same path on every executor."})
+public final class PretrainCommand implements Callable<Integer> {
+  @Option(names = {"-d", "--data"}, required = true, paramLabel = "DIR", description = "A dataset folder (manifest.json).")
+  Path data;
+
+  @Option(names = {"-o", "--output"}, required = true, paramLabel = "RUN_DIR", description = "The run folder.")
+  Path output;
+
+  @Option(names = "--engine", defaultValue = "averaging", paramLabel = "NAME",
+      description = "Distributed training engine: averaging (default: ${DEFAULT-VALUE}).")
+  String engine;
+
+  @Option(names = "--workers", defaultValue = "2", paramLabel = "N", description = "Data-parallel workers (default: ${DEFAULT-VALUE}).")
+  int workers;
+
+  @Option(names = "--averaging-every", defaultValue = "4", paramLabel = "K",
+      description = "Local steps between parameter averages (default: ${DEFAULT-VALUE}).")
+  int averagingEvery;
+
+  @Option(names = "--sync-gradients",
+      description = "With --averaging-every 1: average gradients instead of parameters and step AdamW on the driver "
+          + "(exactly synchronous data parallelism, same as one worker with batch N x B).")
+  boolean syncGradients;
+
+  @Option(names = "--preset", defaultValue = "tiny", paramLabel = "NAME",
+      description = "tiny (T=128, d=128, L=4, H=4), small (T=256, d=256, L=6, H=8) or gpt2-124m (default: ${DEFAULT-VALUE}).")
+  String preset;
+
+  @Option(names = "--block-size", paramLabel = "T", description = "Context length (default: the preset's).")
+  Integer blockSize;
+
+  @Option(names = "--d-model", paramLabel = "D", description = "Width (default: the preset's).")
+  Integer dModel;
+
+  @Option(names = "--layers", paramLabel = "L", description = "Transformer blocks (default: the preset's).")
+  Integer layers;
+
+  @Option(names = "--heads", paramLabel = "H", description = "Attention heads (default: the preset's).")
+  Integer heads;
+
+  @Option(names = "--dropout", defaultValue = "0", paramLabel = "P", description = "Dropout (default: ${DEFAULT-VALUE}).")
+  double dropout;
+
+  @Option(names = "--batch-size", defaultValue = "16", paramLabel = "B",
+      description = "Micro-batch per worker (default: ${DEFAULT-VALUE}); a step uses N x B x grad-accum samples.")
+  int batchSize;
+
+  @Option(names = "--grad-accum", defaultValue = "1", paramLabel = "A",
+      description = "Micro-batches per step on each worker (default: ${DEFAULT-VALUE}).")
+  int gradAccum;
+
+  @Option(names = "--steps", defaultValue = "1000", paramLabel = "S", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
+  long steps;
+
+  @Option(names = "--lr", defaultValue = "1e-3", paramLabel = "LR", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+  double lr;
+
+  @Option(names = "--min-lr", paramLabel = "LR", description = "Final learning rate of the cosine decay (default: lr / 10).")
+  Double minLr;
+
+  @Option(names = "--warmup", defaultValue = "100", paramLabel = "N", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
+  long warmup;
+
+  @Option(names = "--decay-steps", paramLabel = "N",
+      description = "Step at which the cosine decay reaches --min-lr (default: --steps). Set it to the final step "
+          + "count when a run is done in parts, so each part follows the same schedule.")
+  Long decaySteps;
+
+  @Option(names = "--weight-decay", defaultValue = "0.1", paramLabel = "W",
+      description = "Decoupled weight decay on matrices (default: ${DEFAULT-VALUE}).")
+  double weightDecay;
+
+  @Option(names = "--grad-clip", defaultValue = "1.0", paramLabel = "N",
+      description = "Clip each worker's global gradient norm; 0 = off (default: ${DEFAULT-VALUE}).")
+  double gradClip;
+
+  @Option(names = "--eval-every", defaultValue = "25", paramLabel = "R",
+      description = "Validation loss every R rounds, and at the end (default: ${DEFAULT-VALUE}).")
+  int evalEvery;
+
+  @Option(names = "--eval-batches", defaultValue = "20", paramLabel = "N", description = "Validation micro-batches (default: ${DEFAULT-VALUE}).")
+  int evalBatches;
+
+  @Option(names = "--checkpoint-every", defaultValue = "100", paramLabel = "R",
+      description = "Checkpoint every R rounds, and at the end (default: ${DEFAULT-VALUE}).")
+  int checkpointEvery;
+
+  @Option(names = "--seed", defaultValue = "1337", paramLabel = "S", description = "Initialisation and data-order seed.")
+  long seed;
+
+  @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
+      description = "ND4J threads per task (0 = executor cores / tasks per executor, i.e. spark.task.cpus, default 1).")
+  int threads;
+
+  @Option(names = "--resume", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Continue from the latest RUN_DIR/checkpoints/step-N (default); --no-resume starts afresh.")
+  boolean resume;
+
+  @Option(names = "--no-verify", description = "Skip the sha256 check of the dataset's shards (on the driver).")
+  boolean noVerify;
+
+  @Mixin
+  SparkOptions spark;
+
+  @Override
+  public Integer call() throws Exception {
+    SparkRuntime.quietLogs(spark.verbose);
+    if (!"averaging".equals(engine)) {
+      throw new UserError("--engine " + engine + " is not known (known: averaging)");
+    }
+    if (workers < 1 || averagingEvery < 1 || threads < 0 || batchSize < 1 || gradAccum < 1 || steps < 1) {
+      throw new UserError("--workers, --averaging-every, --batch-size, --grad-accum and --steps must be positive, "
+          + "--threads non-negative");
+    }
+    if (!Files.isRegularFile(data.resolve("manifest.json"))) {
+      throw new UserError("--data " + data + " is not a finished dataset (no manifest.json)");
+    }
+    try (TokenDataset ds = TokenDataset.open(data, !noVerify)) {
+      TrainConfig tc;
+      try {
+        GptConfig p = GptConfig.preset(preset, ds.vocabSize());
+        GptConfig m = new GptConfig(ds.vocabSize(), blockSize != null ? blockSize : p.blockSize(),
+            dModel != null ? dModel : p.dModel(), layers != null ? layers : p.nLayer(),
+            heads != null ? heads : p.nHead(), p.mlpRatio(), dropout, p.bias(), p.tied(), p.dtype());
+        tc = TrainConfig.defaults(m).withBatch(batchSize, gradAccum).withSteps(decaySteps != null ? decaySteps : steps, warmup)
+            .withMaxSteps(steps).withLr(lr, minLr != null ? minLr : lr / 10).withEval(evalEvery, evalBatches)
+            .withCheckpointEvery(checkpointEvery).withSeeds(seed, seed).withResume(resume)
+            .withRegularisation(weightDecay, gradClip);
+      } catch (IllegalArgumentException e) {
+        throw new UserError(e.getMessage());
+      }
+      String master = spark.master;
+      if (master == null && System.getProperty("spark.master") == null) {
+        master = "local[" + workers + "]";   // every worker a concurrent task
+      }
+      Map<String, String> conf = new LinkedHashMap<>(spark.conf);
+      int perTask = threads > 0 ? threads : Integer.parseInt(conf.getOrDefault("spark.task.cpus",
+          System.getProperty("spark.task.cpus", "1")));
+      // Executors on a cluster read OMP_NUM_THREADS before ND4J starts; tasks also set ND4J's counts themselves.
+      conf.putIfAbsent("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(perTask));
+      ParameterAveragingTrainer.Options o;
+      try {
+        o = new ParameterAveragingTrainer.Options(workers, averagingEvery, perTask, evalEvery, checkpointEvery,
+            syncGradients);
+      } catch (IllegalArgumentException e) {
+        throw new UserError(e.getMessage());
+      }
+      System.err.println("pretrain: " + data + " -> " + output + "; model " + tc.model() + "; " + workers
+          + " workers, " + (syncGradients ? "averaging gradients every step" : "averaging parameters every "
+          + averagingEvery + " steps"));
+      ParameterAveragingTrainer.Result r;
+      try (SparkSession session = SparkRuntime.start("sparkgpt pretrain", master, spark.verbose, conf)) {
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(session.sparkContext());
+        try {
+          r = ParameterAveragingTrainer.train(sc, tc, o, ds, output, System.err::println);
+        } catch (IllegalArgumentException e) {
+          throw new UserError(e.getMessage());
+        }
+      }
+      double lastLoss = r.rounds().isEmpty() ? Double.NaN : r.rounds().get(r.rounds().size() - 1).lastStepLoss();
+      System.out.printf(Locale.ROOT, "steps %d..%d, %d rounds, final train loss %.4f, validation loss %s, %,.0f tok/s%n",
+          r.firstStep(), r.lastStep(), r.rounds().size(), lastLoss,
+          r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()), r.tokensPerS());
+      System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/)");
+    }
+    return 0;
+  }
+}
