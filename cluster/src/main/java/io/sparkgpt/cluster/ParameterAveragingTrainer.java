@@ -32,12 +32,14 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Data-parallel pretraining by <b>parameter averaging</b> over Spark RDDs ({@code pretrain --engine averaging}).
@@ -237,6 +239,7 @@ public final class ParameterAveragingTrainer {
     double wallSum = 0;
     long tokensRun = 0;
     Path latest = null;
+    Map<Integer, String> placement = Map.of();
     try (BufferedWriter metrics = Files.newBufferedWriter(metricsFile, StandardCharsets.UTF_8,
         StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
       while (state.step < tc.maxSteps()) {
@@ -286,6 +289,11 @@ public final class ParameterAveragingTrainer {
           state = next;
         }
         bc.destroy(false);
+        if (!sum.placement.equals(placement)) {
+          placement = sum.placement;
+          log.accept("workers placed: " + placement.entrySet().stream().map(e -> e.getKey() + " on " + e.getValue())
+              .collect(Collectors.joining(", ")));
+        }
         long t2 = System.nanoTime();
         round++;
 
@@ -401,6 +409,7 @@ public final class ParameterAveragingTrainer {
       if (it.hasNext()) {
         throw new IllegalStateException("a partition holds more than one worker");
       }
+      String placement = Devices.bindTask();
       Trainer.applyThreads(threads);
       TrainConfig tc = JSON.readValue(tcJson, TrainConfig.class);
       long d0 = System.nanoTime();
@@ -438,6 +447,7 @@ public final class ParameterAveragingTrainer {
         RoundSum r = new RoundSum();
         r.count = 1;
         r.markWorker(w);
+        r.placement.put(w, placement);
         r.fp = new float[st.names.length][];
         for (int i = 0; i < st.names.length; i++) {
           r.fp[i] = TrainState.floats(acc.grads().get(st.names[i]));
@@ -464,6 +474,7 @@ public final class ParameterAveragingTrainer {
       RoundSum r = new RoundSum();
       r.count = 1;
       r.markWorker(w);
+      r.placement.put(w, placement);
       r.fp = out.params;
       r.fm = out.m;
       r.fv = out.v;
@@ -531,7 +542,8 @@ public final class ParameterAveragingTrainer {
     }
 
     private static String key(TrainConfig tc, int seqLen) {
-      return tc.model() + "|" + seqLen + "|" + tc.hyper() + "|" + tc.schedule() + "|" + tc.maxLr() + "|" + tc.minLr()
+      // the device too: a runner's arrays live on the GPU of the task that built it
+      return Nd4j.getAffinityManager().getDeviceForCurrentThread() + "|" + tc.model() + "|" + seqLen + "|" + tc.hyper() + "|" + tc.schedule() + "|" + tc.maxLr() + "|" + tc.minLr()
           + "|" + tc.warmupSteps() + "|" + tc.decaySteps() + "|" + tc.gradClip();
     }
 

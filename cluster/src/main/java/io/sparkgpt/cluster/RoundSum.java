@@ -2,6 +2,7 @@ package io.sparkgpt.cluster;
 
 import java.io.Serializable;
 import java.util.Arrays;
+import java.util.TreeMap;
 
 /**
  * What workers return after a round, and the sum of several of them (the {@code treeAggregate} value). One
@@ -32,6 +33,8 @@ public final class RoundSum implements Serializable {
   public double[] gradNormSum;
   public double[] lr;
   public long tokens;
+  /** Worker index to where it ran ("executor 1 gpu 0"), for the log. */
+  public TreeMap<Integer, String> placement = new TreeMap<>();
   public double computeMsMax;
   public double dataMsMax;
   public double computeMsSum;
@@ -94,6 +97,7 @@ public final class RoundSum implements Serializable {
     a.lossSum = addStats(a.lossSum, b.lossSum);
     a.gradNormSum = addStats(a.gradNormSum, b.gradNormSum);
     a.tokens += b.tokens;
+    a.placement.putAll(b.placement);
     a.computeMsMax = Math.max(a.computeMsMax, b.computeMsMax);
     a.dataMsMax = Math.max(a.dataMsMax, b.dataMsMax);
     a.computeMsSum += b.computeMsSum;

@@ -53,6 +53,9 @@ public final class SparkRuntime {
     Configurator.setLevel("org.apache.spark.util.Utils", verbose ? Level.INFO : Level.ERROR);
     Configurator.setLevel("org.apache.hadoop.io.compress.CodecPool", verbose ? Level.INFO : Level.WARN);
     Configurator.setLevel("org.apache.parquet", verbose ? Level.INFO : Level.ERROR);
+    // ND4J's start-up warnings about its own op tables.
+    Configurator.setLevel("org.nd4j.imports.converters.ImportClassMapping", verbose ? Level.INFO : Level.ERROR);
+    Configurator.setLevel("org.nd4j.autodiff.functions.DifferentialFunction", verbose ? Level.INFO : Level.ERROR);
     // A failing task's stack trace is logged by the executor and again by the scheduler; the job's own
     // one-line error says what went wrong, and --verbose shows the traces.
     Configurator.setLevel("org.apache.spark.executor.Executor", verbose ? Level.INFO : Level.OFF);

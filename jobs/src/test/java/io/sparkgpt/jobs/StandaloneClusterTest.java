@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sparkgpt.model.Checkpoint;
 import io.sparkgpt.tokenizer.dataset.Manifest;
 import io.sparkgpt.tokenizer.dataset.TokenDataset;
 import java.io.IOException;
@@ -19,7 +20,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,10 +31,12 @@ import org.junit.jupiter.api.io.TempDir;
  * build's jars): clean and tokenize run on it unchanged, give the same results as embedded runs, and survive a
  * worker killed mid-job.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class StandaloneClusterTest {
   @TempDir
   static Path tmp;
   static Path clusterDir;
+  static Path gpuStub;
   static int port;
 
   static String run(String... args) throws Exception {
@@ -40,6 +46,7 @@ class StandaloneClusterTest {
     pb.environment().put("SPARKGPT_CLUSTER_DIR", clusterDir.toString());
     pb.environment().put("SPARKGPT_CLASSPATH", System.getProperty("java.class.path"));
     pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+    pb.environment().put("SPARKGPT_GPU_DISCOVERY", gpuStub.toString());
     Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes());
     assertTrue(p.waitFor(120, TimeUnit.SECONDS), "scripts/cluster " + String.join(" ", args) + " hung");
@@ -56,9 +63,13 @@ class StandaloneClusterTest {
   @BeforeAll
   static void start() throws Exception {
     clusterDir = tmp.resolve("cluster");
+    // A stub GPU discovery script: each worker offers one "GPU", so Spark's GPU scheduling runs on a CPU host.
+    gpuStub = tmp.resolve("stub-gpus.sh");
+    Files.writeString(gpuStub, "#!/bin/sh\necho '{\"name\": \"gpu\", \"addresses\": [\"0\"]}'\n");
+    gpuStub.toFile().setExecutable(true);
     port = freePort();
-    run("start", "--workers", "2", "--cores", "1", "--memory", "2g", "--port", "" + port, "--webui-port",
-        "" + freePort());
+    run("start", "--workers", "2", "--cores", "1", "--memory", "2g", "--gpus", "1", "--port", "" + port,
+        "--webui-port", "" + freePort());
   }
 
   @AfterAll
@@ -89,6 +100,7 @@ class StandaloneClusterTest {
   }
 
   @Test
+  @Order(1)
   void jobsRunOnTheClusterAndSurviveALostWorker() throws Exception {
     Path corpus = Path.of(System.getProperty("sparkgpt.corpus", "../../shared/corpus"));
     String input = Path.of("..", "sample").toAbsolutePath().normalize() + ","
@@ -135,8 +147,70 @@ class StandaloneClusterTest {
     assertEquals(0, Cli.run(b.toArray(String[]::new)).code());
     assertEquals(hashes(TokenDataset.open(dsLocal).manifest()), hashes(TokenDataset.open(dsCluster).manifest()));
 
-    run("add-worker", "--cores", "1", "--memory", "1g");
+    run("add-worker", "--cores", "1", "--memory", "2g", "--gpus", "1");
     assertTrue(run("status").contains("worker-2: pid"), "a worker can be added back");
+  }
+
+  /**
+   * tokenize and pretrain on the cluster with one (stub) GPU per executor and per task; worker 2 is killed after
+   * three rounds: Spark reruns its part on worker 1, no round is averaged over one worker only, and the run ends
+   * with a checkpoint that loads and generates.
+   */
+  @Test
+  @Order(2)
+  void pretrainOnGpuScheduledExecutorsSurvivesALostWorker() throws Exception {
+    Path corpus = Path.of(System.getProperty("sparkgpt.corpus", "../../shared/corpus"));
+    String text = corpus.resolve("prose_en/tinyshakespeare.txt").toString();
+    Path tok = tmp.resolve("tokenizer.json");
+    Cli.Result t = Cli.run("train-tokenizer", "--master", "local[2]", "-i", text, "--doc-split", "blank-line", "-o",
+        tok.toString(), "--vocab-size", "512");
+    assertEquals(0, t.code(), t.err());
+    Path data = tmp.resolve("ds-pretrain");
+    Cli.Result d = Cli.run(onCluster("tokenize", "-i", text, "--doc-split", "blank-line", "-t", tok.toString(),
+        "-o", data.toString(), "--seq-len", "64", "--val-fraction", "0.05"));
+    assertEquals(0, d.code(), d.err());
+
+    Path run = tmp.resolve("run");
+    long[] killedAt = {0};
+    Thread killer = new Thread(() -> {
+      try {
+        Path metrics = run.resolve("metrics.jsonl");
+        while (!Files.exists(metrics) || Files.readAllLines(metrics).stream().filter(l -> l.contains("\"loss\"")).count() < 3) {
+          Thread.sleep(100);
+        }
+        run("remove-worker", "2");
+        killedAt[0] = System.nanoTime();
+      } catch (Exception e) {
+        throw new RuntimeException(e);
+      }
+    });
+    killer.start();
+    Cli.Result r = Cli.run(onCluster("pretrain", "--data", data.toString(), "--output", run.toString(),
+        "--block-size", "64", "--d-model", "64", "--layers", "2", "--heads", "2", "--workers", "2",
+        "--averaging-every", "2", "--batch-size", "8", "--steps", "24", "--warmup", "4", "--lr", "3e-3",
+        "--eval-every", "4", "--eval-batches", "4", "--checkpoint-every", "2",
+        "--conf", "spark.executor.resource.gpu.amount=1", "--conf", "spark.task.resource.gpu.amount=1"));
+    long finishedAt = System.nanoTime();
+    killer.join(TimeUnit.SECONDS.toMillis(120));
+    assertEquals(0, r.code(), r.err());
+    r.err().lines().filter(l -> l.startsWith("workers placed") || l.startsWith("round ")).forEach(System.out::println);
+    assertTrue(killedAt[0] > 0 && killedAt[0] < finishedAt, "worker 2 was killed while training ran");
+    assertTrue(r.out().contains("steps 0..24, 12 rounds"), r.out());
+    assertTrue(r.err().contains("gpu 0"), "tasks got Spark's GPU assignment: " + r.err());
+    List<Double> losses = new ArrayList<>();
+    ObjectMapper m = new ObjectMapper();
+    for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+      if (line.contains("\"loss\"")) {
+        losses.add(m.readTree(line).get("loss").asDouble());
+      }
+    }
+    assertEquals(12, losses.size(), "every round logged once");
+    assertTrue(losses.get(11) < losses.get(0) - 0.5, "loss fell: " + losses);
+    assertEquals(24, Checkpoint.load(run.resolve("checkpoint")).optimizer().step);
+    Cli.Result g = Cli.run("generate", "--checkpoint", run.resolve("checkpoint").toString(), "--prompt", "ROMEO:",
+        "--max-new-tokens", "10", "--temperature", "0");
+    assertEquals(0, g.code(), g.err());
+    assertTrue(g.out().startsWith("ROMEO:") && g.out().length() > 8, g.out());
   }
 
   static boolean hasExecutor(Path work) throws IOException {

@@ -165,6 +165,9 @@ public final class PretrainCommand implements Callable<Integer> {
           System.getProperty("spark.task.cpus", "1")));
       // Executors on a cluster read OMP_NUM_THREADS before ND4J starts; tasks also set ND4J's counts themselves.
       conf.putIfAbsent("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(perTask));
+      // Each worker returns its parameters and AdamW moments (12 bytes per parameter: 1.5 GB for gpt2-124m),
+      // more than Spark's default 1 GB cap on results collected by the driver.
+      conf.putIfAbsent("spark.driver.maxResultSize", "0");
       ParameterAveragingTrainer.Options o;
       try {
         o = new ParameterAveragingTrainer.Options(workers, averagingEvery, perTask, evalEvery, checkpointEvery,
