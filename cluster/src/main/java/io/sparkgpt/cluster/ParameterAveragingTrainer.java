@@ -132,8 +132,13 @@ public final class ParameterAveragingTrainer {
                        Path checkpoint) {
   }
 
-  public static Result train(JavaSparkContext sc, TrainConfig tc, Options o, TokenDataset ds, Path runDir,
-                             Consumer<String> log) throws IOException {
+  /**
+   * @param ds           the dataset, opened on the driver (validation batches, manifest)
+   * @param dataLocation where the workers read it: a path that is the same on every executor, or a Hadoop file
+   *                     system URI ({@link DatasetLocation}); null: {@code ds}'s own folder
+   */
+  public static Result train(JavaSparkContext sc, TrainConfig tc, Options o, TokenDataset ds, String dataLocation,
+                             Path runDir, Consumer<String> log) throws IOException {
     GptConfig mc = tc.model();
     if (mc.vocabSize() != ds.vocabSize()) {
       throw new IllegalArgumentException("model vocabulary " + mc.vocabSize() + " != dataset vocabulary " + ds.vocabSize());
@@ -228,7 +233,7 @@ public final class ParameterAveragingTrainer {
     tsConfig.put("averaging_every", o.averagingEvery());
 
     String tcJson = JSON.writeValueAsString(tc);
-    String dataDir = ds.dir().toAbsolutePath().toString();
+    String dataDir = dataLocation != null ? dataLocation : ds.dir().toAbsolutePath().toString();
     List<Integer> workerIds = new ArrayList<>();
     for (int w = 0; w < n; w++) {
       workerIds.add(w);
@@ -531,10 +536,11 @@ public final class ParameterAveragingTrainer {
     private static final Map<String, TokenDataset> DATASETS = new ConcurrentHashMap<>();
     private static final Map<String, ConcurrentLinkedQueue<StepRunner>> RUNNERS = new ConcurrentHashMap<>();
 
-    static TokenDataset dataset(String dir) {
-      return DATASETS.computeIfAbsent(dir, d -> {
+    static TokenDataset dataset(String location) {
+      return DATASETS.computeIfAbsent(location, d -> {
         try {
-          return TokenDataset.open(Path.of(d), false);
+          return TokenDataset.open(DatasetLocation.localize(d, DatasetLocation.hadoopConf(),
+              DatasetLocation.cacheRoot()), false);
         } catch (IOException e) {
           throw new IllegalStateException(d + ": cannot open the dataset on this executor: " + e.getMessage(), e);
         }

@@ -145,7 +145,7 @@ public final class PipelineCommand implements Callable<Integer> {
           ParameterAveragingTrainer.Result r = ParameterAveragingTrainer.train(
               JavaSparkContext.fromSparkContext(session.sparkContext()), tc,
               new ParameterAveragingTrainer.Options(workers, averagingEvery, 1, (int) Math.max(1, rounds / 10),
-                  (int) Math.max(1, rounds / 5), false), ds, run, System.err::println);
+                  (int) Math.max(1, rounds / 5), false), ds, null, run, System.err::println);
           System.out.printf(Locale.ROOT, "trained to step %d, validation loss %s%n", r.lastStep(),
               r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()));
         }

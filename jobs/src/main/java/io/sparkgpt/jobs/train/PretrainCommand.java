@@ -1,5 +1,6 @@
 package io.sparkgpt.jobs.train;
 
+import io.sparkgpt.cluster.DatasetLocation;
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
 import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.jobs.SparkOptions;
@@ -7,6 +8,7 @@ import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.TrainConfig;
 import io.sparkgpt.tokenizer.dataset.TokenDataset;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -27,8 +29,10 @@ import picocli.CommandLine.Option;
             + "RUN_DIR/checkpoint (the latest, for `generate`); resumes from the latest checkpoint.",
         "The dataset path must be readable at the same path on every executor."})
 public final class PretrainCommand implements Callable<Integer> {
-  @Option(names = {"-d", "--data"}, required = true, paramLabel = "DIR", description = "A dataset folder (manifest.json).")
-  Path data;
+  @Option(names = {"-d", "--data"}, required = true, paramLabel = "DIR|URI",
+      description = "A dataset folder (manifest.json): a path that is the same on every executor, or a Hadoop "
+          + "file system URI (hdfs://, s3a://, file:///) that each executor copies to its local disk once.")
+  String data;
 
   @Option(names = {"-o", "--output"}, required = true, paramLabel = "RUN_DIR", description = "The run folder.")
   Path output;
@@ -139,60 +143,68 @@ public final class PretrainCommand implements Callable<Integer> {
       throw new UserError("--workers, --averaging-every, --batch-size, --grad-accum and --steps must be positive, "
           + "--threads non-negative");
     }
-    if (!Files.isRegularFile(data.resolve("manifest.json"))) {
+    boolean uri = DatasetLocation.isUri(data);
+    if (!uri && !Files.isRegularFile(Path.of(data).resolve("manifest.json"))) {
       throw new UserError("--data " + data + " is not a finished dataset (no manifest.json)");
     }
-    try (TokenDataset ds = TokenDataset.open(data, !noVerify)) {
-      TrainConfig tc;
+    String master = spark.master;
+    if (master == null && System.getProperty("spark.master") == null) {
+      master = "local[" + workers + "]";   // every worker a concurrent task
+    }
+    Map<String, String> conf = new LinkedHashMap<>(spark.conf);
+    int perTask = threads > 0 ? threads : Integer.parseInt(conf.getOrDefault("spark.task.cpus",
+        System.getProperty("spark.task.cpus", "1")));
+    // Executors on a cluster read OMP_NUM_THREADS before ND4J starts; tasks also set ND4J's counts themselves.
+    conf.putIfAbsent("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(perTask));
+    // Each worker returns its parameters and AdamW moments (12 bytes per parameter: 1.5 GB for gpt2-124m),
+    // more than Spark's default 1 GB cap on results collected by the driver.
+    conf.putIfAbsent("spark.driver.maxResultSize", "0");
+    ParameterAveragingTrainer.Options o;
+    try {
+      o = new ParameterAveragingTrainer.Options(workers, averagingEvery, perTask, evalEvery, checkpointEvery,
+          syncGradients);
+    } catch (IllegalArgumentException e) {
+      throw new UserError(e.getMessage());
+    }
+    ParameterAveragingTrainer.Result r;
+    try (SparkSession session = SparkRuntime.start("sparkgpt pretrain", master, spark.verbose, conf)) {
+      JavaSparkContext sc = JavaSparkContext.fromSparkContext(session.sparkContext());
+      Path local;
       try {
-        GptConfig p = GptConfig.preset(preset, ds.vocabSize());
-        GptConfig m = new GptConfig(ds.vocabSize(), blockSize != null ? blockSize : p.blockSize(),
-            dModel != null ? dModel : p.dModel(), layers != null ? layers : p.nLayer(),
-            heads != null ? heads : p.nHead(), p.mlpRatio(), dropout, p.bias(), p.tied(), p.dtype());
-        tc = TrainConfig.defaults(m).withBatch(batchSize, gradAccum).withSteps(decaySteps != null ? decaySteps : steps, warmup)
-            .withMaxSteps(steps).withLr(lr, minLr != null ? minLr : lr / 10).withEval(evalEvery, evalBatches)
-            .withCheckpointEvery(checkpointEvery).withSeeds(seed, seed).withResume(resume)
-            .withRegularisation(weightDecay, gradClip);
-      } catch (IllegalArgumentException e) {
-        throw new UserError(e.getMessage());
+        local = DatasetLocation.localize(data, sc.hadoopConfiguration(), DatasetLocation.cacheRoot());
+      } catch (IOException e) {
+        throw new UserError("--data " + e.getMessage());
       }
-      String master = spark.master;
-      if (master == null && System.getProperty("spark.master") == null) {
-        master = "local[" + workers + "]";   // every worker a concurrent task
-      }
-      Map<String, String> conf = new LinkedHashMap<>(spark.conf);
-      int perTask = threads > 0 ? threads : Integer.parseInt(conf.getOrDefault("spark.task.cpus",
-          System.getProperty("spark.task.cpus", "1")));
-      // Executors on a cluster read OMP_NUM_THREADS before ND4J starts; tasks also set ND4J's counts themselves.
-      conf.putIfAbsent("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(perTask));
-      // Each worker returns its parameters and AdamW moments (12 bytes per parameter: 1.5 GB for gpt2-124m),
-      // more than Spark's default 1 GB cap on results collected by the driver.
-      conf.putIfAbsent("spark.driver.maxResultSize", "0");
-      ParameterAveragingTrainer.Options o;
-      try {
-        o = new ParameterAveragingTrainer.Options(workers, averagingEvery, perTask, evalEvery, checkpointEvery,
-            syncGradients);
-      } catch (IllegalArgumentException e) {
-        throw new UserError(e.getMessage());
-      }
-      System.err.println("pretrain: " + data + " -> " + output + "; model " + tc.model() + "; " + workers
-          + " workers, " + (syncGradients ? "averaging gradients every step" : "averaging parameters every "
-          + averagingEvery + " steps"));
-      ParameterAveragingTrainer.Result r;
-      try (SparkSession session = SparkRuntime.start("sparkgpt pretrain", master, spark.verbose, conf)) {
-        JavaSparkContext sc = JavaSparkContext.fromSparkContext(session.sparkContext());
+      try (TokenDataset ds = TokenDataset.open(local, !noVerify)) {
+        TrainConfig tc;
         try {
-          r = ParameterAveragingTrainer.train(sc, tc, o, ds, output, System.err::println);
+          GptConfig p = GptConfig.preset(preset, ds.vocabSize());
+          GptConfig m = new GptConfig(ds.vocabSize(), blockSize != null ? blockSize : p.blockSize(),
+              dModel != null ? dModel : p.dModel(), layers != null ? layers : p.nLayer(),
+              heads != null ? heads : p.nHead(), p.mlpRatio(), dropout, p.bias(), p.tied(), p.dtype());
+          tc = TrainConfig.defaults(m).withBatch(batchSize, gradAccum)
+              .withSteps(decaySteps != null ? decaySteps : steps, warmup).withMaxSteps(steps)
+              .withLr(lr, minLr != null ? minLr : lr / 10).withEval(evalEvery, evalBatches)
+              .withCheckpointEvery(checkpointEvery).withSeeds(seed, seed).withResume(resume)
+              .withRegularisation(weightDecay, gradClip);
+        } catch (IllegalArgumentException e) {
+          throw new UserError(e.getMessage());
+        }
+        System.err.println("pretrain: " + data + " -> " + output + "; model " + tc.model() + "; " + workers
+            + " workers, " + (syncGradients ? "averaging gradients every step" : "averaging parameters every "
+            + averagingEvery + " steps"));
+        try {
+          r = ParameterAveragingTrainer.train(sc, tc, o, ds, uri ? data : null, output, System.err::println);
         } catch (IllegalArgumentException e) {
           throw new UserError(e.getMessage());
         }
       }
-      double lastLoss = r.rounds().isEmpty() ? Double.NaN : r.rounds().get(r.rounds().size() - 1).lastStepLoss();
-      System.out.printf(Locale.ROOT, "steps %d..%d, %d rounds, final train loss %.4f, validation loss %s, %,.0f tok/s%n",
-          r.firstStep(), r.lastStep(), r.rounds().size(), lastLoss,
-          r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()), r.tokensPerS());
-      System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/)");
     }
+    double lastLoss = r.rounds().isEmpty() ? Double.NaN : r.rounds().get(r.rounds().size() - 1).lastStepLoss();
+    System.out.printf(Locale.ROOT, "steps %d..%d, %d rounds, final train loss %.4f, validation loss %s, %,.0f tok/s%n",
+        r.firstStep(), r.lastStep(), r.rounds().size(), lastLoss,
+        r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()), r.tokensPerS());
+    System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/)");
     return 0;
   }
 }

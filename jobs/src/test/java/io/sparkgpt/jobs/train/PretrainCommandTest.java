@@ -48,7 +48,11 @@ class PretrainCommandTest {
   }
 
   static List<String> args(Path run, int workers, int k, int batch, int steps, String... more) {
-    List<String> a = new ArrayList<>(List.of("pretrain", "--data", data.toString(), "--output", run.toString(),
+    return args(data.toString(), run, workers, k, batch, steps, more);
+  }
+
+  static List<String> args(String dataLocation, Path run, int workers, int k, int batch, int steps, String... more) {
+    List<String> a = new ArrayList<>(List.of("pretrain", "--data", dataLocation, "--output", run.toString(),
         "--preset", "tiny", "--block-size", "64", "--d-model", "64", "--layers", "2", "--heads", "2",
         "--workers", Integer.toString(workers), "--averaging-every", Integer.toString(k),
         "--batch-size", Integer.toString(batch), "--steps", Integer.toString(steps), "--warmup", "5", "--lr", "3e-3",
@@ -156,10 +160,13 @@ class PretrainCommandTest {
           s.map(p -> p.getFileName().toString()).sorted().toList(), "the last 3 kept");
     }
 
-    // Stopped after 16 steps (same schedule), resumed to 24: the same parameters as the uninterrupted run.
+    // Stopped after 16 steps (same schedule), resumed to 24: the same parameters as the uninterrupted run. This
+    // run reads the dataset by URI, through Hadoop's FileSystem and the executors' local copy: the same samples.
     Path split = tmp.resolve("k4-split");
-    pretrain(args(split, 2, 4, 8, 16, "--eval-every", "2", "--checkpoint-every", "1", "--decay-steps", "24"));
-    Cli.Result resumed = pretrain(args(split, 2, 4, 8, 24, "--eval-every", "2", "--checkpoint-every", "1"));
+    String uri = data.toUri().toString();
+    assertTrue(uri.startsWith("file:/"), uri);
+    pretrain(args(uri, split, 2, 4, 8, 16, "--eval-every", "2", "--checkpoint-every", "1", "--decay-steps", "24"));
+    Cli.Result resumed = pretrain(args(uri, split, 2, 4, 8, 24, "--eval-every", "2", "--checkpoint-every", "1"));
     assertTrue(resumed.out().contains("steps 16..24, 2 rounds"), resumed.out());
     assertTrue(resumed.err().contains("resuming from"), resumed.err());
     Checkpoint a = Checkpoint.load(full.resolve("checkpoint"));
@@ -193,6 +200,11 @@ class PretrainCommandTest {
     assertEquals(2, missing.code(), missing.err());
     assertEquals(1, missing.err().strip().split("\n").length, missing.err());
     assertTrue(missing.err().contains("no manifest.json"), missing.err());
+
+    Cli.Result missingUri = Cli.run("pretrain", "--data", tmp.resolve("none").toUri().toString(), "--output",
+        tmp.resolve("r-missing").toString());
+    assertEquals(2, missingUri.code(), missingUri.err());
+    assertTrue(missingUri.err().strip().endsWith("no manifest.json (not a finished dataset)"), missingUri.err());
 
     Cli.Result badFlag = Cli.run("pretrain", "--data", data.toString(), "--output", tmp.resolve("r-bad").toString(),
         "--workers", "two");
