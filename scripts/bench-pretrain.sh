@@ -13,7 +13,7 @@ CORPUS="${3:-$ROOT/../shared/corpus}"
 WORK="${4:-${TMPDIR:-/tmp}/sparkgpt-bench-pretrain}"
 SG=("$ROOT/scripts/sparkgpt")
 mkdir -p "$WORK"
-(cd "$ROOT" && mvn -q -DskipTests package -pl jobs -am)
+(cd "$ROOT" && mvn -q -DskipTests package -pl jobs,bench -am)
 export SPARKGPT_SKIP_BUILD=1
 TEXT="$CORPUS/prose_en"
 [[ -f "$WORK/tokenizer.json" ]] || "${SG[@]}" train-tokenizer -i "$TEXT" --doc-split blank-line --vocab-size 8192 \
@@ -33,6 +33,18 @@ rm -rf "$WORK"/run-*
 run w1-b$B 1 "$B" 16 --master "local[1]"
 run w1-b$((2 * B)) 1 $((2 * B)) 16 --master "local[1]"
 for k in 16 4 1; do run w2-k$k 2 "$B" "$k" --master "local[2]"; done
+# The same K=16 run on a standalone cluster of 2 one-core workers (separate executor JVMs) on this host.
+export SPARKGPT_CLUSTER_DIR="$WORK/cluster"
+"$ROOT/scripts/cluster" stop >/dev/null 2>&1 || true
+"$ROOT/scripts/cluster" start --workers 2 --cores 1 --memory 3g --port 7177 --webui-port 8181 >"$WORK/cluster.log"
+trap '"$ROOT/scripts/cluster" stop >/dev/null 2>&1 || true' EXIT
+run w1-b$B-cluster 1 "$B" 16 --master spark://127.0.0.1:7177 --conf spark.executor.memory=2500m
+run w2-k16-cluster 2 "$B" 16 --master spark://127.0.0.1:7177 --conf spark.executor.memory=2500m
+java -cp "$ROOT/bench/target/sparkgpt-bench-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/bench/target/classpath.txt")" \
+  io.sparkgpt.bench.PretrainBenchPlot "$WORK/pretrain-convergence.png" "small: training loss, 1 worker vs 2 workers" \
+  "1 worker, batch $((2 * B))=$WORK/run-w1-b$((2 * B))" "2 workers x $B, K=1=$WORK/run-w2-k1" \
+  "2 workers x $B, K=4=$WORK/run-w2-k4" "2 workers x $B, K=16=$WORK/run-w2-k16"
+echo "plot: $WORK/pretrain-convergence.png" >&2
 
 python3 - "$WORK" "$B" <<'PY'
 import json, statistics, sys
@@ -49,13 +61,15 @@ def load(name):
                 ms=statistics.median(r["ms"] for r in steady),
                 compute=statistics.median(r["compute_ms"] for r in steady))
 one = load(f"w1-b{b}")
+one_cluster = load(f"w1-b{b}-cluster")
 ref = load(f"w1-b{2*b}")
 print("\n| run | tokens | tokens/s | scaling efficiency | ms/round | compute ms | averaging+overhead ms | val loss | vs 1 worker (batch 2B) |")
 print("|---|---|---|---|---|---|---|---|---|")
 print(f"| 1 worker, batch {b} | {one['tokens']:,} | {one['tps']:,.0f} | 1.00 | {one['ms']:.0f} | {one['compute']:.0f} | {one['avg']:.0f} | {one['val']:.4f} | |")
+print(f"| 1 worker, batch {b}, standalone cluster | {one_cluster['tokens']:,} | {one_cluster['tps']:,.0f} | 1.00 | {one_cluster['ms']:.0f} | {one_cluster['compute']:.0f} | {one_cluster['avg']:.0f} | {one_cluster['val']:.4f} | |")
 print(f"| 1 worker, batch {2*b} | {ref['tokens']:,} | {ref['tps']:,.0f} | | {ref['ms']:.0f} | {ref['compute']:.0f} | {ref['avg']:.0f} | {ref['val']:.4f} | 0.0% |")
-for k in (16, 4, 1):
-    r = load(f"w2-k{k}")
-    eff = r["tps"] / (2 * one["tps"])
-    print(f"| 2 workers x batch {b}, K={k} | {r['tokens']:,} | {r['tps']:,.0f} | {eff:.2f} | {r['ms']:.0f} | {r['compute']:.0f} | {r['avg']:.0f} | {r['val']:.4f} | {100*(r['val']-ref['val'])/ref['val']:+.1f}% |")
+for name, label in [("w2-k16", "K=16"), ("w2-k4", "K=4"), ("w2-k1", "K=1"), ("w2-k16-cluster", "K=16, standalone cluster")]:
+    r = load(name)
+    eff = r["tps"] / (2 * (one_cluster if "cluster" in name else one)["tps"])
+    print(f"| 2 workers x batch {b}, {label} | {r['tokens']:,} | {r['tps']:,.0f} | {eff:.2f} | {r['ms']:.0f} | {r['compute']:.0f} | {r['avg']:.0f} | {r['val']:.4f} | {100*(r['val']-ref['val'])/ref['val']:+.1f}% |")
 PY

@@ -28,8 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A real Spark standalone cluster (a master and two workers, separate JVMs, started by scripts/cluster from this
- * build's jars): clean and tokenize run on it unchanged, give the same results as embedded runs, and survive a
- * worker killed mid-job.
+ * build's jars): clean, tokenize and pretrain run on it unchanged, through --master and through spark-submit, give
+ * the same results as embedded runs, and survive a worker killed mid-job.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class StandaloneClusterTest {
@@ -147,6 +147,13 @@ class StandaloneClusterTest {
     assertEquals(0, Cli.run(b.toArray(String[]::new)).code());
     assertEquals(hashes(TokenDataset.open(dsLocal).manifest()), hashes(TokenDataset.open(dsCluster).manifest()));
 
+    // The same job through spark-submit (client mode, the driver in spark-submit's JVM): the same shards.
+    Path dsSubmit = tmp.resolve("ds-submit");
+    List<String> c = new ArrayList<>(List.of("tokenize", "-o", dsSubmit.toString()));
+    c.addAll(List.of(common));
+    assertEquals("", sparkSubmit(c));
+    assertEquals(hashes(TokenDataset.open(dsLocal).manifest()), hashes(TokenDataset.open(dsSubmit).manifest()));
+
     run("add-worker", "--cores", "1", "--memory", "2g", "--gpus", "1");
     assertTrue(run("status").contains("worker-2: pid"), "a worker can be added back");
   }
@@ -211,6 +218,39 @@ class StandaloneClusterTest {
         "--max-new-tokens", "10", "--temperature", "0");
     assertEquals(0, g.code(), g.err());
     assertTrue(g.out().startsWith("ROMEO:") && g.out().length() > 8, g.out());
+  }
+
+  /**
+   * Runs {@code spark-submit --class io.sparkgpt.jobs.SparkGpt APP_JAR args} against the cluster, as a separate JVM
+   * ({@code org.apache.spark.deploy.SparkSubmit}, what the spark-submit script runs). The application jar holds the
+   * jobs module's classes; the other modules and libraries come from this JVM's class path, as a Spark
+   * installation's jars/ folder would provide them. Returns "" on success, else the output.
+   */
+  static String sparkSubmit(List<String> args) throws Exception {
+    Path appJar = tmp.resolve("sparkgpt-jobs-app.jar");
+    if (!Files.exists(appJar)) {
+      Path classes = Path.of("target", "classes");
+      try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(appJar));
+           Stream<Path> files = Files.walk(classes)) {
+        for (Path f : files.filter(Files::isRegularFile).toList()) {
+          out.putNextEntry(new java.util.jar.JarEntry(classes.relativize(f).toString().replace('\\', '/')));
+          Files.copy(f, out);
+          out.closeEntry();
+        }
+      }
+    }
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+        .filter(a -> a.startsWith("--add-opens") || a.startsWith("-Djdk.reflect")).forEach(cmd::add);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.apache.spark.deploy.SparkSubmit",
+        "--master", "spark://127.0.0.1:" + port, "--deploy-mode", "client", "--class", "io.sparkgpt.jobs.SparkGpt",
+        "--conf", "spark.executor.extraClassPath=" + System.getProperty("java.class.path"),
+        "--conf", "spark.executor.memory=1500m", appJar.toString()));
+    cmd.addAll(args);
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertTrue(p.waitFor(300, TimeUnit.SECONDS), "spark-submit hung");
+    return p.exitValue() == 0 ? "" : out;
   }
 
   static boolean hasExecutor(Path work) throws IOException {
