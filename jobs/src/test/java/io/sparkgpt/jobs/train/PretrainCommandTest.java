@@ -37,18 +37,29 @@ class PretrainCommandTest {
 
   @BeforeAll
   static void dataset() {
+    data = dataset(tmp);
+  }
+
+  /** A 512-token BPE tokenizer trained on tinyshakespeare, and the text tokenized into samples of 64 tokens. */
+  static Path dataset(Path dir) {
     Path corpus = Path.of(System.getProperty("sparkgpt.corpus", "../../shared/corpus"));
     String text = corpus.resolve("prose_en/tinyshakespeare.txt").toString();
-    Path tok = tmp.resolve("tokenizer.json");
+    Path tok = dir.resolve("tokenizer.json");
     ok(Cli.run("train-tokenizer", "--master", "local[2]", "-i", text, "--doc-split", "blank-line", "-o",
         tok.toString(), "--vocab-size", "512"));
-    data = tmp.resolve("data");
+    Path out = dir.resolve("data");
     ok(Cli.run("tokenize", "--master", "local[2]", "-i", text, "--doc-split", "blank-line", "-t", tok.toString(),
-        "-o", data.toString(), "--seq-len", "64", "--val-fraction", "0.05"));
+        "-o", out.toString(), "--seq-len", "64", "--val-fraction", "0.05"));
+    return out;
   }
 
   static List<String> args(Path run, int workers, int k, int batch, int steps, String... more) {
-    List<String> a = new ArrayList<>(List.of("pretrain", "--data", data.toString(), "--output", run.toString(),
+    return args(data, run, workers, k, batch, steps, more);
+  }
+
+  /** pretrain arguments for the tiny model (d=64, L=2, H=2, T=64) on {@code dataset}. */
+  static List<String> args(Path dataset, Path run, int workers, int k, int batch, int steps, String... more) {
+    List<String> a = new ArrayList<>(List.of("pretrain", "--data", dataset.toString(), "--output", run.toString(),
         "--preset", "tiny", "--block-size", "64", "--d-model", "64", "--layers", "2", "--heads", "2",
         "--workers", Integer.toString(workers), "--averaging-every", Integer.toString(k),
         "--batch-size", Integer.toString(batch), "--steps", Integer.toString(steps), "--warmup", "5", "--lr", "3e-3",
