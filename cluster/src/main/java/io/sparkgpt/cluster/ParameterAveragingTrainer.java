@@ -163,37 +163,11 @@ public final class ParameterAveragingTrainer {
     // Start or resume.
     TrainState state = null;
     Double lastVal = null;
-    boolean resumed = false;
-    if (tc.resume()) {
-      List<Path> found = listCheckpoints(ckpts);
-      Collections.reverse(found);
-      for (Path c : found) {
-        try {
-          Checkpoint ck = Checkpoint.load(c);
-          if (!ck.config().equals(mc)) {
-            throw new IllegalArgumentException(c + " holds " + ck.config() + ", the run asks for " + mc
-                + " (use another run folder or --no-resume)");
-          }
-          if (ck.optimizer() == null) {
-            log.accept("skipping " + c + ": no optimizer state");
-            continue;
-          }
-          state = TrainState.of(ck.params(), ck.optimizer());
-          lastVal = ck.trainingState() == null ? null : ck.trainingState().valLoss();
-          resumed = true;
-          Map<String, Object> prev = ck.trainingState() == null ? null : ck.trainingState().trainConfig();
-          if (prev != null && (!String.valueOf(prev.get("workers")).equals(String.valueOf(n))
-              || !String.valueOf(prev.get("micro_batch")).equals(String.valueOf(tc.microBatch())))) {
-            log.accept("warning: " + c + " was written with workers=" + prev.get("workers") + ", batch="
-                + prev.get("micro_batch") + "; this run's data order (workers=" + n + ", batch=" + tc.microBatch()
-                + ") continues from the same step but not the same samples");
-          }
-          log.accept(String.format(Locale.ROOT, "resuming from %s at step %d", c, state.step));
-          break;
-        } catch (IOException e) {
-          log.accept("skipping " + c + ": " + e.getMessage());
-        }
-      }
+    Checkpoint from = tc.resume() ? resumable(ckpts, tc, n, log) : null;
+    boolean resumed = from != null;
+    if (resumed) {
+      state = TrainState.of(from.params(), from.optimizer());
+      lastVal = from.trainingState() == null ? null : from.trainingState().valLoss();
     }
     if (state == null) {
       Map<String, INDArray> p = GptModel.initParams(mc, tc.seed());
@@ -210,18 +184,7 @@ public final class ParameterAveragingTrainer {
 
     // Validation on the driver, as Trainer does: the first eval_batches * micro_batch samples of val.
     StepRunner driverRunner = new StepRunner(mc, seqLen, tc.hyper(), tc.schedule(), tc.gradClip());
-    List<Batch> valBatches = new ArrayList<>();
-    if (val != null) {
-      int[] ident = new int[val.numSamples()];
-      for (int i = 0; i < ident.length; i++) {
-        ident[i] = i;
-      }
-      int nb = Math.min(tc.evalBatches(), Math.max(1, val.numSamples() / tc.microBatch()));
-      for (int k = 0; k < nb; k++) {
-        int b = Math.min(tc.microBatch(), val.numSamples());
-        valBatches.add(Batch.fromSplit(val, ident, (long) k * b, b));
-      }
-    }
+    List<Batch> valBatches = valBatches(val, tc);
 
     Path metricsFile = runDir.resolve(Trainer.METRICS);
     List<Double> trTok = new ArrayList<>(), trLoss = new ArrayList<>(), vaTok = new ArrayList<>(), vaLoss = new ArrayList<>();
@@ -359,13 +322,7 @@ public final class ParameterAveragingTrainer {
           long samples = step * tc.gradAccum() * (long) tc.microBatch() * n;
           Checkpoint.TrainingState ts = new Checkpoint.TrainingState(step, lr, samples, tokens,
               samples / train.numSamples(), tc.seed(), tc.dataSeed(), lastVal, tsConfig);
-          Map<String, INDArray> p = state.params();
-          AdamW.State opt = state.optimizer();
-          latest = ckpts.resolve(String.format(Locale.ROOT, "step-%07d", step));
-          Checkpoint.save(latest, mc, p, opt, ts, tokenizerFile);
-          Checkpoint.save(runDir.resolve(Trainer.CHECKPOINT), mc, p, opt, ts, tokenizerFile);
-          prune(ckpts);
-          log.accept("checkpoint " + latest + " (and " + runDir.resolve(Trainer.CHECKPOINT) + ") at step " + step);
+          latest = saveCheckpoint(runDir, mc, state.params(), state.optimizer(), ts, tokenizerFile, log);
         }
       }
     }
@@ -563,6 +520,71 @@ public final class ParameterAveragingTrainer {
     }
   }
 
+  /**
+   * The latest loadable {@code checkpoints/step-*} with optimizer state, checked against the run's model; null
+   * when there is none. Warns when it was written with another number of workers or batch size (the data order
+   * then continues from the same step, not from the same samples).
+   */
+  static Checkpoint resumable(Path ckpts, TrainConfig tc, int workers, Consumer<String> log) throws IOException {
+    GptConfig mc = tc.model();
+    List<Path> found = listCheckpoints(ckpts);
+    Collections.reverse(found);
+    for (Path c : found) {
+      try {
+        Checkpoint ck = Checkpoint.load(c);
+        if (!ck.config().equals(mc)) {
+          throw new IllegalArgumentException(c + " holds " + ck.config() + ", the run asks for " + mc
+              + " (use another run folder or --no-resume)");
+        }
+        if (ck.optimizer() == null) {
+          log.accept("skipping " + c + ": no optimizer state");
+          continue;
+        }
+        Map<String, Object> prev = ck.trainingState() == null ? null : ck.trainingState().trainConfig();
+        if (prev != null && (!String.valueOf(prev.get("workers")).equals(String.valueOf(workers))
+            || !String.valueOf(prev.get("micro_batch")).equals(String.valueOf(tc.microBatch())))) {
+          log.accept("warning: " + c + " was written with workers=" + prev.get("workers") + ", batch="
+              + prev.get("micro_batch") + "; this run's data order (workers=" + workers + ", batch=" + tc.microBatch()
+              + ") continues from the same step but not the same samples");
+        }
+        log.accept(String.format(Locale.ROOT, "resuming from %s at step %d", c, ck.optimizer().step));
+        return ck;
+      } catch (IOException e) {
+        log.accept("skipping " + c + ": " + e.getMessage());
+      }
+    }
+    return null;
+  }
+
+  /** Validation batches, as Trainer's: the first eval_batches * micro_batch samples of val (none without val). */
+  static List<Batch> valBatches(SampleReader val, TrainConfig tc) {
+    List<Batch> out = new ArrayList<>();
+    if (val != null) {
+      int[] ident = new int[val.numSamples()];
+      for (int i = 0; i < ident.length; i++) {
+        ident[i] = i;
+      }
+      int nb = Math.min(tc.evalBatches(), Math.max(1, val.numSamples() / tc.microBatch()));
+      for (int k = 0; k < nb; k++) {
+        int b = Math.min(tc.microBatch(), val.numSamples());
+        out.add(Batch.fromSplit(val, ident, (long) k * b, b));
+      }
+    }
+    return out;
+  }
+
+  /** Writes {@code checkpoints/step-N} and {@code checkpoint}, keeps the last {@link #KEEP_CHECKPOINTS}. */
+  static Path saveCheckpoint(Path runDir, GptConfig mc, Map<String, INDArray> params, AdamW.State opt,
+                             Checkpoint.TrainingState ts, Path tokenizerFile, Consumer<String> log) throws IOException {
+    Path ckpts = runDir.resolve(CHECKPOINTS);
+    Path latest = ckpts.resolve(String.format(Locale.ROOT, "step-%07d", ts.step()));
+    Checkpoint.save(latest, mc, params, opt, ts, tokenizerFile);
+    Checkpoint.save(runDir.resolve(Trainer.CHECKPOINT), mc, params, opt, ts, tokenizerFile);
+    prune(ckpts);
+    log.accept("checkpoint " + latest + " (and " + runDir.resolve(Trainer.CHECKPOINT) + ") at step " + ts.step());
+    return latest;
+  }
+
   /** {@code checkpoints/step-*} folders with a config.json, oldest first (by step number). */
   public static List<Path> listCheckpoints(Path ckpts) throws IOException {
     List<Path> out = new ArrayList<>();
@@ -581,7 +603,7 @@ public final class ParameterAveragingTrainer {
     return out;
   }
 
-  private static void prune(Path ckpts) throws IOException {
+  static void prune(Path ckpts) throws IOException {
     List<Path> all = listCheckpoints(ckpts);
     for (int i = 0; i < all.size() - KEEP_CHECKPOINTS; i++) {
       try (Stream<Path> s = Files.walk(all.get(i))) {
@@ -593,7 +615,7 @@ public final class ParameterAveragingTrainer {
   }
 
   /** Keeps the metrics of steps up to {@code upTo} (0: none) and loads them for the plot. */
-  private static void rewriteMetrics(Path file, long upTo, List<Double> trTok, List<Double> trLoss,
+  static void rewriteMetrics(Path file, long upTo, List<Double> trTok, List<Double> trLoss,
                                      List<Double> vaTok, List<Double> vaLoss) throws IOException {
     List<String> keep = new ArrayList<>();
     if (upTo > 0 && Files.isRegularFile(file)) {
@@ -623,7 +645,7 @@ public final class ParameterAveragingTrainer {
     Files.write(file, keep, StandardCharsets.UTF_8);
   }
 
-  private static double round1(double v) {
+  static double round1(double v) {
     return Math.round(v * 10) / 10.0;
   }
 

@@ -1,6 +1,5 @@
 package io.sparkgpt.model;
 
-import org.nd4j.autodiff.loss.LossReduce;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.array.SingleThreadArrayHolder;
@@ -34,6 +33,9 @@ import java.util.SplittableRandom;
  * {@link #paramSpecs}): linear weights are stored {@code [in, out]} like GPT-2's {@code Conv1D}, so {@code y = x @ W
  * + b} with no transpose. The graph holds the parameter arrays by reference: {@link #setParams} shares the caller's
  * arrays, and an optimiser that updates them in place is seen by the next step.
+ *
+ * <p>The ops are defined by {@link GptGraph} (shared with the deeplearning4j layer of {@code pretrain --engine
+ * dl4j-spark}); this class adds the placeholders, the gradient function and the embedding lookup around them.
  *
  * <p><b>Choices forced by ND4J 1.0.0-M2.1</b> (each verified by the gradient check in the tests):
  * <ul>
@@ -262,80 +264,16 @@ public final class GptModel {
 
     private void build() {
         DataType dt = cfg.nd4jType();
-        int t = seqLen, d = cfg.dModel(), h = cfg.nHead(), hs = cfg.headSize();
         Map<String, SDVariable> p = new HashMap<>();
         for (ParamSpec s : specs) {
             p.put(s.name(), sd.var(s.name(), dt, s.shape()));
         }
-        SDVariable tokEmb = sd.placeHolder(TOK_EMB, dt, -1, d);          // [B*T, d], rows of wte
-        SDVariable targets = sd.placeHolder(TARGETS, DataType.INT, -1);   // [B*T]
-        SDVariable weights = sd.placeHolder(WEIGHTS, dt, -1);             // [B*T] = mask / count
-
-        // x = wte[idx] + wpe[:T], kept as [B*T, d]
-        SDVariable pos = sd.slice(p.get(WPE), new int[]{0, 0}, t, d);    // [T, d]
-        SDVariable x = sd.reshape(sd.reshape(tokEmb, -1, t, d).add(pos), -1, d);
-        x = dropout(x, "drop.emb", new long[]{-1, d});
-
-        // causal mask: 0 on and below the diagonal, -1e9 above (exp underflows to exactly 0)
-        double[] mask = new double[t * t];
-        for (int i = 0; i < t; i++) {
-            for (int j = i + 1; j < t; j++) {
-                mask[i * t + j] = -1e9;
-            }
-        }
-        SDVariable causal = sd.constant("causal_mask", Nd4j.create(mask, new long[]{t, t}, 'c').castTo(dt));
-        double scale = 1.0 / Math.sqrt(hs);
-        for (int i = 0; i < cfg.nLayer(); i++) {
-            String pre = "transformer.h." + i + ".";
-            // attention
-            SDVariable a = layerNorm(x, p.get(pre + "ln_1.weight"), p.get(pre + "ln_1.bias"));
-            SDVariable qkv = linear(a, p.get(pre + "attn.c_attn.weight"), p.get(pre + "attn.c_attn.bias"));  // [BT, 3d]
-            SDVariable q = heads(sd.slice(qkv, new int[]{0, 0}, -1, d).mul(scale), t, h, hs);   // scale q, not q.k
-            SDVariable k = heads(sd.slice(qkv, new int[]{0, d}, -1, d), t, h, hs);
-            SDVariable v = heads(sd.slice(qkv, new int[]{0, 2 * d}, -1, d), t, h, hs);
-            SDVariable att = sd.mmul(q, k, false, true, false).add(causal);                // [B, H, T, T]
-            att = sd.nn.softmax(att, -1);
-            att = dropout(att, "drop.attn." + i, new long[]{-1, h, t, t});
-            SDVariable y = sd.mmul(att, v);                                                 // [B, H, T, hs]
-            y = sd.reshape(sd.permute(y, 0, 2, 1, 3), -1, d);                                // [BT, d]
-            y = linear(y, p.get(pre + "attn.c_proj.weight"), p.get(pre + "attn.c_proj.bias"));
-            x = x.add(dropout(y, "drop.resid1." + i, new long[]{-1, d}));
-            // MLP
-            SDVariable m = layerNorm(x, p.get(pre + "ln_2.weight"), p.get(pre + "ln_2.bias"));
-            m = gelu(linear(m, p.get(pre + "mlp.c_fc.weight"), p.get(pre + "mlp.c_fc.bias")));
-            m = linear(m, p.get(pre + "mlp.c_proj.weight"), p.get(pre + "mlp.c_proj.bias"));
-            x = x.add(dropout(m, "drop.resid2." + i, new long[]{-1, d}));
-        }
-        x = layerNorm(x, p.get(LN_F_W), p.get(LN_F_B));
-        SDVariable head = cfg.tied() ? p.get(WTE) : p.get(LM_HEAD);
-        SDVariable logits = sd.mmul(x, head, false, true, false).rename(LOGITS);               // [BT, V]
-        // sum_t w_t * CE(logits_t, target_t), one fused op with its own backward (weights must be rank 1)
-        SDVariable labels = sd.oneHot(targets, cfg.vocabSize(), -1, 1.0, 0.0, dt);
-        sd.loss.softmaxCrossEntropy(LOSS, labels, logits, weights, LossReduce.SUM, 0.0);
-    }
-
-    /** [BT, d] -> [B, H, T, hs]. */
-    private SDVariable heads(SDVariable x, int t, int h, int hs) {
-        return sd.permute(sd.reshape(x, -1, t, h, hs), 0, 2, 1, 3);
-    }
-
-    private SDVariable linear(SDVariable x, SDVariable w, SDVariable b) {
-        SDVariable y = sd.mmul(x, w);
-        return b == null ? y : sd.nn.biasAdd(y, b, false);
-    }
-
-    private SDVariable layerNorm(SDVariable x, SDVariable g, SDVariable b) {
-        SDVariable mu = x.mean(true, -1);
-        SDVariable xc = x.sub(mu);
-        SDVariable var = sd.math.square(xc).mean(true, -1);
-        SDVariable y = xc.mul(sd.math.rsqrt(var.add(GptConfig.LN_EPS))).mul(g);
-        return b == null ? y : y.add(b);
-    }
-
-    /** 0.5 x (1 + tanh(z)) = x * sigmoid(2z), z = sqrt(2/pi) (x + 0.044715 x^3): two ops fewer. */
-    private SDVariable gelu(SDVariable x) {
-        SDVariable z2 = x.add(sd.math.cube(x).mul(0.044715)).mul(2 * Math.sqrt(2.0 / Math.PI));
-        return x.mul(sd.nn.sigmoid(z2));
+        SDVariable tokEmb = sd.placeHolder(TOK_EMB, dt, -1, cfg.dModel());   // [B*T, d], rows of wte
+        SDVariable targets = sd.placeHolder(TARGETS, DataType.INT, -1);     // [B*T]
+        SDVariable weights = sd.placeHolder(WEIGHTS, dt, -1);               // [B*T] = mask / count
+        GptGraph graph = new GptGraph(sd, cfg, seqLen);
+        SDVariable logits = graph.logits(p, tokEmb, this::dropout).rename(LOGITS);
+        graph.loss(LOSS, logits, targets, weights);
     }
 
     private SDVariable dropout(SDVariable x, String name, long[] shape) {

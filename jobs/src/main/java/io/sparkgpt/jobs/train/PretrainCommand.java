@@ -1,6 +1,7 @@
 package io.sparkgpt.jobs.train;
 
 import io.sparkgpt.cluster.DatasetLocation;
+import io.sparkgpt.cluster.Dl4jSparkTrainer;
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
 import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.jobs.SparkOptions;
@@ -12,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -25,10 +27,14 @@ import picocli.CommandLine.Option;
     description = {"Pretrain a GPT on Spark by parameter averaging from a dataset made by `tokenize`.",
         "Each round, N workers (Spark tasks) read their own samples from the dataset path, run K AdamW steps from "
             + "the broadcast parameters and optimizer state, and the driver averages parameters and moments. "
+            + "Two engines do this: averaging (the model directly over Spark RDDs) and dl4j-spark "
+            + "(deeplearning4j-spark's ParameterAveragingTrainingMaster, same model, data order and outputs). "
             + "Writes RUN_DIR/metrics.jsonl, RUN_DIR/loss.png, RUN_DIR/checkpoints/step-N (last 3) and "
             + "RUN_DIR/checkpoint (the latest, for `generate`); resumes from the latest checkpoint.",
-        "The dataset path must be readable at the same path on every executor."})
+        "--data is a path that is the same on every executor, or a Hadoop file system URI."})
 public final class PretrainCommand implements Callable<Integer> {
+  static final List<String> ENGINES = List.of("averaging", Dl4jSparkTrainer.ENGINE);
+
   @Option(names = {"-d", "--data"}, required = true, paramLabel = "DIR|URI",
       description = "A dataset folder (manifest.json): a path that is the same on every executor, or a Hadoop "
           + "file system URI (hdfs://, s3a://, file:///) that each executor copies to its local disk once.")
@@ -38,7 +44,7 @@ public final class PretrainCommand implements Callable<Integer> {
   Path output;
 
   @Option(names = "--engine", defaultValue = "averaging", paramLabel = "NAME",
-      description = "Distributed training engine: averaging (default: ${DEFAULT-VALUE}).")
+      description = "Distributed training engine: averaging or dl4j-spark (default: ${DEFAULT-VALUE}).")
   String engine;
 
   @Option(names = "--workers", defaultValue = "2", paramLabel = "N", description = "Data-parallel workers (default: ${DEFAULT-VALUE}).")
@@ -136,12 +142,16 @@ public final class PretrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     SparkRuntime.quietLogs(spark.verbose);
-    if (!"averaging".equals(engine)) {
-      throw new UserError("--engine " + engine + " is not known (known: averaging)");
+    if (!ENGINES.contains(engine)) {
+      throw new UserError("--engine " + engine + " is not known (known: " + String.join(", ", ENGINES) + ")");
     }
     if (workers < 1 || averagingEvery < 1 || threads < 0 || batchSize < 1 || gradAccum < 1 || steps < 1) {
       throw new UserError("--workers, --averaging-every, --batch-size, --grad-accum and --steps must be positive, "
           + "--threads non-negative");
+    }
+    boolean dl4j = Dl4jSparkTrainer.ENGINE.equals(engine);
+    if (dl4j && (gradAccum != 1 || syncGradients || dropout > 0)) {
+      throw new UserError("--engine dl4j-spark trains without --grad-accum, --sync-gradients and --dropout");
     }
     boolean uri = DatasetLocation.isUri(data);
     if (!uri && !Files.isRegularFile(Path.of(data).resolve("manifest.json"))) {
@@ -159,6 +169,11 @@ public final class PretrainCommand implements Callable<Integer> {
     // Each worker returns its parameters and AdamW moments (12 bytes per parameter: 1.5 GB for gpt2-124m),
     // more than Spark's default 1 GB cap on results collected by the driver.
     conf.putIfAbsent("spark.driver.maxResultSize", "0");
+    if (dl4j) {
+      // DL4J ships INDArrays (DataSets, parameters, updater state) through Spark's serializer: Kryo needs ND4J's
+      // registrator for their off-heap buffers.
+      conf.putIfAbsent("spark.kryo.registrator", "org.nd4j.kryo.Nd4jRegistrator");
+    }
     ParameterAveragingTrainer.Options o;
     try {
       o = new ParameterAveragingTrainer.Options(workers, averagingEvery, perTask, evalEvery, checkpointEvery,
@@ -190,11 +205,12 @@ public final class PretrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
           throw new UserError(e.getMessage());
         }
-        System.err.println("pretrain: " + data + " -> " + output + "; model " + tc.model() + "; " + workers
-            + " workers, " + (syncGradients ? "averaging gradients every step" : "averaging parameters every "
+        System.err.println("pretrain: " + data + " -> " + output + "; model " + tc.model() + "; engine " + engine
+            + ", " + workers + " workers, " + (syncGradients ? "averaging gradients every step" : "averaging parameters every "
             + averagingEvery + " steps"));
         try {
-          r = ParameterAveragingTrainer.train(sc, tc, o, ds, uri ? data : null, output, System.err::println);
+          r = dl4j ? Dl4jSparkTrainer.train(sc, tc, o, ds, uri ? data : null, output, System.err::println)
+              : ParameterAveragingTrainer.train(sc, tc, o, ds, uri ? data : null, output, System.err::println);
         } catch (IllegalArgumentException e) {
           throw new UserError(e.getMessage());
         }

@@ -37,20 +37,31 @@ class PretrainCommandTest {
 
   @BeforeAll
   static void dataset() {
+    data = dataset(tmp);
+  }
+
+  /** A 512-token BPE tokenizer trained on tinyshakespeare, and the text tokenized into samples of 64 tokens. */
+  static Path dataset(Path dir) {
     Path corpus = Path.of(System.getProperty("sparkgpt.corpus", "../../shared/corpus"));
     String text = corpus.resolve("prose_en/tinyshakespeare.txt").toString();
-    Path tok = tmp.resolve("tokenizer.json");
+    Path tok = dir.resolve("tokenizer.json");
     ok(Cli.run("train-tokenizer", "--master", "local[2]", "-i", text, "--doc-split", "blank-line", "-o",
         tok.toString(), "--vocab-size", "512"));
-    data = tmp.resolve("data");
+    Path out = dir.resolve("data");
     ok(Cli.run("tokenize", "--master", "local[2]", "-i", text, "--doc-split", "blank-line", "-t", tok.toString(),
-        "-o", data.toString(), "--seq-len", "64", "--val-fraction", "0.05"));
+        "-o", out.toString(), "--seq-len", "64", "--val-fraction", "0.05"));
+    return out;
   }
 
   static List<String> args(Path run, int workers, int k, int batch, int steps, String... more) {
     return args(data.toString(), run, workers, k, batch, steps, more);
   }
 
+  static List<String> args(Path dataset, Path run, int workers, int k, int batch, int steps, String... more) {
+    return args(dataset.toString(), run, workers, k, batch, steps, more);
+  }
+
+  /** pretrain arguments for the tiny model (d=64, L=2, H=2, T=64) on the dataset at {@code dataLocation}. */
   static List<String> args(String dataLocation, Path run, int workers, int k, int batch, int steps, String... more) {
     List<String> a = new ArrayList<>(List.of("pretrain", "--data", dataLocation, "--output", run.toString(),
         "--preset", "tiny", "--block-size", "64", "--d-model", "64", "--layers", "2", "--heads", "2",

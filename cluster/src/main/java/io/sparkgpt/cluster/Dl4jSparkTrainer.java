@@ -1,0 +1,293 @@
+package io.sparkgpt.cluster;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkgpt.model.Batch;
+import io.sparkgpt.model.Checkpoint;
+import io.sparkgpt.model.GptConfig;
+import io.sparkgpt.model.LossPlot;
+import io.sparkgpt.model.StepRunner;
+import io.sparkgpt.model.TrainConfig;
+import io.sparkgpt.model.Trainer;
+import io.sparkgpt.tokenizer.dataset.SampleReader;
+import io.sparkgpt.tokenizer.dataset.TokenDataset;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.spark.api.RDDTrainingApproach;
+import org.deeplearning4j.spark.api.Repartition;
+import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Data-parallel pretraining with deeplearning4j-spark's {@link ParameterAveragingTrainingMaster}
+ * ({@code pretrain --engine dl4j-spark}): the same GPT ({@link GptOutputLayer}, built by the same code as
+ * {@code GptModel}), the same data order, run folder and checkpoint format as {@link ParameterAveragingTrainer}
+ * ({@code --engine averaging}); read that class's comment first.
+ *
+ * <h2>A round</h2>
+ * One {@code fit} of {@link SparkDl4jMultiLayer} on an RDD of N partitions, partition {@code w} holding worker
+ * {@code w}'s K minibatches of B samples: DL4J broadcasts the network's configuration, parameters and Adam state,
+ * each task trains its partition's K minibatches (its averaging frequency) and the master averages parameters and
+ * updater state ({@code saveUpdater}). The minibatches are built inside the tasks from the dataset path (each
+ * executor opens the dataset itself); the driver only ships worker numbers and the round's first step. Samples
+ * follow {@link ParameterAveragingTrainer}'s order ({@code grad_accum} 1): step {@code s} uses the same samples in
+ * both engines. The master is set up so that this is all it does: no repartitioning, no random split (a round's
+ * N*K minibatches are exactly one split), no prefetch threads, no caching (the tasks build the minibatches again
+ * after DL4J's count, which costs less than caching them for one use and never releasing them).
+ *
+ * <h2>Differences from the averaging engine</h2>
+ * <ul>
+ *   <li>Optimiser: DL4J's Adam with decoupled weight decay and global-norm clipping, which equals AdamW up to where
+ *       epsilon is added (see {@link Dl4jGpt}); the moments are checkpointed as AdamW's, so a run can resume in
+ *       either engine.</li>
+ *   <li>{@code loss} in metrics.jsonl: DL4J returns one score per worker, its last minibatch's, so a round's loss
+ *       is the mean over workers of the loss at the round's last step ({@code loss_last_step} is the same), where
+ *       the averaging engine averages over all K steps. {@code val_loss} is computed identically (on the driver,
+ *       by {@code GptModel}).</li>
+ *   <li>No {@code grad_norm}, {@code compute_ms}, {@code data_ms}, {@code averaging_ms}: DL4J does not report
+ *       them per round.</li>
+ *   <li>Each step runs the forward pass twice: DL4J computes the score with a second forward pass after the
+ *       backward one, and every task builds the SameDiff graph again each round.</li>
+ *   <li>Only float32, no dropout, {@code grad_accum} 1, parameter averaging only (no {@code --sync-gradients}).</li>
+ * </ul>
+ */
+public final class Dl4jSparkTrainer {
+  public static final String ENGINE = "dl4j-spark";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private Dl4jSparkTrainer() {
+  }
+
+  /** Arguments as {@link ParameterAveragingTrainer#train}. */
+  public static ParameterAveragingTrainer.Result train(JavaSparkContext sc, TrainConfig tc,
+                                                       ParameterAveragingTrainer.Options o, TokenDataset ds,
+                                                       String dataLocation, Path runDir, Consumer<String> log)
+      throws IOException {
+    GptConfig mc = tc.model();
+    if (mc.vocabSize() != ds.vocabSize()) {
+      throw new IllegalArgumentException("model vocabulary " + mc.vocabSize() + " != dataset vocabulary " + ds.vocabSize());
+    }
+    if (tc.gradAccum() != 1 || o.syncGradients()) {
+      throw new IllegalArgumentException("the dl4j-spark engine averages parameters without gradient accumulation: "
+          + "--grad-accum must be 1 and --sync-gradients is not available");
+    }
+    int seqLen = ds.seqLen();
+    if (seqLen > mc.blockSize()) {
+      throw new IllegalArgumentException("dataset seq_len " + seqLen + " exceeds the model's block size " + mc.blockSize());
+    }
+    SampleReader train = ds.split("train");
+    if (train.numSamples() == 0) {
+      throw new IllegalArgumentException(ds.dir() + ": the train split has no samples");
+    }
+    Trainer.applyThreads(o.threadsPerTask());
+    Files.createDirectories(runDir);
+    SampleReader val = ds.splits().contains("val") && ds.split("val").numSamples() > 0 ? ds.split("val") : null;
+    int n = o.workers();
+    int b = tc.microBatch();
+
+    MultiLayerNetwork net = Dl4jGpt.network(tc, seqLen);   // checks float32 and no dropout
+    Double lastVal = null;
+    Checkpoint from = tc.resume()
+        ? ParameterAveragingTrainer.resumable(runDir.resolve(ParameterAveragingTrainer.CHECKPOINTS), tc, n, log) : null;
+    if (from != null) {
+      Dl4jGpt.setParams(net, mc, from.params());
+      Dl4jGpt.setOptimizer(net, mc, from.optimizer());
+      lastVal = from.trainingState() == null ? null : from.trainingState().valLoss();
+    }
+    final long firstStep = net.getIterationCount();
+    long tokensPerStep = (long) n * b * seqLen;
+    log.accept("model " + mc + ", " + String.format(Locale.ROOT, "%,d", mc.parameterCount()) + " parameters");
+    log.accept(String.format(Locale.ROOT, "dl4j-spark parameter averaging: %d workers x batch %d, average every %d "
+            + "steps, %,d tokens/step, steps %d..%d, %d ND4J thread(s) per task; train %,d samples, val %,d", n, b,
+        o.averagingEvery(), tokensPerStep, firstStep, tc.maxSteps(), o.threadsPerTask(), train.numSamples(),
+        val == null ? 0 : val.numSamples()));
+    log.accept("config " + JSON.writeValueAsString(tc));
+
+    ParameterAveragingTrainingMaster master = new ParameterAveragingTrainingMaster.Builder(n, b)
+        .batchSizePerWorker(b)
+        .averagingFrequency(o.averagingEvery())
+        .saveUpdater(true)
+        .workerPrefetchNumBatches(0)
+        .repartionData(Repartition.Never)
+        .rddTrainingApproach(RDDTrainingApproach.Direct)
+        .storageLevel(null)
+        .build();
+    SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, net, master);
+
+    StepRunner driverRunner = new StepRunner(mc, seqLen, tc.hyper(), tc.schedule(), tc.gradClip());
+    List<Batch> valBatches = ParameterAveragingTrainer.valBatches(val, tc);
+    Path metricsFile = runDir.resolve(Trainer.METRICS);
+    List<Double> trTok = new ArrayList<>(), trLoss = new ArrayList<>(), vaTok = new ArrayList<>(), vaLoss = new ArrayList<>();
+    ParameterAveragingTrainer.rewriteMetrics(metricsFile, from != null ? firstStep : 0, trTok, trLoss, vaTok, vaLoss);
+    Path tokenizerFile = ds.dir().resolve(ds.manifest().tokenizer().file());
+    Map<String, Object> tsConfig = new LinkedHashMap<>(tc.toMap());
+    tsConfig.put("engine", ENGINE);
+    tsConfig.put("workers", n);
+    tsConfig.put("averaging_every", o.averagingEvery());
+
+    String dataDir = dataLocation != null ? dataLocation : ds.dir().toAbsolutePath().toString();
+    List<Integer> workerIds = new ArrayList<>();
+    for (int w = 0; w < n; w++) {
+      workerIds.add(w);
+    }
+    List<ParameterAveragingTrainer.RoundStats> rounds = new ArrayList<>();
+    long round = 0;
+    long step = firstStep;
+    double wallSum = 0;
+    long tokensRun = 0;
+    Path latest = null;
+    try (BufferedWriter metrics = Files.newBufferedWriter(metricsFile, StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+      while (step < tc.maxSteps()) {
+        long t0 = System.nanoTime();
+        long s0 = step;
+        int k = (int) Math.min(o.averagingEvery(), tc.maxSteps() - s0);
+        JavaRDD<DataSet> data = sc.parallelize(workerIds, n)
+            .mapPartitions(new WorkerBatches(dataDir, n, s0, k, b, tc.dataSeed(), o.threadsPerTask()));
+        sc.setJobDescription(String.format(Locale.ROOT, "pretrain dl4j-spark round %d (steps %d..%d)", round + 1, s0, s0 + k));
+        sparkNet.fit(data);
+        // The master advances the iteration count by its averaging frequency even for a shorter last round.
+        step = s0 + k;
+        Dl4jGpt.setStep(net, step);
+        double wallMs = (System.nanoTime() - t0) / 1e6;
+        round++;
+
+        double loss = sparkNet.getScore();
+        if (!Double.isFinite(loss)) {
+          throw new IllegalStateException("round " + round + ": the loss is " + loss + "; refusing to continue");
+        }
+        double lr = tc.schedule().lr(step - 1);
+        long roundTokens = (long) k * tokensPerStep;
+        long tokens = step * tokensPerStep;
+        rounds.add(new ParameterAveragingTrainer.RoundStats(round, step, loss, loss, lr, Double.NaN, roundTokens,
+            wallMs, Double.NaN, Double.NaN, Double.NaN));
+        wallSum += wallMs;
+        tokensRun += roundTokens;
+        double tokS = roundTokens / (wallMs / 1000);
+        ObjectNode m = JSON.createObjectNode();
+        m.put("step", step).put("tokens", tokens).put("loss", loss).put("lr", lr)
+            .put("ms", ParameterAveragingTrainer.round1(wallMs)).put("tokens_per_s", ParameterAveragingTrainer.round1(tokS))
+            .put("round", round).put("loss_last_step", loss).put("workers", n)
+            .put("tokens_per_s_per_worker", ParameterAveragingTrainer.round1(tokS / n));
+        metrics.write(JSON.writeValueAsString(m));
+        metrics.newLine();
+        trTok.add((double) tokens);
+        trLoss.add(loss);
+        double eta = (tc.maxSteps() - step) / (double) Math.max(1, step - firstStep) * (wallSum / 1000);
+        log.accept(String.format(Locale.ROOT, "round %d | step %d/%d | loss %.4f | lr %.3e | %,.0f tok/s (%,.0f/worker) "
+                + "| %.0f ms/round | eta %s", round, step, tc.maxSteps(), loss, lr, tokS, tokS / n, wallMs,
+            ParameterAveragingTrainer.duration(eta)));
+
+        boolean last = step >= tc.maxSteps();
+        boolean evalNow = (o.evalEvery() > 0 && round % o.evalEvery() == 0) || last;
+        boolean checkpointNow = (o.checkpointEvery() > 0 && round % o.checkpointEvery() == 0) || last;
+        var params = evalNow || checkpointNow ? Dl4jGpt.params(net, mc) : null;
+        if (!valBatches.isEmpty() && evalNow) {
+          lastVal = driverRunner.evaluate(params, valBatches);
+          ObjectNode v = JSON.createObjectNode();
+          v.put("step", step).put("tokens", tokens).put("val_loss", lastVal);
+          metrics.write(JSON.writeValueAsString(v));
+          metrics.newLine();
+          vaTok.add((double) tokens);
+          vaLoss.add(lastVal);
+          log.accept(String.format(Locale.ROOT, "step %d | val loss %.4f (%d batches)", step, lastVal, valBatches.size()));
+        }
+        metrics.flush();
+        if (evalNow) {
+          LossPlot.write(runDir.resolve(Trainer.PLOT), "sparkgpt " + mc.nLayer() + "L/" + mc.dModel() + "d, " + n
+              + " workers, K=" + o.averagingEvery() + ", dl4j-spark", trTok, trLoss, vaTok, vaLoss);
+        }
+        if (checkpointNow) {
+          long samples = step * (long) b * n;
+          Checkpoint.TrainingState ts = new Checkpoint.TrainingState(step, lr, samples, tokens,
+              samples / train.numSamples(), tc.seed(), tc.dataSeed(), lastVal, tsConfig);
+          latest = ParameterAveragingTrainer.saveCheckpoint(runDir, mc, params, Dl4jGpt.optimizer(net, mc), ts,
+              tokenizerFile, log);
+        }
+      }
+    }
+    if (rounds.isEmpty() && !Files.exists(runDir.resolve(Trainer.PLOT))) {
+      LossPlot.write(runDir.resolve(Trainer.PLOT), "sparkgpt", trTok, trLoss, vaTok, vaLoss);
+    }
+    return new ParameterAveragingTrainer.Result(firstStep, step, rounds, lastVal,
+        wallSum > 0 ? tokensRun / (wallSum / 1000) : 0, latest != null ? latest : runDir.resolve(Trainer.CHECKPOINT));
+  }
+
+  /**
+   * Worker {@code w}'s K minibatches of a round, built in its task: features are the B input sequences' token ids,
+   * labels the next tokens, both {@code [B, T]} floats. Captures only strings and numbers.
+   */
+  static final class WorkerBatches implements FlatMapFunction<Iterator<Integer>, DataSet> {
+    private static final long serialVersionUID = 1L;
+    private final String dataDir;
+    private final int n;
+    private final long s0;
+    private final int k;
+    private final int b;
+    private final long dataSeed;
+    private final int threads;
+
+    WorkerBatches(String dataDir, int n, long s0, int k, int b, long dataSeed, int threads) {
+      this.dataDir = dataDir;
+      this.n = n;
+      this.s0 = s0;
+      this.k = k;
+      this.b = b;
+      this.dataSeed = dataSeed;
+      this.threads = threads;
+    }
+
+    @Override
+    public Iterator<DataSet> call(Iterator<Integer> it) {
+      if (!it.hasNext()) {
+        return Collections.emptyIterator();
+      }
+      int w = it.next();
+      if (it.hasNext()) {
+        throw new IllegalStateException("a partition holds more than one worker");
+      }
+      Trainer.applyThreads(threads);
+      SampleReader train = ParameterAveragingTrainer.WorkerCache.dataset(dataDir).split("train");
+      ParameterAveragingTrainer.EpochOrder order = new ParameterAveragingTrainer.EpochOrder(train, dataSeed);
+      List<DataSet> out = new ArrayList<>(k);
+      for (int j = 0; j < k; j++) {
+        int[][] tokens = order.batch(ParameterAveragingTrainer.firstPosition(s0 + j, n, w, 1, 0, b), b).tokens();
+        out.add(dataSet(tokens));
+      }
+      return out.iterator();
+    }
+  }
+
+  /** Samples of T + 1 tokens as a DataSet: features tokens [0, T), labels tokens [1, T]. */
+  public static DataSet dataSet(int[][] tokens) {
+    int t = tokens[0].length - 1;
+    float[] in = new float[tokens.length * t];
+    float[] out = new float[tokens.length * t];
+    for (int i = 0; i < tokens.length; i++) {
+      for (int j = 0; j < t; j++) {
+        in[i * t + j] = tokens[i][j];
+        out[i * t + j] = tokens[i][j + 1];
+      }
+    }
+    long[] shape = {tokens.length, t};
+    return new DataSet(Nd4j.create(in, shape, 'c'), Nd4j.create(out, shape, 'c'));
+  }
+}
