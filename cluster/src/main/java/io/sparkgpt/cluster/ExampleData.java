@@ -119,9 +119,17 @@ public final class ExampleData implements TrainingData {
   }
 
   private List<Example> split(String file) {
-    return LOADED.computeIfAbsent(dir + "/" + file, p -> {
+    Path p = Path.of(dir, file);
+    String key;
+    try {
+      // a rerun rewrites the file: the modification time keeps a long-lived executor from using the old one
+      key = p + "@" + Files.getLastModifiedTime(p).toMillis() + "/" + Files.size(p);
+    } catch (IOException e) {
+      throw new UncheckedIOException(p + ": cannot read the examples on this executor: " + e.getMessage(), e);
+    }
+    return LOADED.computeIfAbsent(key, k -> {
       try {
-        return readSplit(Path.of(p));
+        return readSplit(p);
       } catch (IOException e) {
         throw new UncheckedIOException(p + ": cannot read the examples on this executor: " + e.getMessage(), e);
       }

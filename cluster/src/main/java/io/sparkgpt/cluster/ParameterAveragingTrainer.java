@@ -48,9 +48,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <h2>A round</h2>
  * The driver holds the parameters and the AdamW state ({@link TrainState}: float arrays). Each round it
- * broadcasts them, runs {@code sc.parallelize(0..N-1, N).mapPartitions(...)}: worker {@code w} opens the dataset
- * itself from {@code datasetDir} (the same path on every host; no training data goes through the driver), reads
- * its samples, and runs {@code K} optimiser steps with {@link StepRunner#run} from the broadcast parameters and
+ * broadcasts them, runs {@code sc.parallelize(0..N-1, N).mapPartitions(...)}: worker {@code w} reads its samples
+ * itself through the run's {@link TrainingData} (files at the same path on every host; no training data goes
+ * through the driver), and runs {@code K} optimiser steps with {@link StepRunner#run} from the broadcast parameters and
  * moments. The N results (parameters, first and second moments, per-step losses) are summed with
  * {@code treeAggregate} and divided by N on the driver; the step counter advances by K. A round is never averaged
  * over fewer than N results: the driver checks that exactly the workers 0..N-1 contributed, once each, and fails

@@ -503,9 +503,10 @@ public final class GptModel {
     }
 
     /**
-     * Forward and backward on one micro-batch. The loss is {@code sum_t mask_t * nll_t / normalizer}; pass the
-     * number of unmasked tokens of the whole (accumulated) batch as {@code normalizer}, so that summing the
-     * gradients of all micro-batches gives the gradient of the mean over all of them.
+     * Forward and backward on one micro-batch. The loss is {@code sum_t mask_t * nll_t / normalizer} (for the other
+     * objectives, their per-token or per-pair terms over {@code normalizer}); pass the {@link #lossUnits} of the
+     * whole (accumulated) batch as {@code normalizer}, so that summing the gradients of all micro-batches gives the
+     * gradient of the mean over all of them.
      *
      * @param dropoutSeed seed for this micro-batch's dropout masks (ignored without dropout)
      */
