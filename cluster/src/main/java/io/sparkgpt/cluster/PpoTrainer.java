@@ -174,6 +174,8 @@ public final class PpoTrainer {
         // 2. rewards, advantages
         Advantages adv = advantages(rollouts, klCoef, pc.gamma(), pc.lambda());
         // 3. update
+        // no task runs during the update: it may use every core of the driver (tasks set their own count again)
+        Trainer.applyThreads(Runtime.getRuntime().availableProcessors());
         UpdateStats u = update(updater, adamw, params, opt, rollouts, adv, pc, iteration, seqLen, eot);
         long t2 = System.nanoTime();
 
