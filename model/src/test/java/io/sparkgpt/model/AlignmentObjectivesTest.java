@@ -2,10 +2,11 @@ package io.sparkgpt.model;
 
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -78,7 +79,7 @@ class AlignmentObjectivesTest {
 
     private static Map<String, INDArray> add(Map<String, INDArray> acc, Map<String, INDArray> g) {
         if (acc == null) {
-            Map<String, INDArray> c = new java.util.LinkedHashMap<>();
+            Map<String, INDArray> c = new LinkedHashMap<>();
             g.forEach((k, v) -> c.put(k, v.dup()));
             return c;
         }
@@ -111,12 +112,11 @@ class AlignmentObjectivesTest {
         assertEquals(expected, model.loss(batch), 1e-6, "mean of -log sigmoid(r_chosen - r_rejected)");
         gradientCheck(model, p, batch, model.lossUnits(batch));
 
-        // The reward is the score at the read position: tokens after it (padding) do not change it.
+        // The reward is the score at the read position: a token after it (padding) does not change it.
         int[][] padded = batch.tokens().clone();
         padded[1] = padded[1].clone();
         padded[1][5] = (padded[1][5] + 3) % CFG.vocabSize();
         assertEquals(r[1], model.rewards(new Batch(padded, batch.mask()))[1], 0.0);
-        assertTrue(r[0] != model.rewards(new Batch(padded, batch.mask()))[0] || padded[0] == batch.tokens()[0]);
     }
 
     static Batch ppoBatch(GptModel model) {
@@ -165,14 +165,12 @@ class AlignmentObjectivesTest {
         INDArray logits = lm.logits(b);
         for (int i = 0; i < 2; i++) {
             for (int t = 0; t < T; t++) {
-                INDArray row = logits.get(org.nd4j.linalg.indexing.NDArrayIndex.point(i),
-                        org.nd4j.linalg.indexing.NDArrayIndex.point(t), org.nd4j.linalg.indexing.NDArrayIndex.all());
+                INDArray row = logits.get(NDArrayIndex.point(i), NDArrayIndex.point(t), NDArrayIndex.all());
                 double lse = Math.log(Transforms.exp(row.sub(row.maxNumber()), true).sumNumber().doubleValue())
                         + row.maxNumber().doubleValue();
                 assertEquals(row.getDouble(b.tokens()[i][t + 1]) - lse, logp[i][t], 1e-5);
             }
         }
-        assertEquals(1, Nd4j.ones(1).sumNumber().intValue());
     }
 
     /** Central differences for a sample of elements of every tensor (see {@link GradientCheckTest}). */
