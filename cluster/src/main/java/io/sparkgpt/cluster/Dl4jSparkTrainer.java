@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkgpt.model.Batch;
 import io.sparkgpt.model.Checkpoint;
 import io.sparkgpt.model.GptConfig;
+import io.sparkgpt.model.Head;
 import io.sparkgpt.model.LossPlot;
 import io.sparkgpt.model.StepRunner;
 import io.sparkgpt.model.TrainConfig;
@@ -106,7 +107,7 @@ public final class Dl4jSparkTrainer {
     MultiLayerNetwork net = Dl4jGpt.network(tc, seqLen);   // checks float32 and no dropout
     Double lastVal = null;
     Checkpoint from = tc.resume()
-        ? ParameterAveragingTrainer.resumable(runDir.resolve(ParameterAveragingTrainer.CHECKPOINTS), tc, n, log) : null;
+        ? ParameterAveragingTrainer.resumable(runDir.resolve(ParameterAveragingTrainer.CHECKPOINTS), tc, Head.NONE, n, log) : null;
     if (from != null) {
       Dl4jGpt.setParams(net, mc, from.params());
       Dl4jGpt.setOptimizer(net, mc, from.optimizer());
@@ -143,7 +144,7 @@ public final class Dl4jSparkTrainer {
     tsConfig.put("workers", n);
     tsConfig.put("averaging_every", o.averagingEvery());
 
-    String dataDir = dataLocation != null ? dataLocation : ds.dir().toAbsolutePath().toString();
+    PretrainData source = PretrainData.of(ds, dataLocation);
     List<Integer> workerIds = new ArrayList<>();
     for (int w = 0; w < n; w++) {
       workerIds.add(w);
@@ -161,7 +162,7 @@ public final class Dl4jSparkTrainer {
         long s0 = step;
         int k = (int) Math.min(o.averagingEvery(), tc.maxSteps() - s0);
         JavaRDD<DataSet> data = sc.parallelize(workerIds, n)
-            .mapPartitions(new WorkerBatches(dataDir, n, s0, k, b, tc.dataSeed(), o.threadsPerTask()));
+            .mapPartitions(new WorkerBatches(source, n, s0, k, b, tc.dataSeed(), o.threadsPerTask()));
         sc.setJobDescription(String.format(Locale.ROOT, "pretrain dl4j-spark round %d (steps %d..%d)", round + 1, s0, s0 + k));
         sparkNet.fit(data);
         // The master advances the iteration count by its averaging frequency even for a shorter last round.
@@ -219,7 +220,7 @@ public final class Dl4jSparkTrainer {
           long samples = step * (long) b * n;
           Checkpoint.TrainingState ts = new Checkpoint.TrainingState(step, lr, samples, tokens,
               samples / train.numSamples(), tc.seed(), tc.dataSeed(), lastVal, tsConfig);
-          latest = ParameterAveragingTrainer.saveCheckpoint(runDir, mc, params, Dl4jGpt.optimizer(net, mc), ts,
+          latest = ParameterAveragingTrainer.saveCheckpoint(runDir, mc, Head.NONE, params, Dl4jGpt.optimizer(net, mc), ts,
               tokenizerFile, log);
         }
       }
@@ -227,7 +228,7 @@ public final class Dl4jSparkTrainer {
     if (rounds.isEmpty() && !Files.exists(runDir.resolve(Trainer.PLOT))) {
       LossPlot.write(runDir.resolve(Trainer.PLOT), "sparkgpt", trTok, trLoss, vaTok, vaLoss);
     }
-    return new ParameterAveragingTrainer.Result(firstStep, step, rounds, lastVal,
+    return new ParameterAveragingTrainer.Result(firstStep, step, rounds, lastVal, null,
         wallSum > 0 ? tokensRun / (wallSum / 1000) : 0, latest != null ? latest : runDir.resolve(Trainer.CHECKPOINT));
   }
 
@@ -237,7 +238,7 @@ public final class Dl4jSparkTrainer {
    */
   static final class WorkerBatches implements FlatMapFunction<Iterator<Integer>, DataSet> {
     private static final long serialVersionUID = 1L;
-    private final String dataDir;
+    private final PretrainData data;
     private final int n;
     private final long s0;
     private final int k;
@@ -245,8 +246,8 @@ public final class Dl4jSparkTrainer {
     private final long dataSeed;
     private final int threads;
 
-    WorkerBatches(String dataDir, int n, long s0, int k, int b, long dataSeed, int threads) {
-      this.dataDir = dataDir;
+    WorkerBatches(PretrainData data, int n, long s0, int k, int b, long dataSeed, int threads) {
+      this.data = data;
       this.n = n;
       this.s0 = s0;
       this.k = k;
@@ -265,11 +266,10 @@ public final class Dl4jSparkTrainer {
         throw new IllegalStateException("a partition holds more than one worker");
       }
       Trainer.applyThreads(threads);
-      SampleReader train = ParameterAveragingTrainer.WorkerCache.dataset(dataDir).split("train");
-      ParameterAveragingTrainer.EpochOrder order = new ParameterAveragingTrainer.EpochOrder(train, dataSeed);
       List<DataSet> out = new ArrayList<>(k);
       for (int j = 0; j < k; j++) {
-        int[][] tokens = order.batch(ParameterAveragingTrainer.firstPosition(s0 + j, n, w, 1, 0, b), b).tokens();
+        int[][] tokens = data.trainBatch(ParameterAveragingTrainer.firstPosition(s0 + j, n, w, 1, 0, b), b, dataSeed)
+            .tokens();
         out.add(dataSet(tokens));
       }
       return out.iterator();

@@ -8,7 +8,9 @@ import io.sparkgpt.model.Batch;
 import io.sparkgpt.model.Checkpoint;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.GptModel;
+import io.sparkgpt.model.Head;
 import io.sparkgpt.model.LossPlot;
+import io.sparkgpt.model.Objective;
 import io.sparkgpt.model.StepRunner;
 import io.sparkgpt.model.TrainConfig;
 import io.sparkgpt.model.Trainer;
@@ -42,13 +44,16 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Data-parallel pretraining by <b>parameter averaging</b> over Spark RDDs ({@code pretrain --engine averaging}).
+ * Data-parallel training by <b>parameter averaging</b> over Spark RDDs: {@code pretrain --engine averaging}, and
+ * the alignment commands {@code sft} and {@code train-reward}, which differ only in their {@link Run}: the
+ * {@link TrainingData} each worker reads, the {@link Objective} (language-model loss with a mask, or the pairwise
+ * reward loss) and the starting parameters.
  *
  * <h2>A round</h2>
  * The driver holds the parameters and the AdamW state ({@link TrainState}: float arrays). Each round it
- * broadcasts them, runs {@code sc.parallelize(0..N-1, N).mapPartitions(...)}: worker {@code w} opens the dataset
- * itself from {@code datasetDir} (the same path on every host; no training data goes through the driver), reads
- * its samples, and runs {@code K} optimiser steps with {@link StepRunner#run} from the broadcast parameters and
+ * broadcasts them, runs {@code sc.parallelize(0..N-1, N).mapPartitions(...)}: worker {@code w} reads its samples
+ * itself through the run's {@link TrainingData} (files at the same path on every host; no training data goes
+ * through the driver), and runs {@code K} optimiser steps with {@link StepRunner#run} from the broadcast parameters and
  * moments. The N results (parameters, first and second moments, per-step losses) are summed with
  * {@code treeAggregate} and divided by N on the driver; the step counter advances by K. A round is never averaged
  * over fewer than N results: the driver checks that exactly the workers 0..N-1 contributed, once each, and fails
@@ -128,75 +133,104 @@ public final class ParameterAveragingTrainer {
                            long tokens, double wallMs, double computeMs, double dataMs, double averagingMs) {
   }
 
-  public record Result(long firstStep, long lastStep, List<RoundStats> rounds, Double lastValLoss, double tokensPerS,
-                       Path checkpoint) {
+  /** {@code lastValAccuracy}: the reward model's validation pairwise accuracy (null for other objectives). */
+  public record Result(long firstStep, long lastStep, List<RoundStats> rounds, Double lastValLoss,
+                       Double lastValAccuracy, double tokensPerS, Path checkpoint) {
   }
 
   /**
+   * What a run trains: {@code name} (for logs and Spark job descriptions), its data, its objective, and the
+   * starting parameters (including the objective's head), or null for a fresh GPT-2 initialisation.
+   */
+  public record Run(String name, TrainingData data, Objective objective, Map<String, INDArray> initialParams) {
+  }
+
+  /**
+   * Pretraining on a token dataset from freshly initialised parameters.
+   *
    * @param ds           the dataset, opened on the driver (validation batches, manifest)
    * @param dataLocation where the workers read it: a path that is the same on every executor, or a Hadoop file
    *                     system URI ({@link DatasetLocation}); null: {@code ds}'s own folder
    */
   public static Result train(JavaSparkContext sc, TrainConfig tc, Options o, TokenDataset ds, String dataLocation,
                              Path runDir, Consumer<String> log) throws IOException {
+    if (ds.split("train").numSamples() == 0) {
+      throw new IllegalArgumentException(ds.dir() + ": the train split has no samples");
+    }
+    return train(sc, tc, o, new Run("pretrain", PretrainData.of(ds, dataLocation), Objective.lm(), null), runDir, log);
+  }
+
+  public static Result train(JavaSparkContext sc, TrainConfig tc, Options o, Run run, Path runDir,
+                             Consumer<String> log) throws IOException {
     GptConfig mc = tc.model();
-    if (mc.vocabSize() != ds.vocabSize()) {
-      throw new IllegalArgumentException("model vocabulary " + mc.vocabSize() + " != dataset vocabulary " + ds.vocabSize());
+    TrainingData data = run.data();
+    Objective objective = run.objective();
+    Head head = objective.head();
+    if (mc.vocabSize() != data.vocabSize()) {
+      throw new IllegalArgumentException("model vocabulary " + mc.vocabSize() + " != dataset vocabulary " + data.vocabSize());
     }
     if (!"float32".equals(mc.dtype())) {
       throw new IllegalArgumentException("parameter averaging trains float32 models only, not " + mc.dtype());
     }
-    int seqLen = ds.seqLen();
+    int seqLen = data.seqLen();
     if (seqLen > mc.blockSize()) {
       throw new IllegalArgumentException("dataset seq_len " + seqLen + " exceeds the model's block size " + mc.blockSize());
     }
-    SampleReader train = ds.split("train");
-    if (train.numSamples() == 0) {
-      throw new IllegalArgumentException(ds.dir() + ": the train split has no samples");
+    if (data.trainSize() == 0) {
+      throw new IllegalArgumentException(run.name() + ": the train split has no examples");
     }
     Trainer.applyThreads(o.threadsPerTask());
     Files.createDirectories(runDir);
     Path ckpts = runDir.resolve(CHECKPOINTS);
-    SampleReader val = ds.splits().contains("val") && ds.split("val").numSamples() > 0 ? ds.split("val") : null;
     int n = o.workers();
 
     // Start or resume.
     TrainState state = null;
     Double lastVal = null;
-    Checkpoint from = tc.resume() ? resumable(ckpts, tc, n, log) : null;
+    Checkpoint from = tc.resume() ? resumable(ckpts, tc, head, n, log) : null;
     boolean resumed = from != null;
     if (resumed) {
       state = TrainState.of(from.params(), from.optimizer());
       lastVal = from.trainingState() == null ? null : from.trainingState().valLoss();
     }
     if (state == null) {
-      Map<String, INDArray> p = GptModel.initParams(mc, tc.seed());
+      Map<String, INDArray> p = run.initialParams() != null ? run.initialParams() : GptModel.initParams(mc, tc.seed());
+      GptModel.checkParams(mc, head, p);
       state = TrainState.of(p, AdamW.State.zeros(p));
     }
     final long firstStep = state.step;
-    long tokensPerStep = (long) n * tc.microBatch() * tc.gradAccum() * seqLen;
+    long tokensPerStep = (long) n * tc.microBatch() * data.rowsPerExample() * tc.gradAccum() * seqLen;
     log.accept("model " + mc + ", " + String.format(Locale.ROOT, "%,d", mc.parameterCount()) + " parameters");
-    log.accept(String.format(Locale.ROOT, "parameter averaging: %d workers x batch %d x grad_accum %d, average every %d "
-            + "steps, %,d tokens/step, steps %d..%d, %d ND4J thread(s) per task; train %,d samples, val %,d", n,
-        tc.microBatch(), tc.gradAccum(), o.averagingEvery(), tokensPerStep, firstStep, tc.maxSteps(), o.threadsPerTask(),
-        train.numSamples(), val == null ? 0 : val.numSamples()));
+    log.accept(String.format(Locale.ROOT, "%s by parameter averaging: %d workers x batch %d x grad_accum %d, average "
+            + "every %d steps, %,d tokens/step, steps %d..%d, %d ND4J thread(s) per task; train %,d examples, val %,d",
+        run.name(), n, tc.microBatch(), tc.gradAccum(), o.averagingEvery(), tokensPerStep, firstStep, tc.maxSteps(),
+        o.threadsPerTask(), data.trainSize(), data.valSize()));
     log.accept("config " + JSON.writeValueAsString(tc));
 
     // Validation on the driver, as Trainer does: the first eval_batches * micro_batch samples of val.
-    StepRunner driverRunner = new StepRunner(mc, seqLen, tc.hyper(), tc.schedule(), tc.gradClip());
-    List<Batch> valBatches = valBatches(val, tc);
+    StepRunner driverRunner = new StepRunner(mc, seqLen, tc.hyper(), tc.schedule(), tc.gradClip(), objective);
+    List<Batch> valBatches = new ArrayList<>();
+    if (data.valSize() > 0) {
+      int nb = Math.min(tc.evalBatches(), Math.max(1, data.valSize() / tc.microBatch()));
+      for (int k = 0; k < nb; k++) {
+        int b = Math.min(tc.microBatch(), data.valSize());
+        valBatches.add(data.valBatch(k * b, b));
+      }
+    }
+    boolean reward = objective.kind() == Objective.Kind.PAIRWISE_REWARD;
+    Double lastAccuracy = null;
 
     Path metricsFile = runDir.resolve(Trainer.METRICS);
     List<Double> trTok = new ArrayList<>(), trLoss = new ArrayList<>(), vaTok = new ArrayList<>(), vaLoss = new ArrayList<>();
     rewriteMetrics(metricsFile, resumed ? firstStep : 0, trTok, trLoss, vaTok, vaLoss);
-    Path tokenizerFile = ds.dir().resolve(ds.manifest().tokenizer().file());
+    Path tokenizerFile = Path.of(data.tokenizerFile());
     Map<String, Object> tsConfig = new LinkedHashMap<>(tc.toMap());
     tsConfig.put("engine", "averaging");
+    tsConfig.put("objective", objective.kind().name().toLowerCase(Locale.ROOT));
     tsConfig.put("workers", n);
     tsConfig.put("averaging_every", o.averagingEvery());
 
     String tcJson = JSON.writeValueAsString(tc);
-    String dataDir = dataLocation != null ? dataLocation : ds.dir().toAbsolutePath().toString();
     List<Integer> workerIds = new ArrayList<>();
     for (int w = 0; w < n; w++) {
       workerIds.add(w);
@@ -210,14 +244,20 @@ public final class ParameterAveragingTrainer {
     Map<Integer, String> placement = Map.of();
     try (BufferedWriter metrics = Files.newBufferedWriter(metricsFile, StandardCharsets.UTF_8,
         StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+      if (run.initialParams() != null && !resumed && !valBatches.isEmpty()) {
+        // fine-tuning: where the base model starts, so that the validation curve shows what training changed
+        Validation v = validate(driverRunner, state.params(), valBatches, reward, 0, 0, metrics, log);
+        vaTok.add(0.0);
+        vaLoss.add(v.loss());
+      }
       while (state.step < tc.maxSteps()) {
         long t0 = System.nanoTime();
         long s0 = state.step;
         int k = (int) Math.min(o.averagingEvery(), tc.maxSteps() - s0);
         Broadcast<TrainState> bc = sc.broadcast(state);
-        RoundTask task = new RoundTask(tcJson, dataDir, n, s0, k, o.threadsPerTask(), o.syncGradients(), bc);
+        RoundTask task = new RoundTask(tcJson, data, objective, n, s0, k, o.threadsPerTask(), o.syncGradients(), bc);
         JavaRDD<RoundSum> results = sc.parallelize(workerIds, n).mapPartitions(task);
-        sc.setJobDescription(String.format(Locale.ROOT, "pretrain round %d (steps %d..%d)", round + 1, s0, s0 + k));
+        sc.setJobDescription(String.format(Locale.ROOT, "%s round %d (steps %d..%d)", run.name(), round + 1, s0, s0 + k));
         RoundSum sum = results.treeAggregate(new RoundSum(), RoundSum::merge, RoundSum::merge, depth);
         long t1 = System.nanoTime();
         if (!sum.hasExactlyWorkers(n)) {
@@ -304,14 +344,11 @@ public final class ParameterAveragingTrainer {
         boolean last = step >= tc.maxSteps();
         boolean evalNow = (o.evalEvery() > 0 && round % o.evalEvery() == 0) || last;
         if (!valBatches.isEmpty() && evalNow) {
-          lastVal = driverRunner.evaluate(state.params(), valBatches);
-          ObjectNode v = JSON.createObjectNode();
-          v.put("step", step).put("tokens", tokens).put("val_loss", lastVal);
-          metrics.write(JSON.writeValueAsString(v));
-          metrics.newLine();
+          Validation v = validate(driverRunner, state.params(), valBatches, reward, step, tokens, metrics, log);
+          lastVal = v.loss();
+          lastAccuracy = v.accuracy();
           vaTok.add((double) tokens);
           vaLoss.add(lastVal);
-          log.accept(String.format(Locale.ROOT, "step %d | val loss %.4f (%d batches)", step, lastVal, valBatches.size()));
         }
         metrics.flush();
         if (evalNow) {
@@ -321,16 +358,37 @@ public final class ParameterAveragingTrainer {
         if ((o.checkpointEvery() > 0 && round % o.checkpointEvery() == 0) || last) {
           long samples = step * tc.gradAccum() * (long) tc.microBatch() * n;
           Checkpoint.TrainingState ts = new Checkpoint.TrainingState(step, lr, samples, tokens,
-              samples / train.numSamples(), tc.seed(), tc.dataSeed(), lastVal, tsConfig);
-          latest = saveCheckpoint(runDir, mc, state.params(), state.optimizer(), ts, tokenizerFile, log);
+              samples / data.trainSize(), tc.seed(), tc.dataSeed(), lastVal, tsConfig);
+          latest = saveCheckpoint(runDir, mc, head, state.params(), state.optimizer(), ts, tokenizerFile, log);
         }
       }
     }
     if (rounds.isEmpty() && !Files.exists(runDir.resolve(Trainer.PLOT))) {
       LossPlot.write(runDir.resolve(Trainer.PLOT), "sparkgpt", trTok, trLoss, vaTok, vaLoss);
     }
-    return new Result(firstStep, state.step, rounds, lastVal, wallSum > 0 ? tokensRun / (wallSum / 1000) : 0,
+    return new Result(firstStep, state.step, rounds, lastVal, lastAccuracy, wallSum > 0 ? tokensRun / (wallSum / 1000) : 0,
         latest != null ? latest : runDir.resolve(Trainer.CHECKPOINT));
+  }
+
+  private record Validation(double loss, Double accuracy) {
+  }
+
+  /** Validation loss (and, for a reward model, pairwise accuracy): computed, logged and written to the metrics. */
+  private static Validation validate(StepRunner runner, Map<String, INDArray> params, List<Batch> valBatches,
+                                     boolean reward, long step, long tokens, BufferedWriter metrics,
+                                     Consumer<String> log) throws IOException {
+    double loss = runner.evaluate(params, valBatches);
+    Double accuracy = reward ? runner.pairwiseAccuracy(params, valBatches) : null;
+    ObjectNode v = JSON.createObjectNode();
+    v.put("step", step).put("tokens", tokens).put("val_loss", loss);
+    if (accuracy != null) {
+      v.put("val_accuracy", accuracy);
+    }
+    metrics.write(JSON.writeValueAsString(v));
+    metrics.newLine();
+    log.accept(String.format(Locale.ROOT, "step %d | val loss %.4f%s (%d batches)", step, loss,
+        accuracy != null ? String.format(Locale.ROOT, " | val pairwise accuracy %.3f", accuracy) : "", valBatches.size()));
+    return new Validation(loss, accuracy);
   }
 
   /** The samples of worker {@code w}'s micro-batch {@code j} at global step {@code s} (see the class comment). */
@@ -342,7 +400,8 @@ public final class ParameterAveragingTrainer {
   static final class RoundTask implements FlatMapFunction<Iterator<Integer>, RoundSum> {
     private static final long serialVersionUID = 1L;
     private final String tcJson;
-    private final String dataDir;
+    private final TrainingData data;
+    private final Objective objective;
     private final int n;
     private final long s0;
     private final int k;
@@ -350,11 +409,12 @@ public final class ParameterAveragingTrainer {
     private final boolean gradients;
     private final Broadcast<TrainState> bc;
 
-    RoundTask(String tcJson, String dataDir, int n, long s0, int k, int threads, boolean gradients,
-              Broadcast<TrainState> bc) {
+    RoundTask(String tcJson, TrainingData data, Objective objective, int n, long s0, int k, int threads,
+              boolean gradients, Broadcast<TrainState> bc) {
       this.gradients = gradients;
       this.tcJson = tcJson;
-      this.dataDir = dataDir;
+      this.data = data;
+      this.objective = objective;
       this.n = n;
       this.s0 = s0;
       this.k = k;
@@ -375,17 +435,15 @@ public final class ParameterAveragingTrainer {
       Trainer.applyThreads(threads);
       TrainConfig tc = JSON.readValue(tcJson, TrainConfig.class);
       long d0 = System.nanoTime();
-      SampleReader train = WorkerCache.dataset(dataDir).split("train");
       int b = tc.microBatch();
       int a = tc.gradAccum();
       List<List<Batch>> steps = new ArrayList<>(k);
-      EpochOrder order = new EpochOrder(train, tc.dataSeed());
       long tokens = 0;
       for (int j = 0; j < k; j++) {
         long s = s0 + j;
         List<Batch> micro = new ArrayList<>(a);
         for (int q = 0; q < a; q++) {
-          Batch batch = order.batch(firstPosition(s, n, w, a, q, b), b);
+          Batch batch = data.trainBatch(firstPosition(s, n, w, a, q, b), b, tc.dataSeed());
           tokens += (long) batch.size() * batch.seqLen();
           micro.add(batch);
         }
@@ -395,7 +453,7 @@ public final class ParameterAveragingTrainer {
       Map<String, INDArray> params = st.params();
       AdamW.State opt = st.optimizer();
       long d1 = System.nanoTime();
-      StepRunner runner = WorkerCache.borrow(tc, train.sampleTokens() - 1);
+      StepRunner runner = RunnerCache.borrow(tc, data.seqLen(), objective);
       if (gradients) {
         StepRunner.Accumulated acc;
         try {
@@ -403,7 +461,7 @@ public final class ParameterAveragingTrainer {
           long seed = tc.seed() ^ (w * 0x9E3779B97F4A7C15L);
           acc = runner.accumulate(params, steps.get(0), seed ^ (s0 * 0x9E3779B97F4A7C15L));
         } finally {
-          WorkerCache.giveBack(tc, train.sampleTokens() - 1, runner);
+          RunnerCache.giveBack(tc, data.seqLen(), objective, runner);
         }
         long g1 = System.nanoTime();
         RoundSum r = new RoundSum();
@@ -429,7 +487,7 @@ public final class ParameterAveragingTrainer {
         // worker 0 uses the run's seed, as the single-process trainer does; the others a derived one (dropout only)
         stats = runner.run(params, opt, steps, tc.seed() ^ (w * 0x9E3779B97F4A7C15L));
       } finally {
-        WorkerCache.giveBack(tc, train.sampleTokens() - 1, runner);
+        RunnerCache.giveBack(tc, data.seqLen(), objective, runner);
       }
       long d2 = System.nanoTime();
       TrainState out = TrainState.of(params, opt);
@@ -457,66 +515,27 @@ public final class ParameterAveragingTrainer {
     }
   }
 
-  /** The train split's epoch order (Trainer's): position pos is sample perm_e[pos mod n], e = pos / n. */
-  static final class EpochOrder {
-    private final SampleReader split;
-    private final long seed;
-    private long epoch = -1;
-    private int[] perm;
-
-    EpochOrder(SampleReader split, long seed) {
-      this.split = split;
-      this.seed = seed;
-    }
-
-    Batch batch(long firstPosition, int b) {
-      int n = split.numSamples();
-      int[][] t = new int[b][split.sampleTokens()];
-      for (int i = 0; i < b; i++) {
-        long pos = firstPosition + i;
-        long e = pos / n;
-        if (e != epoch) {
-          perm = split.epochPermutation(e, seed);
-          epoch = e;
-        }
-        split.sample(perm[(int) (pos % n)], t[i]);
-      }
-      return Batch.of(t);
-    }
-  }
-
   /**
-   * Per executor JVM: open datasets (memory-mapped, read-only, safe for concurrent reads) and idle step runners
-   * (a SameDiff graph each; one per concurrently running task, reused across rounds).
+   * Per executor JVM: idle step runners (a SameDiff graph each; one per concurrently running task, reused across
+   * rounds).
    */
-  static final class WorkerCache {
-    private static final Map<String, TokenDataset> DATASETS = new ConcurrentHashMap<>();
+  static final class RunnerCache {
     private static final Map<String, ConcurrentLinkedQueue<StepRunner>> RUNNERS = new ConcurrentHashMap<>();
 
-    static TokenDataset dataset(String location) {
-      return DATASETS.computeIfAbsent(location, d -> {
-        try {
-          return TokenDataset.open(DatasetLocation.localize(d, DatasetLocation.hadoopConf(),
-              DatasetLocation.cacheRoot()), false);
-        } catch (IOException e) {
-          throw new IllegalStateException(d + ": cannot open the dataset on this executor: " + e.getMessage(), e);
-        }
-      });
-    }
-
-    private static String key(TrainConfig tc, int seqLen) {
+    private static String key(TrainConfig tc, int seqLen, Objective objective) {
       // the device too: a runner's arrays live on the GPU of the task that built it
-      return Nd4j.getAffinityManager().getDeviceForCurrentThread() + "|" + tc.model() + "|" + seqLen + "|" + tc.hyper() + "|" + tc.schedule() + "|" + tc.maxLr() + "|" + tc.minLr()
-          + "|" + tc.warmupSteps() + "|" + tc.decaySteps() + "|" + tc.gradClip();
+      return Nd4j.getAffinityManager().getDeviceForCurrentThread() + "|" + tc.model() + "|" + seqLen + "|"
+          + objective + "|" + tc.hyper() + "|" + tc.schedule() + "|" + tc.maxLr() + "|" + tc.minLr() + "|"
+          + tc.warmupSteps() + "|" + tc.decaySteps() + "|" + tc.gradClip();
     }
 
-    static StepRunner borrow(TrainConfig tc, int seqLen) {
-      StepRunner r = RUNNERS.computeIfAbsent(key(tc, seqLen), x -> new ConcurrentLinkedQueue<>()).poll();
-      return r != null ? r : new StepRunner(tc.model(), seqLen, tc.hyper(), tc.schedule(), tc.gradClip());
+    static StepRunner borrow(TrainConfig tc, int seqLen, Objective objective) {
+      StepRunner r = RUNNERS.computeIfAbsent(key(tc, seqLen, objective), x -> new ConcurrentLinkedQueue<>()).poll();
+      return r != null ? r : new StepRunner(tc.model(), seqLen, tc.hyper(), tc.schedule(), tc.gradClip(), objective);
     }
 
-    static void giveBack(TrainConfig tc, int seqLen, StepRunner r) {
-      RUNNERS.computeIfAbsent(key(tc, seqLen), x -> new ConcurrentLinkedQueue<>()).add(r);
+    static void giveBack(TrainConfig tc, int seqLen, Objective objective, StepRunner r) {
+      RUNNERS.computeIfAbsent(key(tc, seqLen, objective), x -> new ConcurrentLinkedQueue<>()).add(r);
     }
   }
 
@@ -525,16 +544,17 @@ public final class ParameterAveragingTrainer {
    * when there is none. Warns when it was written with another number of workers or batch size (the data order
    * then continues from the same step, not from the same samples).
    */
-  static Checkpoint resumable(Path ckpts, TrainConfig tc, int workers, Consumer<String> log) throws IOException {
+  static Checkpoint resumable(Path ckpts, TrainConfig tc, Head head, int workers, Consumer<String> log)
+      throws IOException {
     GptConfig mc = tc.model();
     List<Path> found = listCheckpoints(ckpts);
     Collections.reverse(found);
     for (Path c : found) {
       try {
         Checkpoint ck = Checkpoint.load(c);
-        if (!ck.config().equals(mc)) {
-          throw new IllegalArgumentException(c + " holds " + ck.config() + ", the run asks for " + mc
-              + " (use another run folder or --no-resume)");
+        if (!ck.config().equals(mc) || ck.head() != head) {
+          throw new IllegalArgumentException(c + " holds " + ck.config() + " with head " + ck.head().id()
+              + ", the run asks for " + mc + " with head " + head.id() + " (use another run folder or --no-resume)");
         }
         if (ck.optimizer() == null) {
           log.accept("skipping " + c + ": no optimizer state");
@@ -574,12 +594,12 @@ public final class ParameterAveragingTrainer {
   }
 
   /** Writes {@code checkpoints/step-N} and {@code checkpoint}, keeps the last {@link #KEEP_CHECKPOINTS}. */
-  static Path saveCheckpoint(Path runDir, GptConfig mc, Map<String, INDArray> params, AdamW.State opt,
+  static Path saveCheckpoint(Path runDir, GptConfig mc, Head head, Map<String, INDArray> params, AdamW.State opt,
                              Checkpoint.TrainingState ts, Path tokenizerFile, Consumer<String> log) throws IOException {
     Path ckpts = runDir.resolve(CHECKPOINTS);
     Path latest = ckpts.resolve(String.format(Locale.ROOT, "step-%07d", ts.step()));
-    Checkpoint.save(latest, mc, params, opt, ts, tokenizerFile);
-    Checkpoint.save(runDir.resolve(Trainer.CHECKPOINT), mc, params, opt, ts, tokenizerFile);
+    Checkpoint.save(latest, mc, head, params, opt, ts, tokenizerFile);
+    Checkpoint.save(runDir.resolve(Trainer.CHECKPOINT), mc, head, params, opt, ts, tokenizerFile);
     prune(ckpts);
     log.accept("checkpoint " + latest + " (and " + runDir.resolve(Trainer.CHECKPOINT) + ") at step " + ts.step());
     return latest;

@@ -49,6 +49,23 @@ public final class TrainState implements Serializable {
     return s;
   }
 
+  /** Parameters only (no optimizer state): what rollout workers need of a policy or a frozen model. */
+  public static TrainState weights(Map<String, INDArray> params) {
+    TrainState s = new TrainState();
+    int n = params.size();
+    s.names = new String[n];
+    s.shapes = new long[n][];
+    s.params = new float[n][];
+    int i = 0;
+    for (Map.Entry<String, INDArray> e : params.entrySet()) {
+      s.names[i] = e.getKey();
+      s.shapes[i] = e.getValue().shape();
+      s.params[i] = floats(e.getValue());
+      i++;
+    }
+    return s;
+  }
+
   static float[] floats(INDArray a) {
     if (a.dataType() != DataType.FLOAT) {
       throw new IllegalArgumentException("parameter averaging supports float32 parameters, got " + a.dataType());

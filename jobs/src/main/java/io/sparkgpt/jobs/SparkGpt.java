@@ -19,7 +19,8 @@ import picocli.CommandLine.Command;
     description = "Raw text and code to a trained GPT on Apache Spark.",
     subcommands = {CleanCommand.class, TrainTokenizerCommand.class, TokenizeCommand.class, EncodeCommand.class,
         DecodeCommand.class, TrainLocalCommand.class, GenerateCommand.class, PipelineCommand.class,
-        io.sparkgpt.jobs.train.PretrainCommand.class,
+        io.sparkgpt.jobs.train.PretrainCommand.class, io.sparkgpt.jobs.align.SftCommand.class,
+        io.sparkgpt.jobs.align.TrainRewardCommand.class, io.sparkgpt.jobs.align.PpoCommand.class,
         CommandLine.HelpCommand.class})
 public final class SparkGpt implements Runnable {
   @CommandLine.Spec

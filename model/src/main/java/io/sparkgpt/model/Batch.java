@@ -8,8 +8,20 @@ import java.util.Arrays;
  * A micro-batch of B samples of {@code T + 1} tokens each: the inputs are {@code tokens[b][0..T)}, the targets
  * {@code tokens[b][1..T]} (the dataset's sample layout). {@code mask[b][t]} (optional; all ones when null) weights
  * the loss of predicting {@code tokens[b][t + 1]}: 0 leaves the token out (SFT masks the prompt this way).
+ * {@code ppo} (only for {@link Objective.Kind#PPO}) holds the rollout's per-position targets.
  */
-public record Batch(int[][] tokens, float[][] mask) {
+public record Batch(int[][] tokens, float[][] mask, PpoTargets ppo) {
+
+    /**
+     * Per-position PPO inputs, each {@code [B][T]} aligned with the mask: log-probability of {@code tokens[b][t+1]}
+     * under the policy that sampled it, advantage, return (value target) and the value estimate at sampling time.
+     */
+    public record PpoTargets(float[][] oldLogp, float[][] advantages, float[][] returns, float[][] oldValues) {
+    }
+
+    public Batch(int[][] tokens, float[][] mask) {
+        this(tokens, mask, null);
+    }
 
     public Batch {
         if (tokens.length == 0) {
@@ -31,6 +43,13 @@ public record Batch(int[][] tokens, float[][] mask) {
             for (float[] m : mask) {
                 if (m.length != n - 1) {
                     throw new IllegalArgumentException("mask rows must have T = " + (n - 1) + " entries");
+                }
+            }
+        }
+        if (ppo != null) {
+            for (float[][] a : new float[][][]{ppo.oldLogp(), ppo.advantages(), ppo.returns(), ppo.oldValues()}) {
+                if (a.length != tokens.length || a[0].length != n - 1) {
+                    throw new IllegalArgumentException("PPO targets must be [B][T]");
                 }
             }
         }
@@ -85,6 +104,15 @@ public record Batch(int[][] tokens, float[][] mask) {
         int[] out = new int[size() * t];
         for (int b = 0; b < size(); b++) {
             System.arraycopy(tokens[b], 1, out, b * t, t);
+        }
+        return out;
+    }
+
+    static float[] flat(float[][] rows) {
+        int t = rows[0].length;
+        float[] out = new float[rows.length * t];
+        for (int b = 0; b < rows.length; b++) {
+            System.arraycopy(rows[b], 0, out, b * t, t);
         }
         return out;
     }

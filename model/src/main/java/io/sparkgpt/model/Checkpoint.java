@@ -43,6 +43,9 @@ import java.util.stream.Stream;
  *       {@code exp_avg_sq.<param>}; metadata {@code step}.</li>
  *   <li>{@code training_state.json} (optional): step, learning rate, seeds, data position and anything else the
  *       trainer wants back.</li>
+ *   <li>{@code "sparkgpt_head"} in {@code config.json} (absent for a plain language model): {@code reward} or
+ *       {@code value} when {@code model.safetensors} also holds a {@link Head}'s {@code score.*} or
+ *       {@code v_head.*} tensors (a reward model; a PPO policy).</li>
  *   <li>the tokenizer, as {@code tokenizer.json} (or {@code tokenizer.model} / {@code tokenizer.tiktoken}), loadable
  *       with {@code Tokenizers.load}.</li>
  * </ul>
@@ -50,13 +53,14 @@ import java.util.stream.Stream;
  * written checkpoint; {@link #load} checks names, shapes and dtypes and fails with one clear message.
  */
 public record Checkpoint(Path dir, GptConfig config, Map<String, INDArray> params, AdamW.State optimizer,
-                         TrainingState trainingState) {
+                         TrainingState trainingState, Head head) {
 
     public static final String CONFIG = "config.json";
     public static final String MODEL = "model.safetensors";
     public static final String OPTIMIZER = "optimizer.safetensors";
     public static final String TRAINING_STATE = "training_state.json";
     public static final int FORMAT_VERSION = 1;
+    static final String HEAD_KEY = "sparkgpt_head";
     static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer.model", "tokenizer.tiktoken");
 
     static final ObjectMapper JSON = new ObjectMapper()
@@ -78,6 +82,11 @@ public record Checkpoint(Path dir, GptConfig config, Map<String, INDArray> param
             @JsonProperty("data_seed") long dataSeed,
             @JsonProperty("val_loss") Double valLoss,
             @JsonProperty("train_config") Map<String, Object> trainConfig) {
+    }
+
+    /** The language model's tensors (without the head's): what generation uses. */
+    public Map<String, INDArray> backbone() {
+        return GptModel.backbone(config, params);
     }
 
     /** Loads the tokenizer stored in the checkpoint. */
@@ -109,14 +118,24 @@ public record Checkpoint(Path dir, GptConfig config, Map<String, INDArray> param
      */
     public static void save(Path dir, GptConfig config, Map<String, INDArray> params, AdamW.State optimizer,
                             TrainingState state, Path tokenizerFile) throws IOException {
-        GptModel.checkParams(config, params);
+        save(dir, config, Head.NONE, params, optimizer, state, tokenizerFile);
+    }
+
+    /** As above for a model with an extra {@link Head} (its tensors are in {@code params}). */
+    public static void save(Path dir, GptConfig config, Head head, Map<String, INDArray> params, AdamW.State optimizer,
+                            TrainingState state, Path tokenizerFile) throws IOException {
+        GptModel.checkParams(config, head, params);
         Path abs = dir.toAbsolutePath();
         Files.createDirectories(abs.getParent());
         String suffix = Long.toHexString(ThreadLocalRandom.current().nextLong() | 1L << 62);
         Path tmp = abs.resolveSibling(abs.getFileName() + ".tmp-" + suffix);
         Files.createDirectory(tmp);
         try {
-            Files.write(tmp.resolve(CONFIG), JSON.writeValueAsBytes(configJson(config)));
+            ObjectNode configJson = configJson(config);
+            if (head != Head.NONE) {
+                configJson.put(HEAD_KEY, head.id());
+            }
+            Files.write(tmp.resolve(CONFIG), JSON.writeValueAsBytes(configJson));
             Map<String, INDArray> stored = new LinkedHashMap<>(params);
             Safetensors.write(tmp.resolve(MODEL), stored, Map.of("format", "pt", "sparkgpt_format_version", "" + FORMAT_VERSION));
             if (optimizer != null) {
@@ -195,16 +214,8 @@ public record Checkpoint(Path dir, GptConfig config, Map<String, INDArray> param
 
     /** Reads {@code config.json} of a checkpoint folder. */
     public static GptConfig readConfig(Path dir) throws IOException {
+        JsonNode root = readConfigJson(dir);
         Path f = dir.resolve(CONFIG);
-        if (!Files.isRegularFile(f)) {
-            throw new IOException(dir + ": not a checkpoint (no " + CONFIG + ")");
-        }
-        JsonNode root;
-        try {
-            root = JSON.readTree(f.toFile());
-        } catch (IOException e) {
-            throw new IOException(f + ": invalid JSON: " + e.getMessage(), e);
-        }
         JsonNode sg = root == null ? null : root.get("sparkgpt");
         if (sg == null || !sg.isObject()) {
             throw new IOException(f + ": no \"sparkgpt\" model block (not written by sparkgpt?)");
@@ -220,6 +231,28 @@ public record Checkpoint(Path dir, GptConfig config, Map<String, INDArray> param
         }
     }
 
+    private static JsonNode readConfigJson(Path dir) throws IOException {
+        Path f = dir.resolve(CONFIG);
+        if (!Files.isRegularFile(f)) {
+            throw new IOException(dir + ": not a checkpoint (no " + CONFIG + ")");
+        }
+        try {
+            return JSON.readTree(f.toFile());
+        } catch (IOException e) {
+            throw new IOException(f + ": invalid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    /** The extra head recorded in {@code config.json} ({@link Head#NONE} for a plain language model). */
+    public static Head readHead(Path dir) throws IOException {
+        JsonNode h = readConfigJson(dir).get(HEAD_KEY);
+        try {
+            return h == null ? Head.NONE : Head.of(h.asText());
+        } catch (IllegalArgumentException e) {
+            throw new IOException(dir.resolve(CONFIG) + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Loads everything: config, parameters (validated), optimizer state and training state if present. */
     public static Checkpoint load(Path dir) throws IOException {
         return load(dir, true);
@@ -231,12 +264,13 @@ public record Checkpoint(Path dir, GptConfig config, Map<String, INDArray> param
             throw new IOException(dir + ": no such checkpoint folder");
         }
         GptConfig cfg = readConfig(dir);
-        Map<String, INDArray> params = readTensors(dir.resolve(MODEL), cfg, "");
+        Head head = readHead(dir);
+        Map<String, INDArray> params = readTensors(dir.resolve(MODEL), cfg, head, "");
         AdamW.State opt = null;
         Path optFile = dir.resolve(OPTIMIZER);
         if (withOptimizer && Files.isRegularFile(optFile)) {
-            Map<String, INDArray> m = readTensors(optFile, cfg, "exp_avg.");
-            Map<String, INDArray> v = readTensors(optFile, cfg, "exp_avg_sq.");
+            Map<String, INDArray> m = readTensors(optFile, cfg, head, "exp_avg.");
+            Map<String, INDArray> v = readTensors(optFile, cfg, head, "exp_avg_sq.");
             String step = Safetensors.readHeader(optFile).metadata().get("step");
             long s;
             try {
@@ -255,20 +289,20 @@ public record Checkpoint(Path dir, GptConfig config, Map<String, INDArray> param
                 throw new IOException(tsFile + ": invalid training state: " + e.getMessage(), e);
             }
         }
-        return new Checkpoint(dir, cfg, params, opt, ts);
+        return new Checkpoint(dir, cfg, params, opt, ts, head);
     }
 
     /**
      * Reads the tensors named {@code prefix + paramName} for every parameter of {@code cfg} and checks that there
      * are exactly those, with the right shapes and dtype.
      */
-    static Map<String, INDArray> readTensors(Path file, GptConfig cfg, String prefix) throws IOException {
+    static Map<String, INDArray> readTensors(Path file, GptConfig cfg, Head head, String prefix) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new IOException(file + ": missing");
         }
         Safetensors.Header h = Safetensors.readHeader(file);
         String wantType = Safetensors.dtypeName(cfg.nd4jType());
-        List<GptModel.ParamSpec> specs = GptModel.paramSpecs(cfg);
+        List<GptModel.ParamSpec> specs = GptModel.paramSpecs(cfg, head);
         for (GptModel.ParamSpec s : specs) {
             Safetensors.Entry e = h.tensors().get(prefix + s.name());
             if (e == null) {

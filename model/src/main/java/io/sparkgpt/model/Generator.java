@@ -67,7 +67,7 @@ public final class Generator {
     /** As above; {@code onText} receives the text as it is produced (whole UTF-8 characters only). */
     public static Result generate(Checkpoint ckpt, String prompt, Sampling s, Consumer<String> onText) throws IOException {
         try (Tokenizer tok = ckpt.tokenizer()) {
-            return generate(ckpt.config(), ckpt.params(), tok, prompt, s, onText);
+            return generate(ckpt.config(), ckpt.backbone(), tok, prompt, s, onText);
         }
     }
 

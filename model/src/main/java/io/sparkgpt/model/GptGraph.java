@@ -39,6 +39,14 @@ public final class GptGraph {
      * embeddings, the L blocks, the final LayerNorm and the (tied or separate) head.
      */
     public SDVariable logits(Map<String, SDVariable> p, SDVariable tokEmb, Dropout dropout) {
+        return lmLogits(p, hidden(p, tokEmb, dropout));
+    }
+
+    /**
+     * The final hidden states {@code [B*T, d]}: position embeddings, the L blocks and the final LayerNorm, the
+     * input of the language-model head and of the scalar (reward, value) heads.
+     */
+    public SDVariable hidden(Map<String, SDVariable> p, SDVariable tokEmb, Dropout dropout) {
         int t = seqLen, d = cfg.dModel(), h = cfg.nHead(), hs = cfg.headSize();
         // x = wte[idx] + wpe[:T], kept as [B*T, d]
         SDVariable pos = sd.slice(p.get(GptModel.WPE), new int[]{0, 0}, t, d);    // [T, d]
@@ -75,9 +83,13 @@ public final class GptGraph {
             m = linear(m, p.get(pre + "mlp.c_proj.weight"), p.get(pre + "mlp.c_proj.bias"));
             x = x.add(dropout.apply(m, "drop.resid2." + i, new long[]{-1, d}));
         }
-        x = layerNorm(x, p.get(GptModel.LN_F_W), p.get(GptModel.LN_F_B));
+        return layerNorm(x, p.get(GptModel.LN_F_W), p.get(GptModel.LN_F_B));
+    }
+
+    /** The (tied or separate) language-model head: hidden states {@code [B*T, d]} to logits {@code [B*T, V]}. */
+    public SDVariable lmLogits(Map<String, SDVariable> p, SDVariable hidden) {
         SDVariable head = cfg.tied() ? p.get(GptModel.WTE) : p.get(GptModel.LM_HEAD);
-        return sd.mmul(x, head, false, true, false);                                        // [BT, V]
+        return sd.mmul(hidden, head, false, true, false);
     }
 
     /**
@@ -94,7 +106,7 @@ public final class GptGraph {
         return sd.permute(sd.reshape(x, -1, seqLen, h, hs), 0, 2, 1, 3);
     }
 
-    private SDVariable linear(SDVariable x, SDVariable w, SDVariable b) {
+    SDVariable linear(SDVariable x, SDVariable w, SDVariable b) {
         SDVariable y = sd.mmul(x, w);
         return b == null ? y : sd.nn.biasAdd(y, b, false);
     }

@@ -28,6 +28,8 @@ import java.util.SplittableRandom;
  *   logits = ln_f(x) @ wte^T                          head tied to the token embedding
  *   loss   = -sum_t w_t * log softmax(logits_t)[target_t],   w_t = mask_t / (unmasked tokens of the step)
  * </pre>
+ * That is the {@link Objective.Kind#LM} objective; {@link Objective} also defines the pairwise reward-model loss
+ * and the PPO loss, which add a scalar {@link Head} on the final hidden states.
  *
  * <p><b>Parameters</b> carry HuggingFace {@code GPT2LMHeadModel} state-dict names and layouts (see
  * {@link #paramSpecs}): linear weights are stored {@code [in, out]} like GPT-2's {@code Conv1D}, so {@code y = x @ W
@@ -77,6 +79,18 @@ public final class GptModel {
     private static final String WEIGHTS = "weights";
     private static final String LOSS = "loss";
     private static final String LOGITS = "logits";
+    private static final String READ_AT = "read_at";
+    private static final String PAIRS = "pairs";
+    private static final String PAIR_WEIGHTS = "pair_weights";
+    private static final String REWARD = "reward";
+    private static final String OLD_LOGP = "old_logp";
+    private static final String ADVANTAGES = "advantages";
+    private static final String RETURNS = "returns";
+    private static final String OLD_VALUES = "old_values";
+    private static final String LOGP = "logp";
+    private static final String VALUE = "value";
+    private static final String ENTROPY = "entropy";
+    private static final String RATIO = "ratio";
 
     /** How a parameter is initialised and whether weight decay applies to it. */
     public enum Init { NORMAL, RESIDUAL, ZEROS, ONES }
@@ -87,7 +101,9 @@ public final class GptModel {
 
     private final GptConfig cfg;
     private final int seqLen;
+    private final Objective objective;
     private final SameDiff sd;
+    private GptGraph graph;
     private final List<ParamSpec> specs;
     private final List<String> gradTargets = new ArrayList<>();
     private final List<String> dropoutNames = new ArrayList<>();
@@ -102,12 +118,18 @@ public final class GptModel {
      * the batch size may vary between calls.
      */
     public GptModel(GptConfig cfg, int seqLen) {
+        this(cfg, seqLen, Objective.lm());
+    }
+
+    /** As above, computing {@code objective}'s loss (its head's tensors join the parameters). */
+    public GptModel(GptConfig cfg, int seqLen, Objective objective) {
         if (seqLen < 1 || seqLen > cfg.blockSize()) {
             throw new IllegalArgumentException("sequence length " + seqLen + " must be in [1, block_size " + cfg.blockSize() + "]");
         }
         this.cfg = cfg;
         this.seqLen = seqLen;
-        this.specs = paramSpecs(cfg);
+        this.objective = objective;
+        this.specs = paramSpecs(cfg, objective.head());
         this.sd = SameDiff.create();
         // SameDiff's default ThreadSafeArrayHolder keeps per-device copies of variable arrays: sd.output() then
         // never saw in-place parameter updates. Plain holders keep the caller's arrays by reference.
@@ -122,6 +144,10 @@ public final class GptModel {
         gradFn = sd.getFunction("grad");
         gradOutputs = new ArrayList<>();
         gradOutputs.add(LOSS);
+        if (objective.kind() == Objective.Kind.PPO) {
+            gradOutputs.add(RATIO);     // for the clip fraction
+            gradOutputs.add(ENTROPY);
+        }
         for (String v : gradTargets) {
             SDVariable gv = sd.getVariable(v).getGradient();
             if (gv != null) {
@@ -141,6 +167,17 @@ public final class GptModel {
 
     public int seqLen() {
         return seqLen;
+    }
+
+    public Objective objective() {
+        return objective;
+    }
+
+    /** Backbone parameters and those of {@code head}, in canonical order. */
+    public static List<ParamSpec> paramSpecs(GptConfig c, Head head) {
+        List<ParamSpec> s = new ArrayList<>(paramSpecs(c));
+        s.addAll(head.specs(c));
+        return Collections.unmodifiableList(s);
     }
 
     /** Parameters in canonical order with HF names, shapes and init/decay rules. */
@@ -193,31 +230,58 @@ public final class GptModel {
      */
     public static Map<String, INDArray> initParams(GptConfig c, long seed) {
         Map<String, INDArray> out = new LinkedHashMap<>();
-        DataType dt = c.nd4jType();
         SplittableRandom seeds = new SplittableRandom(seed);
         for (ParamSpec s : paramSpecs(c)) {
-            long seedForTensor = seeds.nextLong();
-            INDArray a;
-            switch (s.init()) {
-                case ZEROS -> a = Nd4j.zeros(dt, s.shape());
-                case ONES -> a = Nd4j.ones(dt, s.shape());
-                default -> {
-                    double std = s.init() == Init.RESIDUAL ? 0.02 / Math.sqrt(2.0 * c.nLayer()) : 0.02;
-                    Random r = new Random(seedForTensor);
-                    long n = 1;
-                    for (long x : s.shape()) {
-                        n *= x;
-                    }
-                    double[] v = new double[Math.toIntExact(n)];
-                    for (int i = 0; i < v.length; i++) {
-                        v[i] = r.nextGaussian() * std;
-                    }
-                    a = Nd4j.create(v, s.shape(), 'c').castTo(dt);
-                }
-            }
-            out.put(s.name(), a);
+            out.put(s.name(), init(c, s, seeds.nextLong()));
         }
         return out;
+    }
+
+    /**
+     * Copies of {@code backbone}'s tensors (a language model's parameters) plus freshly initialised tensors of
+     * {@code head} (the start of a reward model or of a PPO policy's value head).
+     */
+    public static Map<String, INDArray> withNewHead(GptConfig c, Map<String, INDArray> backbone, Head head, long seed) {
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        for (ParamSpec s : paramSpecs(c)) {
+            out.put(s.name(), backbone.get(s.name()).dup());
+        }
+        SplittableRandom seeds = new SplittableRandom(seed);
+        for (ParamSpec s : head.specs(c)) {
+            out.put(s.name(), init(c, s, seeds.nextLong()));
+        }
+        checkParams(c, head, out);
+        return out;
+    }
+
+    /** The backbone's tensors of {@code params} (same arrays), without any head: what generation needs. */
+    public static Map<String, INDArray> backbone(GptConfig c, Map<String, INDArray> params) {
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        for (ParamSpec s : paramSpecs(c)) {
+            out.put(s.name(), params.get(s.name()));
+        }
+        return out;
+    }
+
+    private static INDArray init(GptConfig c, ParamSpec s, long seedForTensor) {
+        DataType dt = c.nd4jType();
+        return switch (s.init()) {
+            case ZEROS -> Nd4j.zeros(dt, s.shape());
+            case ONES -> Nd4j.ones(dt, s.shape());
+            default -> {
+                double std = s.init() == Init.RESIDUAL ? 0.02 / Math.sqrt(2.0 * c.nLayer()) : 0.02;
+                Random r = new Random(seedForTensor);
+                long n = 1;
+                for (long x : s.shape()) {
+                    n *= x;
+                }
+                double[] v = new double[Math.toIntExact(n)];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = r.nextGaussian() * std;
+                }
+                yield Nd4j.create(v, s.shape(), 'c').castTo(dt);
+            }
+        };
     }
 
     /**
@@ -225,7 +289,7 @@ public final class GptModel {
      * these arrays are used by the next call.
      */
     public void setParams(Map<String, INDArray> params) {
-        checkParams(cfg, params);
+        checkParams(cfg, objective.head(), params);
         for (ParamSpec s : specs) {
             sd.getVariable(s.name()).setArray(params.get(s.name()));
         }
@@ -238,7 +302,12 @@ public final class GptModel {
 
     /** Checks names, shapes and dtypes against the config. */
     public static void checkParams(GptConfig cfg, Map<String, INDArray> params) {
-        List<ParamSpec> specs = paramSpecs(cfg);
+        checkParams(cfg, Head.NONE, params);
+    }
+
+    /** Checks names, shapes and dtypes of the backbone and {@code head}'s tensors. */
+    public static void checkParams(GptConfig cfg, Head head, Map<String, INDArray> params) {
+        List<ParamSpec> specs = paramSpecs(cfg, head);
         for (ParamSpec s : specs) {
             INDArray a = params.get(s.name());
             if (a == null) {
@@ -269,11 +338,80 @@ public final class GptModel {
             p.put(s.name(), sd.var(s.name(), dt, s.shape()));
         }
         SDVariable tokEmb = sd.placeHolder(TOK_EMB, dt, -1, cfg.dModel());   // [B*T, d], rows of wte
-        SDVariable targets = sd.placeHolder(TARGETS, DataType.INT, -1);     // [B*T]
-        SDVariable weights = sd.placeHolder(WEIGHTS, dt, -1);               // [B*T] = mask / count
-        GptGraph graph = new GptGraph(sd, cfg, seqLen);
-        SDVariable logits = graph.logits(p, tokEmb, this::dropout).rename(LOGITS);
-        graph.loss(LOSS, logits, targets, weights);
+        graph = new GptGraph(sd, cfg, seqLen);
+        SDVariable x = graph.hidden(p, tokEmb, this::dropout);               // [B*T, d], after ln_f
+        switch (objective.kind()) {
+            case LM -> lmLoss(x, p);
+            case PAIRWISE_REWARD -> pairwiseRewardLoss(x, p);
+            case PPO -> ppoLoss(x, p);
+        }
+    }
+
+    private SDVariable lmLogits(SDVariable x, Map<String, SDVariable> p) {
+        return graph.lmLogits(p, x).rename(LOGITS);                              // [BT, V]
+    }
+
+    private void lmLoss(SDVariable x, Map<String, SDVariable> p) {
+        DataType dt = cfg.nd4jType();
+        SDVariable targets = sd.placeHolder(TARGETS, DataType.INT, -1);   // [B*T]
+        SDVariable weights = sd.placeHolder(WEIGHTS, dt, -1);             // [B*T] = mask / count
+        graph.loss(LOSS, lmLogits(x, p), targets, weights);
+    }
+
+    /** Scalar head on every position: [BT, d] -> [BT]. */
+    private SDVariable scalarHead(SDVariable x, Map<String, SDVariable> p) {
+        Head h = objective.head();
+        return sd.reshape(graph.linear(x, p.get(h.weight()), p.get(h.bias())), -1);
+    }
+
+    /**
+     * reward_b = sum_t score[b, t] * read_at[b, t] (read_at one-hot at the last real token); per pair
+     * d = pairs @ reward (+1 chosen, -1 rejected), loss = sum_pairs w * softplus(-d) = -w log sigmoid(d).
+     */
+    private void pairwiseRewardLoss(SDVariable x, Map<String, SDVariable> p) {
+        DataType dt = cfg.nd4jType();
+        SDVariable readAt = sd.placeHolder(READ_AT, dt, -1, seqLen);      // [B, T]
+        SDVariable pairs = sd.placeHolder(PAIRS, dt, -1, -1);             // [P, B]
+        SDVariable pairWeights = sd.placeHolder(PAIR_WEIGHTS, dt, -1);    // [P] = 1 / pairs of the step
+        SDVariable score = sd.reshape(scalarHead(x, p), -1, seqLen);
+        SDVariable reward = score.mul(readAt).sum(1).rename(REWARD);       // [B]
+        SDVariable margin = sd.reshape(sd.mmul(pairs, sd.reshape(reward, -1, 1)), -1);
+        sd.nn.softplus(margin.neg()).mul(pairWeights).sum().rename(LOSS);
+    }
+
+    /** See {@link Objective}: clipped policy loss + clipped value loss - entropy bonus, weighted per token. */
+    private void ppoLoss(SDVariable x, Map<String, SDVariable> p) {
+        DataType dt = cfg.nd4jType();
+        SDVariable targets = sd.placeHolder(TARGETS, DataType.INT, -1);
+        SDVariable weights = sd.placeHolder(WEIGHTS, dt, -1);
+        SDVariable oldLogp = sd.placeHolder(OLD_LOGP, dt, -1);
+        SDVariable adv = sd.placeHolder(ADVANTAGES, dt, -1);
+        SDVariable returns = sd.placeHolder(RETURNS, dt, -1);
+        SDVariable oldValues = sd.placeHolder(OLD_VALUES, dt, -1);
+        // logSoftmax * one-hot: the gradient check passes with it (the sparse cross-entropy op's backward does not)
+        SDVariable logProbs = sd.nn.logSoftmax(lmLogits(x, p));
+        SDVariable labels = sd.oneHot(targets, cfg.vocabSize(), -1, 1.0, 0.0, dt);
+        SDVariable logp = logProbs.mul(labels).sum(1).rename(LOGP);
+        SDVariable entropy = sd.math.exp(logProbs).mul(logProbs).sum(1).neg().rename(ENTROPY);
+        SDVariable ratio = sd.math.exp(logp.sub(oldLogp)).rename(RATIO);
+        double e = objective.clipRange();
+        SDVariable policy = max(adv.neg().mul(ratio), adv.neg().mul(clip(ratio, 1 - e, 1 + e)));
+        SDVariable value = scalarHead(x, p).rename(VALUE);
+        double c = objective.valueClip();
+        SDVariable clippedValue = oldValues.add(clip(value.sub(oldValues), -c, c));
+        SDVariable valueLoss = max(sd.math.square(value.sub(returns)), sd.math.square(clippedValue.sub(returns))).mul(0.5);
+        SDVariable perToken = policy.add(valueLoss.mul(objective.valueCoef())).sub(entropy.mul(objective.entropyCoef()));
+        perToken.mul(weights).sum().rename(LOSS);
+    }
+
+    /** min(max(v, lo), hi) from relus, whose backward is plain. */
+    private SDVariable clip(SDVariable v, double lo, double hi) {
+        return sd.nn.relu(v.sub(lo), 0).sub(sd.nn.relu(v.sub(hi), 0)).add(lo);
+    }
+
+    /** max(a, b) = (a + b + |a - b|) / 2. */
+    private SDVariable max(SDVariable a, SDVariable b) {
+        return a.add(b).add(sd.math.abs(a.sub(b))).mul(0.5);
     }
 
     private SDVariable dropout(SDVariable x, String name, long[] shape) {
@@ -289,14 +427,25 @@ public final class GptModel {
     // ------------------------------------------------------------------------------------------------------------
     // Running it
 
-    /** Loss (weighted by {@code lossScale}) and gradients of one micro-batch, gradients keyed by parameter name. */
-    public record LossAndGrads(double loss, Map<String, INDArray> grads) {
+    /**
+     * Loss and gradients of one micro-batch, gradients keyed by parameter name. For PPO also the per-position
+     * probability ratios and entropies [B*T] of the forward pass (else null).
+     */
+    public record LossAndGrads(double loss, Map<String, INDArray> grads, INDArray ratios, INDArray entropies) {
     }
 
     /**
-     * Forward and backward on one micro-batch. The loss is {@code sum_t mask_t * nll_t / normalizer}; pass the
-     * number of unmasked tokens of the whole (accumulated) batch as {@code normalizer}, so that summing the
-     * gradients of all micro-batches gives the gradient of the mean over all of them.
+     * Loss units of a batch, by which a step's loss is normalised: unmasked tokens (LM, PPO) or pairs (reward).
+     */
+    public double lossUnits(Batch batch) {
+        return objective.kind() == Objective.Kind.PAIRWISE_REWARD ? batch.size() / 2 : batch.maskSum();
+    }
+
+    /**
+     * Forward and backward on one micro-batch. The loss is {@code sum_t mask_t * nll_t / normalizer} (for the other
+     * objectives, their per-token or per-pair terms over {@code normalizer}); pass the {@link #lossUnits} of the
+     * whole (accumulated) batch as {@code normalizer}, so that summing the gradients of all micro-batches gives the
+     * gradient of the mean over all of them.
      *
      * @param dropoutSeed seed for this micro-batch's dropout masks (ignored without dropout)
      */
@@ -313,8 +462,9 @@ public final class GptModel {
         Map<String, INDArray> g = new LinkedHashMap<>();
         for (ParamSpec s : specs) {
             INDArray gi = gradNames.containsKey(s.name()) ? out.get(gradNames.get(s.name())) : null;
-            if (gi == null && s.name().equals(WTE)) {
-                gi = Nd4j.zeros(cfg.nd4jType(), s.shape());   // untied: wte is used only through tok_emb
+            if (gi == null && (s.name().equals(WTE) || s.name().equals(LM_HEAD))) {
+                // wte untied or without an LM loss (reward model): used only through tok_emb; lm_head likewise unused
+                gi = Nd4j.zeros(cfg.nd4jType(), s.shape());
             }
             if (gi == null) {
                 throw new IllegalStateException("no gradient for " + s.name());
@@ -328,17 +478,53 @@ public final class GptModel {
         scatter.addBArgument(true);   // "use_locking": without it libnd4j adds rows in parallel and loses repeated ids
         INDArray dWte = Nd4j.exec(scatter)[0];
         g.put(WTE, dWte);
-        return new LossAndGrads(out.get(LOSS).getDouble(0), g);
+        return new LossAndGrads(out.get(LOSS).getDouble(0), g, out.get(RATIO), out.get(ENTROPY));
     }
 
     /** Mean loss of a batch over its unmasked tokens (no dropout). */
     public double loss(Batch batch) {
         requireParams();
-        Map<String, INDArray> ph = placeholders(batch, Math.max(1e-12, batch.maskSum()));
+        Map<String, INDArray> ph = placeholders(batch, Math.max(1e-12, lossUnits(batch)));
         if (!dropoutNames.isEmpty()) {
             addDropoutMasks(ph, batch.size(), -1);
         }
         return sd.output(ph, LOSS).get(LOSS).getDouble(0);
+    }
+
+    /** Rewards [B] of a reward model: each row's score at the position where its mask is 1 (no dropout). */
+    public float[] rewards(Batch batch) {
+        requireObjective(Objective.Kind.PAIRWISE_REWARD);
+        return forward(batch, REWARD).get(REWARD).toFloatVector();
+    }
+
+    /**
+     * A PPO policy's per-position outputs, each [B][T]: log-probability of the next token {@code tokens[b][t+1]},
+     * value estimate and entropy of the next-token distribution (no dropout).
+     */
+    public record PolicyOutputs(float[][] logp, float[][] values, float[][] entropy) {
+    }
+
+    public PolicyOutputs policyOutputs(Batch batch) {
+        requireObjective(Objective.Kind.PPO);
+        Map<String, INDArray> o = forward(batch, LOGP, VALUE, ENTROPY);
+        long[] shape = {batch.size(), seqLen};
+        return new PolicyOutputs(o.get(LOGP).reshape(shape).toFloatMatrix(), o.get(VALUE).reshape(shape).toFloatMatrix(),
+                o.get(ENTROPY).reshape(shape).toFloatMatrix());
+    }
+
+    private Map<String, INDArray> forward(Batch batch, String... outputs) {
+        requireParams();
+        Map<String, INDArray> ph = placeholders(batch, 1);
+        if (!dropoutNames.isEmpty()) {
+            addDropoutMasks(ph, batch.size(), -1);
+        }
+        return sd.output(ph, outputs);
+    }
+
+    private void requireObjective(Objective.Kind kind) {
+        if (objective.kind() != kind) {
+            throw new IllegalStateException("this graph computes " + objective.kind() + ", not " + kind);
+        }
     }
 
     /** Logits [B, T, V] of a batch's inputs (no dropout). */
@@ -364,13 +550,42 @@ public final class GptModel {
         }
         Map<String, INDArray> ph = new HashMap<>();
         ph.put(TOK_EMB, Nd4j.pullRows(params.get(WTE), 1, in));
+        DataType dt = cfg.nd4jType();
+        if (objective.kind() == Objective.Kind.PAIRWISE_REWARD) {
+            int b = batch.size();
+            ph.put(READ_AT, Nd4j.create(batch.maskFlat(), new long[]{b, seqLen}, 'c').castTo(dt));
+            // rows [0, P) chosen, [P, 2P) rejected; an odd batch (scoring only) gets one all-zero pair row
+            int pairs = Math.max(1, b / 2);
+            float[] m = new float[pairs * b];
+            for (int i = 0; i < b / 2; i++) {
+                m[i * b + i] = 1;
+                m[i * b + b / 2 + i] = -1;
+            }
+            ph.put(PAIRS, Nd4j.create(m, new long[]{pairs, b}, 'c').castTo(dt));
+            ph.put(PAIR_WEIGHTS, Nd4j.valueArrayOf(new long[]{pairs}, 1.0 / normalizer, dt));
+            return ph;
+        }
         ph.put(TARGETS, Nd4j.createFromArray(batch.targetsFlat()));
         float[] w = batch.maskFlat();
         double[] wd = new double[w.length];
         for (int i = 0; i < w.length; i++) {
             wd[i] = w[i] / normalizer;
         }
-        ph.put(WEIGHTS, Nd4j.create(wd, new long[]{w.length}, 'c').castTo(cfg.nd4jType()));
+        ph.put(WEIGHTS, Nd4j.create(wd, new long[]{w.length}, 'c').castTo(dt));
+        if (objective.kind() == Objective.Kind.PPO) {
+            Batch.PpoTargets t = batch.ppo();
+            long[] shape = {w.length};
+            for (String name : List.of(OLD_LOGP, ADVANTAGES, RETURNS, OLD_VALUES)) {
+                float[][] rows = t == null ? null : switch (name) {
+                    case OLD_LOGP -> t.oldLogp();
+                    case ADVANTAGES -> t.advantages();
+                    case RETURNS -> t.returns();
+                    default -> t.oldValues();
+                };
+                // without targets (a forward pass for rollouts) the loss inputs are zeros
+                ph.put(name, rows == null ? Nd4j.zeros(dt, shape) : Nd4j.create(Batch.flat(rows), shape, 'c').castTo(dt));
+            }
+        }
         return ph;
     }
 

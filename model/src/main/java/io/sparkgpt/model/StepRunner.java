@@ -34,8 +34,14 @@ public final class StepRunner {
     }
 
     public StepRunner(GptConfig cfg, int seqLen, AdamW.Hyper hyper, LrSchedule schedule, double gradClip) {
-        this.model = new GptModel(cfg, seqLen);
-        this.adamw = new AdamW(hyper, GptModel.paramSpecs(cfg));
+        this(cfg, seqLen, hyper, schedule, gradClip, Objective.lm());
+    }
+
+    /** As above for another {@link Objective} (the parameters then include its head). */
+    public StepRunner(GptConfig cfg, int seqLen, AdamW.Hyper hyper, LrSchedule schedule, double gradClip,
+                      Objective objective) {
+        this.model = new GptModel(cfg, seqLen, objective);
+        this.adamw = new AdamW(hyper, GptModel.paramSpecs(cfg, objective.head()));
         this.schedule = schedule;
         this.gradClip = gradClip;
     }
@@ -73,11 +79,11 @@ public final class StepRunner {
         double count = 0;
         long tokens = 0;
         for (Batch b : micro) {
-            count += b.maskSum();
+            count += model.lossUnits(b);
             tokens += (long) b.size() * b.seqLen();
         }
         if (count <= 0) {
-            throw new IllegalArgumentException("every token of the step is masked out");
+            throw new IllegalArgumentException("every token (or pair) of the step is masked out");
         }
         Map<String, INDArray> acc = new LinkedHashMap<>();
         double loss = 0;
@@ -107,17 +113,35 @@ public final class StepRunner {
         return new StepStats(stepIndex + 1, a.loss(), lr, norm, a.tokens(), (System.nanoTime() - t0) / 1e6);
     }
 
-    /** Mean loss over the unmasked tokens of all batches (no dropout, no update). */
+    /** Mean loss over the loss units (unmasked tokens, or pairs) of all batches (no dropout, no update). */
     public double evaluate(Map<String, INDArray> params, List<Batch> batches) {
         if (model.params() != params) {
             model.setParams(params);
         }
         double sum = 0, count = 0;
         for (Batch b : batches) {
-            double c = b.maskSum();
+            double c = model.lossUnits(b);
             sum += model.loss(b) * c;
             count += c;
         }
         return sum / count;
+    }
+
+    /** Reward model: the fraction of pairs whose chosen reward is above the rejected one (ties count half). */
+    public double pairwiseAccuracy(Map<String, INDArray> params, List<Batch> batches) {
+        if (model.params() != params) {
+            model.setParams(params);
+        }
+        double right = 0;
+        long pairs = 0;
+        for (Batch b : batches) {
+            float[] r = model.rewards(b);
+            int p = r.length / 2;
+            for (int i = 0; i < p; i++) {
+                right += r[i] > r[p + i] ? 1 : r[i] == r[p + i] ? 0.5 : 0;
+            }
+            pairs += p;
+        }
+        return right / pairs;
     }
 }

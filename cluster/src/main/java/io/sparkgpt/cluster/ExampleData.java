@@ -1,0 +1,227 @@
+package io.sparkgpt.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkgpt.model.Batch;
+import io.sparkgpt.tokenizer.dataset.SampleReader;
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Tokenized alignment examples for parameter averaging: a {@code train.jsonl} and a {@code val.jsonl} of
+ * {@link Example}s (one JSON object a line, {@code {"seqs": [[ids...], ...], "loss_from": k}}), written by the
+ * driver after validating the user's file, read whole by each executor (they are small).
+ *
+ * <ul>
+ *   <li>{@link Kind#SFT}: one sequence per example, template prompt + completion + end-of-text; rows are padded
+ *       with {@code padId} to T + 1 tokens, the loss mask is 1 on the targets {@code seq[lossFrom..len)} (the
+ *       completion and its end-of-text) and 0 on the prompt and the padding.</li>
+ *   <li>{@link Kind#PAIRS}: two sequences per example, chosen and rejected; a batch of b pairs has 2b rows (the b
+ *       chosen, then the b rejected, see {@link io.sparkgpt.model.Objective}); each row's mask is one-hot at its
+ *       last real token, where the reward is read.</li>
+ * </ul>
+ */
+public final class ExampleData implements TrainingData {
+  private static final long serialVersionUID = 1L;
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Map<String, List<Example>> LOADED = new ConcurrentHashMap<>();
+  public static final String TRAIN = "train.jsonl";
+  public static final String VAL = "val.jsonl";
+
+  public enum Kind { SFT, PAIRS }
+
+  /** One example: its token sequences, and (SFT) the index of the first token the loss is on. */
+  public record Example(int[][] seqs, int lossFrom) {
+  }
+
+  private final Kind kind;
+  private final String dir;
+  private final int seqLen;
+  private final int vocabSize;
+  private final int padId;
+  private final String tokenizerFile;
+  private final int trainSize;
+  private final int valSize;
+
+  private ExampleData(Kind kind, String dir, int seqLen, int vocabSize, int padId, String tokenizerFile,
+                      int trainSize, int valSize) {
+    this.kind = kind;
+    this.dir = dir;
+    this.seqLen = seqLen;
+    this.vocabSize = vocabSize;
+    this.padId = padId;
+    this.tokenizerFile = tokenizerFile;
+    this.trainSize = trainSize;
+    this.valSize = valSize;
+  }
+
+  /**
+   * Writes the two splits into {@code dir} and describes them. Every sequence must hold at most {@code seqLen +
+   * 1} tokens (SFT) or {@code seqLen} (pairs: the reward is read at an input position).
+   */
+  public static ExampleData write(Kind kind, Path dir, List<Example> train, List<Example> val, int seqLen,
+                                  int vocabSize, int padId, Path tokenizerFile) throws IOException {
+    Files.createDirectories(dir);
+    writeSplit(dir.resolve(TRAIN), train);
+    writeSplit(dir.resolve(VAL), val);
+    return new ExampleData(kind, dir.toAbsolutePath().toString(), seqLen, vocabSize, padId,
+        tokenizerFile.toAbsolutePath().toString(), train.size(), val.size());
+  }
+
+  private static void writeSplit(Path file, List<Example> examples) throws IOException {
+    try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+      for (Example e : examples) {
+        ObjectNode o = JSON.createObjectNode();
+        ArrayNode seqs = o.putArray("seqs");
+        for (int[] s : e.seqs()) {
+          ArrayNode a = seqs.addArray();
+          for (int id : s) {
+            a.add(id);
+          }
+        }
+        o.put("loss_from", e.lossFrom());
+        w.write(JSON.writeValueAsString(o));
+        w.newLine();
+      }
+    }
+  }
+
+  static List<Example> readSplit(Path file) throws IOException {
+    List<Example> out = new ArrayList<>();
+    try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      for (String line = r.readLine(); line != null; line = r.readLine()) {
+        JsonNode o = JSON.readTree(line);
+        JsonNode seqs = o.get("seqs");
+        int[][] s = new int[seqs.size()][];
+        for (int i = 0; i < s.length; i++) {
+          JsonNode a = seqs.get(i);
+          s[i] = new int[a.size()];
+          for (int j = 0; j < s[i].length; j++) {
+            s[i][j] = a.get(j).asInt();
+          }
+        }
+        out.add(new Example(s, o.path("loss_from").asInt()));
+      }
+    }
+    return out;
+  }
+
+  private List<Example> split(String file) {
+    Path p = Path.of(dir, file);
+    String key;
+    try {
+      // a rerun rewrites the file: the modification time keeps a long-lived executor from using the old one
+      key = p + "@" + Files.getLastModifiedTime(p).toMillis() + "/" + Files.size(p);
+    } catch (IOException e) {
+      throw new UncheckedIOException(p + ": cannot read the examples on this executor: " + e.getMessage(), e);
+    }
+    return LOADED.computeIfAbsent(key, k -> {
+      try {
+        return readSplit(p);
+      } catch (IOException e) {
+        throw new UncheckedIOException(p + ": cannot read the examples on this executor: " + e.getMessage(), e);
+      }
+    });
+  }
+
+  @Override
+  public int seqLen() {
+    return seqLen;
+  }
+
+  @Override
+  public int vocabSize() {
+    return vocabSize;
+  }
+
+  @Override
+  public String tokenizerFile() {
+    return tokenizerFile;
+  }
+
+  @Override
+  public int trainSize() {
+    return trainSize;
+  }
+
+  @Override
+  public int valSize() {
+    return valSize;
+  }
+
+  @Override
+  public int rowsPerExample() {
+    return kind == Kind.PAIRS ? 2 : 1;
+  }
+
+  @Override
+  public Batch trainBatch(long firstPosition, int b, long dataSeed) {
+    List<Example> all = split(TRAIN);
+    int n = all.size();
+    List<Example> picked = new ArrayList<>(b);
+    long epoch = -1;
+    int[] perm = null;
+    for (int i = 0; i < b; i++) {
+      long pos = firstPosition + i;
+      if (pos / n != epoch) {
+        epoch = pos / n;
+        perm = SampleReader.permutation(n, epoch, dataSeed);
+      }
+      picked.add(all.get(perm[(int) (pos % n)]));
+    }
+    return batch(picked);
+  }
+
+  @Override
+  public Batch valBatch(int first, int b) {
+    List<Example> all = split(VAL);
+    List<Example> picked = new ArrayList<>(b);
+    for (int i = 0; i < b; i++) {
+      picked.add(all.get((first + i) % all.size()));
+    }
+    return batch(picked);
+  }
+
+  /** Padded rows and masks of some examples (see the class comment). */
+  public Batch batch(List<Example> examples) {
+    int b = examples.size();
+    int rows = b * rowsPerExample();
+    int[][] tokens = new int[rows][seqLen + 1];
+    float[][] mask = new float[rows][seqLen];
+    for (int i = 0; i < b; i++) {
+      Example e = examples.get(i);
+      if (kind == Kind.SFT) {
+        int[] s = e.seqs()[0];
+        fill(tokens[i], s);
+        for (int t = e.lossFrom() - 1; t < s.length - 1; t++) {
+          mask[i][t] = 1;   // input t predicts s[t + 1]
+        }
+      } else {
+        for (int j = 0; j < 2; j++) {
+          int[] s = e.seqs()[j];
+          int row = j * b + i;
+          fill(tokens[row], s);
+          mask[row][s.length - 1] = 1;
+        }
+      }
+    }
+    return new Batch(tokens, mask);
+  }
+
+  private void fill(int[] row, int[] seq) {
+    Arrays.fill(row, padId);
+    System.arraycopy(seq, 0, row, 0, seq.length);
+  }
+}

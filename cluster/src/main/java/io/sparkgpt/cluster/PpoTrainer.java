@@ -1,0 +1,512 @@
+package io.sparkgpt.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkgpt.model.AdamW;
+import io.sparkgpt.model.Batch;
+import io.sparkgpt.model.Checkpoint;
+import io.sparkgpt.model.Generator;
+import io.sparkgpt.model.GptConfig;
+import io.sparkgpt.model.GptModel;
+import io.sparkgpt.model.Head;
+import io.sparkgpt.model.Objective;
+import io.sparkgpt.model.Trainer;
+import io.sparkgpt.tokenizer.Tokenizer;
+import io.sparkgpt.tokenizer.Tokenizers;
+import io.sparkgpt.tokenizer.dataset.SampleReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Consumer;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * RLHF with PPO ({@code sparkgpt ppo}), after Ziegler et al. (2019) and Ouyang et al. (2022).
+ *
+ * <h2>An iteration</h2>
+ * <ol>
+ *   <li><b>Rollouts on the executors.</b> The driver broadcasts the policy's parameters; the iteration's prompts
+ *       (the next {@code promptsPerIteration} of a seeded epoch order over the prompt file) are split over N Spark
+ *       tasks. Each task samples a response per prompt with the KV-cache {@link Generator} (temperature, up to
+ *       {@code maxNewTokens}, end-of-text kept), then in one batched forward pass each computes the policy's
+ *       log-probabilities, values and entropies of the response tokens, the frozen reference policy's
+ *       log-probabilities (the SFT model, broadcast once) and the score ({@link RolloutReward}: the reward model,
+ *       also broadcast once, or a rule).</li>
+ *   <li><b>Rewards and advantages on the driver.</b> Per response token {@code j}: {@code r_j = -beta (logp_j -
+ *       ref_j)}, plus the score at the last token. GAE: {@code delta_j = r_j + gamma V_{j+1} - V_j} ({@code V} after
+ *       the last token is 0), {@code A_j = delta_j + gamma lambda A_{j+1}}, returns {@code A_j + V_j}; advantages are
+ *       whitened over the iteration's tokens.</li>
+ *   <li><b>Update on the driver</b>: {@code ppoEpochs} passes over the rollouts in shuffled mini-batches, one AdamW
+ *       step each on the {@link Objective.Kind#PPO} loss (clipped policy loss, clipped value loss, entropy bonus).
+ *       The update runs on the driver because a PPO batch is small (tens of responses) next to the rollout work;
+ *       generation and scoring, which dominate, are what is distributed.</li>
+ *   <li><b>KL coefficient</b>: fixed, or adaptive (Ziegler et al.): {@code beta *= 1 + clip(KL / target - 1, -0.2,
+ *       0.2) * responses / horizon}.</li>
+ * </ol>
+ *
+ * <h2>Run folder</h2>
+ * {@code metrics.jsonl} (one line per iteration: {@code iteration}, {@code reward} (mean score), {@code kl} (mean
+ * per-response KL to the reference), {@code kl_coef}, {@code entropy} (mean per token), {@code clip_fraction},
+ * {@code approx_kl} (policy change in the update), {@code loss}, {@code response_tokens}, the time split
+ * {@code rollout_ms}, {@code generation_ms}, {@code scoring_ms}, {@code update_ms}, {@code generation_tokens_per_s}),
+ * {@code samples.jsonl} (per iteration some prompts, responses and scores), {@code checkpoint/} (the policy with its
+ * value head, AdamW state, iteration and KL coefficient). A run resumes from {@code checkpoint/}.
+ */
+public final class PpoTrainer {
+  public static final String SAMPLES = "samples.jsonl";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private PpoTrainer() {
+  }
+
+  /** Per iteration figures. */
+  public record IterationStats(int iteration, double reward, double kl, double klCoef, double entropy,
+                               double clipFraction, double approxKl, double loss, long responseTokens,
+                               double rolloutMs, double generationMs, double scoringMs, double updateMs,
+                               double generationTokensPerS) {
+  }
+
+  public record Result(int firstIteration, int lastIteration, List<IterationStats> iterations, Path checkpoint) {
+  }
+
+  /**
+   * @param policy     the SFT checkpoint: the starting policy (a value head is added) and the frozen reference
+   * @param reward     how responses are scored; a reward model's weights must have been broadcast on {@code sc}
+   * @param prompts    template-wrapped prompt token ids, at most {@code maxPromptTokens} each
+   * @param promptText the prompts' text, for samples.jsonl
+   */
+  public static Result train(JavaSparkContext sc, PpoConfig pc, Checkpoint policy, RolloutReward reward,
+                             List<int[]> prompts, List<String> promptText, Path runDir, Consumer<String> log)
+      throws IOException {
+    GptConfig cfg = policy.config();
+    int seqLen = pc.seqLen();
+    if (seqLen > cfg.blockSize()) {
+      throw new IllegalArgumentException("max prompt tokens + max new tokens + 1 = " + seqLen
+          + " exceeds the policy's block size " + cfg.blockSize());
+    }
+    Trainer.applyThreads(pc.threadsPerTask());
+    Files.createDirectories(runDir);
+    Path ckptDir = runDir.resolve(Trainer.CHECKPOINT);
+    Path tokFile = Checkpoint.tokenizerFile(policy.dir());
+    int eot;
+    try (Tokenizer tok = Tokenizers.load(tokFile.toString())) {
+      eot = tok.endOfTextId();
+    }
+    Objective objective = Objective.ppo(pc.clipRange(), pc.valueClip(), pc.valueCoef(), pc.entropyCoef());
+    Map<String, INDArray> reference = policy.backbone();
+
+    // Start or resume.
+    Map<String, INDArray> params = null;
+    AdamW.State opt = null;
+    int iteration = 0;
+    double klCoef = pc.klCoef();
+    if (pc.resume() && Files.isDirectory(ckptDir)) {
+      Checkpoint ck = Checkpoint.load(ckptDir);
+      if (!ck.config().equals(cfg) || ck.head() != Head.VALUE || ck.optimizer() == null || ck.trainingState() == null) {
+        throw new IllegalArgumentException(ckptDir + " is not a PPO checkpoint of this policy (use another run "
+            + "folder or --no-resume)");
+      }
+      params = ck.params();
+      opt = ck.optimizer();
+      iteration = (int) ck.trainingState().step();
+      Object beta = ck.trainingState().trainConfig().get("kl_coef");
+      klCoef = beta instanceof Number nb ? nb.doubleValue() : klCoef;
+      log.accept(String.format(Locale.ROOT, "resuming from %s at iteration %d (KL coefficient %.4g)", ckptDir, iteration, klCoef));
+    }
+    if (params == null) {
+      params = GptModel.withNewHead(cfg, policy.backbone(), Head.VALUE, pc.seed());
+      opt = AdamW.State.zeros(params);
+    }
+    final int firstIteration = iteration;
+    GptModel updater = new GptModel(cfg, seqLen, objective);
+    updater.setParams(params);
+    AdamW adamw = new AdamW(new AdamW.Hyper(0.9, 0.95, 1e-8, 0.0), GptModel.paramSpecs(cfg, Head.VALUE));
+    log.accept(String.format(Locale.ROOT, "ppo: policy %s, %d prompts, %d per iteration over %d workers, up to %d new "
+            + "tokens, %d PPO epochs x mini-batch %d, lr %.2g, KL coefficient %.4g (%s), iterations %d..%d", cfg,
+        prompts.size(), pc.promptsPerIteration(), pc.workers(), pc.maxNewTokens(), pc.ppoEpochs(), pc.miniBatch(),
+        pc.lr(), klCoef, pc.klTarget() == null ? "fixed" : "adaptive, target " + pc.klTarget(), iteration,
+        pc.iterations()));
+
+    Path metricsFile = runDir.resolve(Trainer.METRICS);
+    Path samplesFile = runDir.resolve(SAMPLES);
+    keepUpTo(metricsFile, iteration);
+    keepUpTo(samplesFile, iteration);
+    String cfgJson = JSON.writeValueAsString(cfg);
+    Broadcast<TrainState> refBc = sc.broadcast(TrainState.weights(GptModel.withNewHead(cfg, reference, Head.VALUE, 0)));
+    List<IterationStats> stats = new ArrayList<>();
+    try (BufferedWriter metrics = append(metricsFile); BufferedWriter samples = append(samplesFile);
+         Tokenizer tok = Tokenizers.load(tokFile.toString())) {
+      while (iteration < pc.iterations()) {
+        long t0 = System.nanoTime();
+        // 1. rollouts on the executors
+        int[] picked = promptsOf(iteration, pc, prompts.size());
+        List<PromptSlice> tasks = new ArrayList<>();
+        for (int w = 0; w < pc.workers(); w++) {
+          int first = w;   // worker w takes every N-th prompt of the iteration
+          int[] idx = java.util.stream.IntStream.range(0, picked.length).filter(i -> i % pc.workers() == first)
+              .map(i -> picked[i]).toArray();
+          tasks.add(new PromptSlice(w, idx, Arrays.stream(idx).mapToObj(prompts::get).toArray(int[][]::new)));
+        }
+        Broadcast<TrainState> policyBc = sc.broadcast(TrainState.weights(params));
+        sc.setJobDescription(String.format(Locale.ROOT, "ppo rollouts, iteration %d", iteration + 1));
+        RolloutTask task = new RolloutTask(cfgJson, pc, iteration, eot, policyBc, refBc, reward);
+        List<Rollout> rollouts = new ArrayList<>(sc.parallelize(tasks, pc.workers()).mapPartitions(task).collect());
+        policyBc.destroy(false);
+        rollouts.sort(Comparator.comparingInt(Rollout::index));
+        long t1 = System.nanoTime();
+
+        // 2. rewards, advantages
+        Advantages adv = advantages(rollouts, klCoef, pc.gamma(), pc.lambda());
+        // 3. update
+        // no task runs during the update: it may use every core of the driver (tasks set their own count again)
+        Trainer.applyThreads(Runtime.getRuntime().availableProcessors());
+        UpdateStats u = update(updater, adamw, params, opt, rollouts, adv, pc, iteration, seqLen, eot);
+        long t2 = System.nanoTime();
+
+        double meanScore = rollouts.stream().mapToDouble(Rollout::score).average().orElse(0);
+        double meanKl = rollouts.stream().mapToDouble(Rollout::kl).average().orElse(0);
+        long tokens = rollouts.stream().mapToLong(r -> r.response().length).sum();
+        double entropy = rollouts.stream().flatMapToDouble(r -> floats(r.entropy())).average().orElse(0);
+        // per worker sums; the slowest worker sets the pace
+        double[] genMs = new double[pc.workers()];
+        double[] scoreMs = new double[pc.workers()];
+        for (Rollout r : rollouts) {
+          genMs[r.worker()] += r.genMs();
+          scoreMs[r.worker()] += r.scoreMs();
+        }
+        double genMax = Arrays.stream(genMs).max().orElse(0);
+        double scoringMs = Arrays.stream(scoreMs).max().orElse(0);
+        double rolloutMs = (t1 - t0) / 1e6;
+        double klCoefUsed = klCoef;
+        if (pc.klTarget() != null) {
+          double error = Math.max(-0.2, Math.min(0.2, meanKl / pc.klTarget() - 1));
+          klCoef *= 1 + error * rollouts.size() / pc.klHorizon();
+        }
+        iteration++;
+        IterationStats s = new IterationStats(iteration, meanScore, meanKl, klCoefUsed, entropy, u.clipFraction(),
+            u.approxKl(), u.loss(), tokens, rolloutMs, genMax, scoringMs, (t2 - t1) / 1e6,
+            genMax > 0 ? tokens / (genMax / 1000) : 0);
+        stats.add(s);
+        writeMetrics(metrics, s);
+        writeSamples(samples, iteration, rollouts, promptText, tok, pc.samplesPerIteration());
+        log.accept(String.format(Locale.ROOT, "iteration %d/%d | reward %.4f | KL %.4f (coef %.4g) | entropy %.3f | "
+                + "clip fraction %.3f | %d response tokens | rollout %.0f ms (generation %.0f ms, %.0f tok/s; scoring "
+                + "%.0f ms) | update %.0f ms", iteration, pc.iterations(), meanScore, meanKl, klCoefUsed, entropy,
+            u.clipFraction(), tokens, rolloutMs, genMax, s.generationTokensPerS(), scoringMs, s.updateMs()));
+        if ((pc.checkpointEvery() > 0 && iteration % pc.checkpointEvery() == 0) || iteration == pc.iterations()) {
+          Map<String, Object> extra = new LinkedHashMap<>();
+          extra.put("kl_coef", klCoef);
+          extra.put("ppo", JSON.convertValue(pc, Map.class));
+          Checkpoint.TrainingState ts = new Checkpoint.TrainingState(iteration, pc.lr(),
+              (long) iteration * pc.promptsPerIteration(), 0, (long) iteration * pc.promptsPerIteration() / prompts.size(),
+              pc.seed(), pc.seed(), null, extra);
+          Checkpoint.save(ckptDir, cfg, Head.VALUE, params, opt, ts, tokFile);
+          log.accept("checkpoint " + ckptDir + " at iteration " + iteration);
+        }
+      }
+    } finally {
+      refBc.destroy(false);
+    }
+    return new Result(firstIteration, iteration, stats, ckptDir);
+  }
+
+  private static java.util.stream.DoubleStream floats(float[] a) {
+    return java.util.stream.IntStream.range(0, a.length).mapToDouble(i -> a[i]);
+  }
+
+  /** The prompt indexes of an iteration: positions [it*P, (it+1)*P) of the seeded epoch orders. */
+  static int[] promptsOf(int iteration, PpoConfig pc, int n) {
+    int p = pc.promptsPerIteration();
+    int[] out = new int[p];
+    long epoch = -1;
+    int[] perm = null;
+    for (int i = 0; i < p; i++) {
+      long pos = (long) iteration * p + i;
+      if (pos / n != epoch) {
+        epoch = pos / n;
+        perm = SampleReader.permutation(n, epoch, pc.seed());
+      }
+      out[i] = perm[(int) (pos % n)];
+    }
+    return out;
+  }
+
+  /** The prompts one task rolls out (a class: Spark's Kryo serializer cannot build records). */
+  static final class PromptSlice implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    final int worker;
+    final int[] indexes;
+    final int[][] prompts;
+
+    PromptSlice(int worker, int[] indexes, int[][] prompts) {
+      this.worker = worker;
+      this.indexes = indexes;
+      this.prompts = prompts;
+    }
+  }
+
+  /** Per-token advantages and returns, aligned with each rollout's response tokens. */
+  record Advantages(float[][] advantages, float[][] returns) {
+  }
+
+  /** KL-penalised per-token rewards, GAE, whitening (see the class comment). */
+  static Advantages advantages(List<Rollout> rollouts, double klCoef, double gamma, double lambda) {
+    int n = rollouts.size();
+    float[][] adv = new float[n][];
+    float[][] ret = new float[n][];
+    double sum = 0, sq = 0;
+    long count = 0;
+    for (int i = 0; i < n; i++) {
+      Rollout r = rollouts.get(i);
+      int len = r.response().length;
+      adv[i] = new float[len];
+      ret[i] = new float[len];
+      double next = 0;
+      double gae = 0;
+      for (int j = len - 1; j >= 0; j--) {
+        double reward = -klCoef * (r.logp()[j] - r.refLogp()[j]) + (j == len - 1 ? r.score() : 0);
+        double delta = reward + gamma * next - r.values()[j];
+        gae = delta + gamma * lambda * gae;
+        adv[i][j] = (float) gae;
+        ret[i][j] = (float) (gae + r.values()[j]);
+        next = r.values()[j];
+        sum += gae;
+        sq += gae * gae;
+        count++;
+      }
+    }
+    double mean = count == 0 ? 0 : sum / count;
+    double std = count < 2 ? 1 : Math.sqrt(Math.max(0, sq / count - mean * mean));
+    for (float[] a : adv) {
+      for (int j = 0; j < a.length; j++) {
+        a[j] = (float) ((a[j] - mean) / (std + 1e-8));
+      }
+    }
+    return new Advantages(adv, ret);
+  }
+
+  record UpdateStats(double loss, double clipFraction, double approxKl) {
+  }
+
+  /** PPO epochs over the rollouts in shuffled mini-batches; updates params and opt in place. */
+  static UpdateStats update(GptModel model, AdamW adamw, Map<String, INDArray> params, AdamW.State opt,
+                            List<Rollout> rollouts, Advantages adv, PpoConfig pc, int iteration, int seqLen, int eot) {
+    Random rng = new Random(pc.seed() * 31 + iteration);
+    List<Integer> order = new ArrayList<>();
+    for (int i = 0; i < rollouts.size(); i++) {
+      if (rollouts.get(i).response().length > 0) {
+        order.add(i);
+      }
+    }
+    double lossSum = 0, clipped = 0, approxKl = 0, tokens = 0;
+    int steps = 0;
+    for (int e = 0; e < pc.ppoEpochs(); e++) {
+      java.util.Collections.shuffle(order, rng);
+      for (int from = 0; from < order.size(); from += pc.miniBatch()) {
+        List<Integer> mb = order.subList(from, Math.min(order.size(), from + pc.miniBatch()));
+        Batch batch = batch(rollouts, adv, mb, seqLen, eot);
+        GptModel.LossAndGrads lg = model.lossAndGradients(batch, model.lossUnits(batch), 0);
+        AdamW.clipGlobalNorm(lg.grads(), pc.gradClip());
+        adamw.step(params, lg.grads(), opt, pc.lr());
+        lossSum += lg.loss();
+        steps++;
+        double[] ratio = lg.ratios().toDoubleVector();
+        float[][] mask = batch.mask();
+        for (int b = 0; b < mask.length; b++) {
+          for (int t = 0; t < seqLen; t++) {
+            if (mask[b][t] > 0) {
+              double q = ratio[b * seqLen + t];
+              clipped += Math.abs(q - 1) > pc.clipRange() ? 1 : 0;
+              approxKl += -Math.log(q);
+              tokens++;
+            }
+          }
+        }
+      }
+    }
+    return new UpdateStats(steps == 0 ? 0 : lossSum / steps, tokens == 0 ? 0 : clipped / tokens,
+        tokens == 0 ? 0 : approxKl / tokens);
+  }
+
+  /** Rows prompt + response padded with end-of-text; mask, old log-probs, advantages... on the response tokens. */
+  static Batch batch(List<Rollout> rollouts, Advantages adv, List<Integer> which, int seqLen, int eot) {
+    int b = which.size();
+    int[][] tokens = new int[b][seqLen + 1];
+    float[][] mask = new float[b][seqLen];
+    float[][] oldLogp = new float[b][seqLen];
+    float[][] a = new float[b][seqLen];
+    float[][] ret = new float[b][seqLen];
+    float[][] oldV = new float[b][seqLen];
+    for (int k = 0; k < b; k++) {
+      int i = which.get(k);
+      Rollout r = rollouts.get(i);
+      Arrays.fill(tokens[k], eot);
+      System.arraycopy(r.prompt(), 0, tokens[k], 0, r.prompt().length);
+      System.arraycopy(r.response(), 0, tokens[k], r.prompt().length, r.response().length);
+      for (int j = 0; j < r.response().length; j++) {
+        int t = r.prompt().length - 1 + j;   // input t predicts response token j
+        mask[k][t] = 1;
+        oldLogp[k][t] = r.logp()[j];
+        a[k][t] = adv.advantages()[i][j];
+        ret[k][t] = adv.returns()[i][j];
+        oldV[k][t] = r.values()[j];
+      }
+    }
+    return new Batch(tokens, mask, new Batch.PpoTargets(oldLogp, a, ret, oldV));
+  }
+
+  /** Generates and scores one worker's prompts (see the class comment). */
+  static final class RolloutTask implements FlatMapFunction<Iterator<PromptSlice>, Rollout> {
+    private static final long serialVersionUID = 1L;
+    private final String cfgJson;
+    private final PpoConfig pc;
+    private final int iteration;
+    private final int eot;
+    private final Broadcast<TrainState> policy;
+    private final Broadcast<TrainState> reference;
+    private final RolloutReward reward;
+
+    RolloutTask(String cfgJson, PpoConfig pc, int iteration, int eot, Broadcast<TrainState> policy,
+                Broadcast<TrainState> reference, RolloutReward reward) {
+      this.cfgJson = cfgJson;
+      this.pc = pc;
+      this.iteration = iteration;
+      this.eot = eot;
+      this.policy = policy;
+      this.reference = reference;
+      this.reward = reward;
+    }
+
+    @Override
+    public Iterator<Rollout> call(Iterator<PromptSlice> it) throws Exception {
+      List<Rollout> out = new ArrayList<>();
+      Trainer.applyThreads(pc.threadsPerTask());
+      GptConfig cfg = JSON.readValue(cfgJson, GptConfig.class);
+      int seqLen = pc.seqLen();
+      Objective objective = Objective.ppo(pc.clipRange(), pc.valueClip(), pc.valueCoef(), pc.entropyCoef());
+      while (it.hasNext()) {
+        PromptSlice s = it.next();
+        if (s.prompts.length == 0) {
+          continue;
+        }
+        ExecutorModels.Loaded pol = ExecutorModels.borrow(cfg, seqLen, objective, policy);
+        ExecutorModels.Loaded ref = ExecutorModels.borrow(cfg, seqLen, objective, reference);
+        try {
+          Map<String, INDArray> backbone = GptModel.backbone(cfg, pol.model.params());
+          int b = s.prompts.length;
+          int[][] responses = new int[b][];
+          double[] genMs = new double[b];
+          for (int i = 0; i < b; i++) {
+            long g0 = System.nanoTime();
+            long seed = pc.seed() ^ (iteration * 0x9E3779B97F4A7C15L) ^ (s.indexes[i] * 0xC2B2AE3D27D4EB4FL);
+            Generator.Tokens g = Generator.generateIds(cfg, backbone, s.prompts[i],
+                new Generator.Sampling(pc.maxNewTokens(), pc.temperature(), 0, 1.0, seed, true), eot);
+            // the response keeps its end-of-text: the policy learns when to stop, the reward model reads there
+            responses[i] = g.eot() ? append(g.ids(), eot) : g.ids();
+            genMs[i] = (System.nanoTime() - g0) / 1e6;
+          }
+          int[][] tokens = new int[b][seqLen + 1];
+          for (int i = 0; i < b; i++) {
+            Arrays.fill(tokens[i], eot);
+            System.arraycopy(s.prompts[i], 0, tokens[i], 0, s.prompts[i].length);
+            System.arraycopy(responses[i], 0, tokens[i], s.prompts[i].length, responses[i].length);
+          }
+          long s0 = System.nanoTime();
+          Batch rows = new Batch(tokens, null);
+          GptModel.PolicyOutputs po = pol.model.policyOutputs(rows);
+          GptModel.PolicyOutputs ro = ref.model.policyOutputs(rows);
+          double[] scores = reward.score(Arrays.asList(s.prompts), Arrays.asList(responses), seqLen, eot);
+          double scoreMs = (System.nanoTime() - s0) / 1e6 / b;
+          for (int i = 0; i < b; i++) {
+            int p = s.prompts[i].length;
+            int len = responses[i].length;
+            out.add(new Rollout(s.indexes[i], s.worker, s.prompts[i], responses[i],
+                Arrays.copyOfRange(po.logp()[i], p - 1, p - 1 + len), Arrays.copyOfRange(ro.logp()[i], p - 1, p - 1 + len),
+                Arrays.copyOfRange(po.values()[i], p - 1, p - 1 + len), Arrays.copyOfRange(po.entropy()[i], p - 1, p - 1 + len),
+                scores[i], genMs[i], scoreMs));
+          }
+        } finally {
+          ExecutorModels.giveBack(pol);
+          ExecutorModels.giveBack(ref);
+        }
+      }
+      return out.iterator();
+    }
+  }
+
+  private static int[] append(int[] a, int x) {
+    int[] out = Arrays.copyOf(a, a.length + 1);
+    out[a.length] = x;
+    return out;
+  }
+
+  private static BufferedWriter append(Path f) throws IOException {
+    return Files.newBufferedWriter(f, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+  }
+
+  /** Keeps the lines of iterations up to {@code upTo} (a resumed run rewrites what came after its checkpoint). */
+  private static void keepUpTo(Path file, int upTo) throws IOException {
+    List<String> keep = new ArrayList<>();
+    if (upTo > 0 && Files.isRegularFile(file)) {
+      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+        try {
+          JsonNode n = JSON.readTree(line);
+          if (n != null && n.path("iteration").asInt() <= upTo) {
+            keep.add(line);
+          }
+        } catch (IOException e) {
+          // a line cut by a crash
+        }
+      }
+    }
+    Files.write(file, keep, StandardCharsets.UTF_8);
+  }
+
+  private static void writeMetrics(BufferedWriter w, IterationStats s) throws IOException {
+    ObjectNode m = JSON.createObjectNode();
+    m.put("iteration", s.iteration()).put("reward", s.reward()).put("kl", s.kl()).put("kl_coef", s.klCoef())
+        .put("entropy", s.entropy()).put("clip_fraction", s.clipFraction()).put("approx_kl", s.approxKl())
+        .put("loss", s.loss()).put("response_tokens", s.responseTokens()).put("rollout_ms", round1(s.rolloutMs()))
+        .put("generation_ms", round1(s.generationMs())).put("scoring_ms", round1(s.scoringMs()))
+        .put("update_ms", round1(s.updateMs())).put("generation_tokens_per_s", round1(s.generationTokensPerS()));
+    w.write(JSON.writeValueAsString(m));
+    w.newLine();
+    w.flush();
+  }
+
+  private static void writeSamples(BufferedWriter w, int iteration, List<Rollout> rollouts, List<String> promptText,
+                                   Tokenizer tok, int n) throws IOException {
+    for (int i = 0; i < Math.min(n, rollouts.size()); i++) {
+      Rollout r = rollouts.get(i);
+      int[] ids = r.response();
+      boolean ended = ids.length > 0 && ids[ids.length - 1] == tok.endOfTextId();
+      ObjectNode o = JSON.createObjectNode();
+      o.put("iteration", iteration).put("prompt", promptText.get(r.index()))
+          .put("response", tok.decode(ended ? Arrays.copyOf(ids, ids.length - 1) : ids))
+          .put("ended", ended).put("score", r.score()).put("kl", r.kl());
+      w.write(JSON.writeValueAsString(o));
+      w.newLine();
+    }
+    w.flush();
+  }
+
+  private static double round1(double v) {
+    return Math.round(v * 10) / 10.0;
+  }
+}

@@ -1,0 +1,151 @@
+package io.sparkgpt.jobs.align;
+
+import io.sparkgpt.cluster.ParameterAveragingTrainer;
+import io.sparkgpt.cluster.SparkRuntime;
+import io.sparkgpt.jobs.SparkOptions;
+import io.sparkgpt.jobs.UserError;
+import io.sparkgpt.model.Checkpoint;
+import io.sparkgpt.model.GptConfig;
+import io.sparkgpt.model.TrainConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Training flags shared by {@code sft} and {@code train-reward}, which both run the parameter-averaging trainer
+ * from a base checkpoint, and the code that starts Spark and runs it.
+ */
+public final class AveragingOptions {
+  @Option(names = "--workers", defaultValue = "2", paramLabel = "N", description = "Data-parallel workers (default: ${DEFAULT-VALUE}).")
+  int workers;
+
+  @Option(names = "--averaging-every", defaultValue = "4", paramLabel = "K",
+      description = "Local steps between parameter averages (default: ${DEFAULT-VALUE}).")
+  int averagingEvery;
+
+  @Option(names = "--batch-size", defaultValue = "8", paramLabel = "B",
+      description = "Examples per worker and micro-batch (default: ${DEFAULT-VALUE}).")
+  int batchSize;
+
+  @Option(names = "--grad-accum", defaultValue = "1", paramLabel = "A", description = "Micro-batches per step (default: ${DEFAULT-VALUE}).")
+  int gradAccum;
+
+  @Option(names = "--steps", defaultValue = "200", paramLabel = "S", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
+  long steps;
+
+  @Option(names = "--lr", defaultValue = "1e-4", paramLabel = "LR", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+  double lr;
+
+  @Option(names = "--min-lr", paramLabel = "LR", description = "Final learning rate of the cosine decay (default: lr / 10).")
+  Double minLr;
+
+  @Option(names = "--warmup", defaultValue = "10", paramLabel = "N", description = "Warm-up steps (default: ${DEFAULT-VALUE}).")
+  long warmup;
+
+  @Option(names = "--weight-decay", defaultValue = "0.0", paramLabel = "W",
+      description = "Decoupled weight decay on matrices (default: ${DEFAULT-VALUE}).")
+  double weightDecay;
+
+  @Option(names = "--grad-clip", defaultValue = "1.0", paramLabel = "N", description = "Gradient norm clip; 0 = off (default: ${DEFAULT-VALUE}).")
+  double gradClip;
+
+  @Option(names = "--val-fraction", defaultValue = "0.1", paramLabel = "F",
+      description = "Share of the accepted examples held out for validation (default: ${DEFAULT-VALUE}).")
+  double valFraction;
+
+  @Option(names = "--seq-len", paramLabel = "T", description = "Tokens per example (default: the base model's block size).")
+  Integer seqLen;
+
+  @Option(names = "--eval-every", defaultValue = "5", paramLabel = "R",
+      description = "Validation every R rounds, and at the end (default: ${DEFAULT-VALUE}).")
+  int evalEvery;
+
+  @Option(names = "--eval-batches", defaultValue = "10", paramLabel = "N", description = "Validation micro-batches (default: ${DEFAULT-VALUE}).")
+  int evalBatches;
+
+  @Option(names = "--checkpoint-every", defaultValue = "25", paramLabel = "R",
+      description = "Checkpoint every R rounds, and at the end (default: ${DEFAULT-VALUE}).")
+  int checkpointEvery;
+
+  @Option(names = "--seed", defaultValue = "1337", paramLabel = "S", description = "Split, head initialisation and data-order seed.")
+  long seed;
+
+  @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
+      description = "ND4J threads per task (0 = spark.task.cpus, default 1).")
+  int threads;
+
+  @Option(names = "--resume", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Continue from the latest RUN_DIR/checkpoints/step-N (default); --no-resume starts afresh from --base.")
+  boolean resume;
+
+  @Mixin
+  SparkOptions spark;
+
+  /** Loads a checkpoint named by {@code flag}; a problem is a one-line error. */
+  static Checkpoint load(Path dir, String flag, boolean withOptimizer) {
+    if (!Files.isDirectory(dir)) {
+      throw new UserError(flag + " not found: " + dir);
+    }
+    try {
+      return Checkpoint.load(dir, withOptimizer);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new UserError("cannot load " + flag + " " + dir + ": " + e.getMessage());
+    }
+  }
+
+  /** Tokens per example: --seq-len, at most the base model's block size. */
+  int seqLen(GptConfig base) {
+    int t = seqLen != null ? seqLen : base.blockSize();
+    if (t < 2 || t > base.blockSize()) {
+      throw new UserError("--seq-len " + t + " must be in [2, block size " + base.blockSize() + "]");
+    }
+    return t;
+  }
+
+  void validate() {
+    if (workers < 1 || averagingEvery < 1 || threads < 0 || batchSize < 1 || gradAccum < 1 || steps < 1) {
+      throw new UserError("--workers, --averaging-every, --batch-size, --grad-accum and --steps must be positive, "
+          + "--threads non-negative");
+    }
+    if (!(valFraction >= 0 && valFraction < 1)) {
+      throw new UserError("--val-fraction must be in [0, 1)");
+    }
+  }
+
+  /** Starts Spark and runs the trainer on {@code run}; the model is the base checkpoint's config. */
+  ParameterAveragingTrainer.Result train(String appName, GptConfig model, ParameterAveragingTrainer.Run run, Path output)
+      throws IOException {
+    SparkRuntime.quietLogs(spark.verbose);
+    TrainConfig tc;
+    ParameterAveragingTrainer.Options o;
+    String master = spark.master;
+    if (master == null && System.getProperty("spark.master") == null) {
+      master = "local[" + workers + "]";
+    }
+    Map<String, String> conf = new LinkedHashMap<>(spark.conf);
+    int perTask = threads > 0 ? threads : Integer.parseInt(conf.getOrDefault("spark.task.cpus",
+        System.getProperty("spark.task.cpus", "1")));
+    conf.putIfAbsent("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(perTask));
+    try {
+      tc = TrainConfig.defaults(model).withBatch(batchSize, gradAccum).withSteps(steps, warmup)
+          .withLr(lr, minLr != null ? minLr : lr / 10).withEval(evalEvery, evalBatches)
+          .withCheckpointEvery(checkpointEvery).withSeeds(seed, seed).withResume(resume)
+          .withRegularisation(weightDecay, gradClip);
+      o = new ParameterAveragingTrainer.Options(workers, averagingEvery, perTask, evalEvery, checkpointEvery, false);
+    } catch (IllegalArgumentException e) {
+      throw new UserError(e.getMessage());
+    }
+    try (SparkSession session = SparkRuntime.start("sparkgpt " + appName, master, spark.verbose, conf)) {
+      JavaSparkContext sc = JavaSparkContext.fromSparkContext(session.sparkContext());
+      return ParameterAveragingTrainer.train(sc, tc, o, run, output, System.err::println);
+    } catch (IllegalArgumentException e) {
+      throw new UserError(e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,78 @@
+package io.sparkgpt.jobs.align;
+
+import io.sparkgpt.cluster.ExampleData;
+import io.sparkgpt.cluster.ParameterAveragingTrainer;
+import io.sparkgpt.jobs.UserError;
+import io.sparkgpt.model.Checkpoint;
+import io.sparkgpt.model.Objective;
+import io.sparkgpt.tokenizer.Tokenizer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "sft", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Supervised fine-tuning of a pretrained checkpoint on {\"prompt\": ..., \"completion\": ...} JSONL "
+        + "lines, by parameter averaging on Spark (as pretrain).",
+        "Template: \"### Prompt:\\n{prompt}\\n\\n### Response:\\n{completion}<|endoftext|>\"; the loss is on the "
+            + "completion tokens and the end-of-text only; shorter examples are padded, with mask 0 on the padding.",
+        "Malformed lines (invalid JSON, a missing, non-string or empty field, longer than --seq-len + 1 tokens) are "
+            + "counted and listed with their line numbers in RUN_DIR/data/report.json and rejected.jsonl.",
+        "Writes RUN_DIR/metrics.jsonl, loss.png, checkpoints/step-N and checkpoint/ (for `generate --chat`); "
+            + "resumes from the latest checkpoint."})
+public final class SftCommand implements Callable<Integer> {
+  @Option(names = "--base", required = true, paramLabel = "CHECKPOINT", description = "The pretrained checkpoint.")
+  Path base;
+
+  @Option(names = {"-d", "--data"}, required = true, paramLabel = "FILE.jsonl", description = "Prompt/completion lines.")
+  Path data;
+
+  @Option(names = {"-o", "--output"}, required = true, paramLabel = "RUN_DIR", description = "The run folder.")
+  Path output;
+
+  @Mixin
+  AveragingOptions train;
+
+  @Override
+  public Integer call() throws Exception {
+    train.validate();
+    Checkpoint ckpt = AveragingOptions.load(base, "--base", false);
+    int t = train.seqLen(ckpt.config());
+    JsonlExamples<ExampleData.Example> examples;
+    try (Tokenizer tok = ckpt.tokenizer()) {
+      if (tok.endOfTextId() < 0) {
+        throw new UserError("the base checkpoint's tokenizer has no end-of-text token");
+      }
+      examples = JsonlExamples.read(data, (o, note) -> {
+        int[] prompt = ChatTemplate.encodePrompt(tok, JsonlExamples.text(o, "prompt"));
+        int[] completion = ChatTemplate.encodeCompletion(tok, JsonlExamples.text(o, "completion"));
+        int len = prompt.length + completion.length;
+        if (len > t + 1) {
+          throw new JsonlExamples.Rejected("too long (more than " + (t + 1) + " tokens)");
+        }
+        int[] seq = java.util.Arrays.copyOf(prompt, len);
+        System.arraycopy(completion, 0, seq, prompt.length, completion.length);
+        return new ExampleData.Example(new int[][]{seq}, prompt.length);
+      });
+      List<List<ExampleData.Example>> split = examples.split(train.valFraction, train.seed);
+      Path dataDir = output.resolve("data");
+      examples.writeReport(dataDir, split.get(0).size(), split.get(1).size());
+      examples.summary("sft data", split.get(0).size(), split.get(1).size(), dataDir, System.err::println);
+      if (split.get(0).isEmpty()) {
+        throw new UserError("--data " + data + ": no usable training examples (see " + dataDir.resolve(JsonlExamples.REPORT) + ")");
+      }
+      ExampleData sft = ExampleData.write(ExampleData.Kind.SFT, dataDir, split.get(0), split.get(1), t,
+          ckpt.config().vocabSize(), tok.endOfTextId(), Checkpoint.tokenizerFile(base));
+      ParameterAveragingTrainer.Run run = new ParameterAveragingTrainer.Run("sft", sft, Objective.lm(), ckpt.backbone());
+      ParameterAveragingTrainer.Result r = train.train("sft", ckpt.config(), run, output);
+      System.out.printf(Locale.ROOT, "sft steps %d..%d, final train loss %.4f, validation loss %s%n", r.firstStep(),
+          r.lastStep(), r.rounds().isEmpty() ? Double.NaN : r.rounds().get(r.rounds().size() - 1).lastStepLoss(),
+          r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()));
+      System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/, data/report.json)");
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,102 @@
+package io.sparkgpt.jobs.align;
+
+import static io.sparkgpt.jobs.align.AlignFixture.ok;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkgpt.jobs.Cli;
+import io.sparkgpt.model.Checkpoint;
+import io.sparkgpt.model.Head;
+import io.sparkgpt.model.Safetensors;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code train-reward} on a synthetic preference set with a clear rule and on the hh-rlhf pairs. */
+class RewardCommandTest {
+  @TempDir
+  static Path tmp;
+  static Path base;
+
+  @BeforeAll
+  static void setUp() {
+    base = AlignFixture.pretrainedBase(tmp, 40);
+  }
+
+  static List<String> trainReward(Path data, Path run, int steps, int evalBatches, String lr) {
+    return List.of("train-reward", "--base", base.toString(), "--data", data.toString(), "--output", run.toString(),
+        "--workers", "2", "--averaging-every", "2", "--batch-size", "8", "--steps", Integer.toString(steps),
+        "--warmup", "2", "--lr", lr, "--eval-every", "2", "--eval-batches", Integer.toString(evalBatches),
+        "--checkpoint-every", "2", "--val-fraction", "0.25");
+  }
+
+  /**
+   * Prompt: a line of the play; chosen: the next line; rejected: the same next line in capitals. The rule is
+   * plain, so the reward model must learn it almost perfectly.
+   */
+  @Test
+  void learnsAClearRuleAndResumes() throws Exception {
+    List<String> lines = Files.readAllLines(AlignFixture.corpus().resolve("prose_en/tinyshakespeare.txt"),
+        StandardCharsets.UTF_8).stream().filter(l -> l.length() > 20 && l.length() < 60).toList();
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i + 1 < lines.size() && out.size() < 400; i += 7) {
+      ObjectNode o = AlignFixture.JSON.createObjectNode();
+      o.put("prompt", lines.get(i)).put("chosen", lines.get(i + 1)).put("rejected", lines.get(i + 1).toUpperCase(Locale.ROOT));
+      out.add(AlignFixture.JSON.writeValueAsString(o));
+    }
+    out.add("{\"prompt\": \"x\", \"chosen\": \"same\", \"rejected\": \"same\"}");
+    Path data = tmp.resolve("rule.jsonl");
+    Files.write(data, out, StandardCharsets.UTF_8);
+    Path run = tmp.resolve("rule");
+    Cli.Result r = ok(Cli.run(trainReward(data, run, 16, 8, "2e-3").toArray(String[]::new)));
+    List<Double> acc = AlignFixture.values(AlignFixture.metrics(run), "val_accuracy");
+    List<Double> loss = AlignFixture.values(AlignFixture.metrics(run), "val_loss");
+    System.out.println("rule reward model: validation pairwise accuracy " + acc + ", loss " + loss + " (first: the new head)");
+    assertTrue(acc.get(acc.size() - 1) > 0.9, "accuracy " + acc + "\n" + r.err());
+    // a random head may already order the pairs by chance; the margin shows what training learned
+    assertTrue(loss.get(loss.size() - 1) < 0.5 * loss.get(0), "pairwise loss " + loss);
+    assertTrue(r.out().contains("validation pairwise accuracy"), r.out());
+    assertTrue(r.err().contains("chosen and rejected are identical: 1 (line " + out.size() + ")"), r.err());
+
+    Checkpoint ck = Checkpoint.load(run.resolve("checkpoint"));
+    assertEquals(Head.REWARD, ck.head());
+    assertEquals(List.of(64L, 1L), List.of(ck.params().get("score.weight").shape()[0], ck.params().get("score.weight").shape()[1]));
+    assertTrue(Safetensors.readHeader(run.resolve("checkpoint/model.safetensors")).tensors().containsKey("score.bias"));
+    JsonNode config = AlignFixture.JSON.readTree(run.resolve("checkpoint/config.json").toFile());
+    assertEquals("reward", config.get("sparkgpt_head").asText());
+
+    Cli.Result more = ok(Cli.run(trainReward(data, run, 20, 8, "2e-3").toArray(String[]::new)));
+    assertTrue(more.out().contains("reward steps 16..20"), more.out());
+
+    Cli.Result gen = Cli.run("generate", "--checkpoint", run.resolve("checkpoint").toString(), "--prompt", "x");
+    assertEquals(2, gen.code(), gen.err());
+    assertTrue(gen.err().contains("is a reward model"), gen.err());
+  }
+
+  /** Anthropic's harmless-base test pairs (prompts cut from the left to fit): better than chance. */
+  @Test
+  void beatsChanceOnHumanPreferences() throws Exception {
+    List<String> lines = Files.readAllLines(AlignFixture.corpus().resolve("preference/hh_rlhf_harmless_base_test.jsonl"),
+        StandardCharsets.UTF_8);
+    Path data = tmp.resolve("hh.jsonl");
+    Files.write(data, lines.subList(0, 1200), StandardCharsets.UTF_8);
+    Path run = tmp.resolve("hh");
+    Cli.Result r = ok(Cli.run(trainReward(data, run, 48, 40, "5e-4").toArray(String[]::new)));
+    JsonNode report = AlignFixture.JSON.readTree(run.resolve("data/report.json").toFile());
+    int val = report.get("val").asInt();
+    List<Double> all = AlignFixture.values(AlignFixture.metrics(run), "val_accuracy");
+    double acc = all.get(all.size() - 1);
+    System.out.printf(Locale.ROOT, "hh-rlhf reward model: validation pairwise accuracy %.3f on %d pairs (per evaluation, "
+        + "the first with the new head: %s)%n", acc, val, all);
+    assertTrue(report.get("accepted_with_changes").get("prompt truncated from the left").asInt() > 0, report.toString());
+    assertTrue(acc > 0.5 && acc > all.get(0), "accuracy " + all + " on " + val + " pairs\n" + r.err());
+  }
+}
