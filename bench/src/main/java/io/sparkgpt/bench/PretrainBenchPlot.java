@@ -28,7 +28,7 @@ public final class PretrainBenchPlot {
     chart.getStyler().setPlotGridLinesVisible(true);
     ObjectMapper json = new ObjectMapper();
     for (int i = 2; i < args.length; i++) {
-      String label = args[i].substring(0, args[i].indexOf('='));
+      String label = args[i].substring(0, args[i].lastIndexOf('='));   // labels may hold '=' ("K=4"), paths do not
       Path metrics = Path.of(args[i].substring(label.length() + 1), "metrics.jsonl");
       List<Double> tokens = new ArrayList<>();
       List<Double> loss = new ArrayList<>();

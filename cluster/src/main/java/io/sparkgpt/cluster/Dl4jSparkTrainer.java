@@ -137,7 +137,7 @@ public final class Dl4jSparkTrainer {
     List<Batch> valBatches = ParameterAveragingTrainer.valBatches(val, tc);
     Path metricsFile = runDir.resolve(Trainer.METRICS);
     List<Double> trTok = new ArrayList<>(), trLoss = new ArrayList<>(), vaTok = new ArrayList<>(), vaLoss = new ArrayList<>();
-    ParameterAveragingTrainer.rewriteMetrics(metricsFile, from != null ? firstStep : 0, trTok, trLoss, vaTok, vaLoss);
+    Trainer.rewriteMetrics(metricsFile, from != null ? firstStep : 0, trTok, trLoss, vaTok, vaLoss);
     Path tokenizerFile = ds.dir().resolve(ds.manifest().tokenizer().file());
     Map<String, Object> tsConfig = new LinkedHashMap<>(tc.toMap());
     tsConfig.put("engine", ENGINE);
@@ -185,9 +185,9 @@ public final class Dl4jSparkTrainer {
         double tokS = roundTokens / (wallMs / 1000);
         ObjectNode m = JSON.createObjectNode();
         m.put("step", step).put("tokens", tokens).put("loss", loss).put("lr", lr)
-            .put("ms", ParameterAveragingTrainer.round1(wallMs)).put("tokens_per_s", ParameterAveragingTrainer.round1(tokS))
+            .put("ms", Trainer.round(wallMs, 1)).put("tokens_per_s", Trainer.round(tokS, 1))
             .put("round", round).put("loss_last_step", loss).put("workers", n)
-            .put("tokens_per_s_per_worker", ParameterAveragingTrainer.round1(tokS / n));
+            .put("tokens_per_s_per_worker", Trainer.round(tokS / n, 1));
         metrics.write(JSON.writeValueAsString(m));
         metrics.newLine();
         trTok.add((double) tokens);
@@ -195,7 +195,7 @@ public final class Dl4jSparkTrainer {
         double eta = (tc.maxSteps() - step) / (double) Math.max(1, step - firstStep) * (wallSum / 1000);
         log.accept(String.format(Locale.ROOT, "round %d | step %d/%d | loss %.4f | lr %.3e | %,.0f tok/s (%,.0f/worker) "
                 + "| %.0f ms/round | eta %s", round, step, tc.maxSteps(), loss, lr, tokS, tokS / n, wallMs,
-            ParameterAveragingTrainer.duration(eta)));
+            Trainer.duration(eta)));
 
         boolean last = step >= tc.maxSteps();
         boolean evalNow = (o.evalEvery() > 0 && round % o.evalEvery() == 0) || last;

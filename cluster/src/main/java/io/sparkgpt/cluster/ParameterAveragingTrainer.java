@@ -1,6 +1,5 @@
 package io.sparkgpt.cluster;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkgpt.model.AdamW;
@@ -222,7 +221,7 @@ public final class ParameterAveragingTrainer {
 
     Path metricsFile = runDir.resolve(Trainer.METRICS);
     List<Double> trTok = new ArrayList<>(), trLoss = new ArrayList<>(), vaTok = new ArrayList<>(), vaLoss = new ArrayList<>();
-    rewriteMetrics(metricsFile, resumed ? firstStep : 0, trTok, trLoss, vaTok, vaLoss);
+    Trainer.rewriteMetrics(metricsFile, resumed ? firstStep : 0, trTok, trLoss, vaTok, vaLoss);
     Path tokenizerFile = Path.of(data.tokenizerFile());
     Map<String, Object> tsConfig = new LinkedHashMap<>(tc.toMap());
     tsConfig.put("engine", "averaging");
@@ -328,10 +327,10 @@ public final class ParameterAveragingTrainer {
         double tokS = sum.tokens / (wallMs / 1000);
         ObjectNode m = JSON.createObjectNode();
         m.put("step", step).put("tokens", tokens).put("loss", lossMean).put("lr", lr).put("grad_norm", gnMean)
-            .put("ms", round1(wallMs)).put("tokens_per_s", round1(tokS)).put("round", round)
-            .put("loss_last_step", lastLoss).put("workers", n).put("tokens_per_s_per_worker", round1(tokS / n))
-            .put("compute_ms", round1(sum.computeMsMax)).put("data_ms", round1(sum.dataMsMax))
-            .put("averaging_ms", round1(averagingMs));
+            .put("ms", Trainer.round(wallMs, 1)).put("tokens_per_s", Trainer.round(tokS, 1)).put("round", round)
+            .put("loss_last_step", lastLoss).put("workers", n).put("tokens_per_s_per_worker", Trainer.round(tokS / n, 1))
+            .put("compute_ms", Trainer.round(sum.computeMsMax, 1)).put("data_ms", Trainer.round(sum.dataMsMax, 1))
+            .put("averaging_ms", Trainer.round(averagingMs, 1));
         metrics.write(JSON.writeValueAsString(m));
         metrics.newLine();
         trTok.add((double) tokens);
@@ -340,7 +339,7 @@ public final class ParameterAveragingTrainer {
         log.accept(String.format(Locale.ROOT, "round %d | step %d/%d | loss %.4f | lr %.3e | gnorm %.3f | %,.0f tok/s "
                 + "(%,.0f/worker) | %.0f ms/round: compute %.0f, data %.0f, averaging+overhead %.0f | eta %s",
             round, step, tc.maxSteps(), lossMean, lr, gnMean, tokS, tokS / n, wallMs, sum.computeMsMax, sum.dataMsMax,
-            averagingMs, duration(eta)));
+            averagingMs, Trainer.duration(eta)));
         boolean last = step >= tc.maxSteps();
         boolean evalNow = (o.evalEvery() > 0 && round % o.evalEvery() == 0) || last;
         if (!valBatches.isEmpty() && evalNow) {
@@ -632,48 +631,5 @@ public final class ParameterAveragingTrainer {
         }
       }
     }
-  }
-
-  /** Keeps the metrics of steps up to {@code upTo} (0: none) and loads them for the plot. */
-  static void rewriteMetrics(Path file, long upTo, List<Double> trTok, List<Double> trLoss,
-                                     List<Double> vaTok, List<Double> vaLoss) throws IOException {
-    List<String> keep = new ArrayList<>();
-    if (upTo > 0 && Files.isRegularFile(file)) {
-      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-        if (line.isBlank()) {
-          continue;
-        }
-        JsonNode node;
-        try {
-          node = JSON.readTree(line);
-        } catch (IOException e) {
-          continue;   // a line cut by a crash
-        }
-        if (node.path("step").asLong() > upTo) {
-          continue;
-        }
-        keep.add(line);
-        if (node.has("loss")) {
-          trTok.add(node.path("tokens").asDouble());
-          trLoss.add(node.path("loss").asDouble());
-        } else if (node.has("val_loss")) {
-          vaTok.add(node.path("tokens").asDouble());
-          vaLoss.add(node.path("val_loss").asDouble());
-        }
-      }
-    }
-    Files.write(file, keep, StandardCharsets.UTF_8);
-  }
-
-  static double round1(double v) {
-    return Math.round(v * 10) / 10.0;
-  }
-
-  static String duration(double seconds) {
-    long s = Math.round(seconds);
-    if (s >= 3600) {
-      return String.format(Locale.ROOT, "%dh%02dm", s / 3600, (s % 3600) / 60);
-    }
-    return s >= 60 ? String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60) : s + "s";
   }
 }

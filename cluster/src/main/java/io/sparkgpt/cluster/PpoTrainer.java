@@ -482,9 +482,9 @@ public final class PpoTrainer {
     ObjectNode m = JSON.createObjectNode();
     m.put("iteration", s.iteration()).put("reward", s.reward()).put("kl", s.kl()).put("kl_coef", s.klCoef())
         .put("entropy", s.entropy()).put("clip_fraction", s.clipFraction()).put("approx_kl", s.approxKl())
-        .put("loss", s.loss()).put("response_tokens", s.responseTokens()).put("rollout_ms", round1(s.rolloutMs()))
-        .put("generation_ms", round1(s.generationMs())).put("scoring_ms", round1(s.scoringMs()))
-        .put("update_ms", round1(s.updateMs())).put("generation_tokens_per_s", round1(s.generationTokensPerS()));
+        .put("loss", s.loss()).put("response_tokens", s.responseTokens()).put("rollout_ms", Trainer.round(s.rolloutMs(), 1))
+        .put("generation_ms", Trainer.round(s.generationMs(), 1)).put("scoring_ms", Trainer.round(s.scoringMs(), 1))
+        .put("update_ms", Trainer.round(s.updateMs(), 1)).put("generation_tokens_per_s", Trainer.round(s.generationTokensPerS(), 1));
     w.write(JSON.writeValueAsString(m));
     w.newLine();
     w.flush();
@@ -504,9 +504,5 @@ public final class PpoTrainer {
       w.newLine();
     }
     w.flush();
-  }
-
-  private static double round1(double v) {
-    return Math.round(v * 10) / 10.0;
   }
 }

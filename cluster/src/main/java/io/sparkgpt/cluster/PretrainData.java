@@ -4,7 +4,6 @@ import io.sparkgpt.model.Batch;
 import io.sparkgpt.tokenizer.dataset.SampleReader;
 import io.sparkgpt.tokenizer.dataset.TokenDataset;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 

@@ -226,8 +226,11 @@ public final class Trainer {
         }
     }
 
-    /** Keeps the metrics of steps up to {@code upTo} (all when resuming; none for a fresh run) and loads them for the plot. */
-    private static void rewriteMetrics(Path file, long upTo, List<Double> trTok, List<Double> trLoss,
+    /**
+     * Keeps the metrics of steps up to {@code upTo} (all when resuming; none for a fresh run) and loads them for
+     * the plot. Shared by every trainer that writes {@code metrics.jsonl}.
+     */
+    public static void rewriteMetrics(Path file, long upTo, List<Double> trTok, List<Double> trLoss,
                                        List<Double> vaTok, List<Double> vaLoss) throws IOException {
         List<String> keep = new ArrayList<>();
         if (upTo > 0 && Files.isRegularFile(file)) {
@@ -257,12 +260,13 @@ public final class Trainer {
         Files.write(file, keep, StandardCharsets.UTF_8);
     }
 
-    static double round(double v, int digits) {
+    public static double round(double v, int digits) {
         double f = Math.pow(10, digits);
         return Math.round(v * f) / f;
     }
 
-    static String duration(double seconds) {
+    /** "42s", "3m07s", "2h05m": for ETAs. */
+    public static String duration(double seconds) {
         long s = Math.round(seconds);
         if (s >= 3600) {
             return String.format(Locale.ROOT, "%dh%02dm", s / 3600, (s % 3600) / 60);
