@@ -59,24 +59,8 @@ public final class PretrainCommand implements Callable<Integer> {
           + "(exactly synchronous data parallelism, same as one worker with batch N x B).")
   boolean syncGradients;
 
-  @Option(names = "--preset", defaultValue = "tiny", paramLabel = "NAME",
-      description = "tiny (T=128, d=128, L=4, H=4), small (T=256, d=256, L=6, H=8) or gpt2-124m (default: ${DEFAULT-VALUE}).")
-  String preset;
-
-  @Option(names = "--block-size", paramLabel = "T", description = "Context length (default: the preset's).")
-  Integer blockSize;
-
-  @Option(names = "--d-model", paramLabel = "D", description = "Width (default: the preset's).")
-  Integer dModel;
-
-  @Option(names = "--layers", paramLabel = "L", description = "Transformer blocks (default: the preset's).")
-  Integer layers;
-
-  @Option(names = "--heads", paramLabel = "H", description = "Attention heads (default: the preset's).")
-  Integer heads;
-
-  @Option(names = "--dropout", defaultValue = "0", paramLabel = "P", description = "Dropout (default: ${DEFAULT-VALUE}).")
-  double dropout;
+  @Mixin
+  ModelOptions model;
 
   @Option(names = "--batch-size", defaultValue = "16", paramLabel = "B",
       description = "Micro-batch per worker (default: ${DEFAULT-VALUE}); a step uses N x B x grad-accum samples.")
@@ -150,7 +134,7 @@ public final class PretrainCommand implements Callable<Integer> {
           + "--threads non-negative");
     }
     boolean dl4j = Dl4jSparkTrainer.ENGINE.equals(engine);
-    if (dl4j && (gradAccum != 1 || syncGradients || dropout > 0)) {
+    if (dl4j && (gradAccum != 1 || syncGradients || model.dropout > 0)) {
       throw new UserError("--engine dl4j-spark trains without --grad-accum, --sync-gradients and --dropout");
     }
     boolean uri = DatasetLocation.isUri(data);
@@ -193,10 +177,7 @@ public final class PretrainCommand implements Callable<Integer> {
       try (TokenDataset ds = TokenDataset.open(local, !noVerify)) {
         TrainConfig tc;
         try {
-          GptConfig p = GptConfig.preset(preset, ds.vocabSize());
-          GptConfig m = new GptConfig(ds.vocabSize(), blockSize != null ? blockSize : p.blockSize(),
-              dModel != null ? dModel : p.dModel(), layers != null ? layers : p.nLayer(),
-              heads != null ? heads : p.nHead(), p.mlpRatio(), dropout, p.bias(), p.tied(), p.dtype());
+          GptConfig m = model.config(ds.vocabSize());
           tc = TrainConfig.defaults(m).withBatch(batchSize, gradAccum)
               .withSteps(decaySteps != null ? decaySteps : steps, warmup).withMaxSteps(steps)
               .withLr(lr, minLr != null ? minLr : lr / 10).withEval(evalEvery, evalBatches)

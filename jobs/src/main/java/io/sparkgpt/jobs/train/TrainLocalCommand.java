@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "train-local", mixinStandardHelpOptions = true, sortOptions = false,
@@ -24,24 +25,8 @@ public final class TrainLocalCommand implements Callable<Integer> {
   @Option(names = {"-o", "--output"}, required = true, paramLabel = "RUN_DIR", description = "The run folder.")
   Path output;
 
-  @Option(names = "--preset", defaultValue = "tiny", paramLabel = "NAME",
-      description = "tiny (T=128, d=128, L=4, H=4), small (T=256, d=256, L=6, H=8) or gpt2-124m (default: ${DEFAULT-VALUE}).")
-  String preset;
-
-  @Option(names = "--block-size", paramLabel = "T", description = "Context length (default: the preset's).")
-  Integer blockSize;
-
-  @Option(names = "--d-model", paramLabel = "D", description = "Width (default: the preset's).")
-  Integer dModel;
-
-  @Option(names = "--layers", paramLabel = "L", description = "Transformer blocks (default: the preset's).")
-  Integer layers;
-
-  @Option(names = "--heads", paramLabel = "H", description = "Attention heads (default: the preset's).")
-  Integer heads;
-
-  @Option(names = "--dropout", defaultValue = "0", paramLabel = "P", description = "Dropout (default: ${DEFAULT-VALUE}).")
-  double dropout;
+  @Mixin
+  ModelOptions model;
 
   @Option(names = "--batch-size", defaultValue = "16", paramLabel = "B", description = "Micro-batch (default: ${DEFAULT-VALUE}).")
   int batchSize;
@@ -107,10 +92,7 @@ public final class TrainLocalCommand implements Callable<Integer> {
     try (TokenDataset ds = TokenDataset.open(data, !noVerify)) {
       TrainConfig tc;
       try {
-        GptConfig p = GptConfig.preset(preset, ds.vocabSize());
-        GptConfig m = new GptConfig(ds.vocabSize(), blockSize != null ? blockSize : p.blockSize(),
-            dModel != null ? dModel : p.dModel(), layers != null ? layers : p.nLayer(),
-            heads != null ? heads : p.nHead(), p.mlpRatio(), dropout, p.bias(), p.tied(), p.dtype());
+        GptConfig m = model.config(ds.vocabSize());
         tc = TrainConfig.defaults(m).withBatch(batchSize, gradAccum).withSteps(steps, warmup)
             .withLr(lr, minLr != null ? minLr : lr / 10).withEval(evalEvery, evalBatches)
             .withCheckpointEvery(checkpointEvery).withLogEvery(logEvery).withSeeds(seed, seed).withThreads(threads)
