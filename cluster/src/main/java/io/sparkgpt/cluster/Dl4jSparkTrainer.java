@@ -100,7 +100,7 @@ public final class Dl4jSparkTrainer {
     }
     Trainer.applyThreads(o.threadsPerTask());
     Files.createDirectories(runDir);
-    SampleReader val = ds.splits().contains("val") && ds.split("val").numSamples() > 0 ? ds.split("val") : null;
+    PretrainData source = PretrainData.of(ds, dataLocation);
     int n = o.workers();
     int b = tc.microBatch();
 
@@ -119,7 +119,7 @@ public final class Dl4jSparkTrainer {
     log.accept(String.format(Locale.ROOT, "dl4j-spark parameter averaging: %d workers x batch %d, average every %d "
             + "steps, %,d tokens/step, steps %d..%d, %d ND4J thread(s) per task; train %,d samples, val %,d", n, b,
         o.averagingEvery(), tokensPerStep, firstStep, tc.maxSteps(), o.threadsPerTask(), train.numSamples(),
-        val == null ? 0 : val.numSamples()));
+        source.valSize()));
     log.accept("config " + JSON.writeValueAsString(tc));
 
     ParameterAveragingTrainingMaster master = new ParameterAveragingTrainingMaster.Builder(n, b)
@@ -134,7 +134,7 @@ public final class Dl4jSparkTrainer {
     SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, net, master);
 
     StepRunner driverRunner = new StepRunner(mc, seqLen, tc.hyper(), tc.schedule(), tc.gradClip());
-    List<Batch> valBatches = ParameterAveragingTrainer.valBatches(val, tc);
+    List<Batch> valBatches = ParameterAveragingTrainer.valBatches(source, tc);
     Path metricsFile = runDir.resolve(Trainer.METRICS);
     List<Double> trTok = new ArrayList<>(), trLoss = new ArrayList<>(), vaTok = new ArrayList<>(), vaLoss = new ArrayList<>();
     Trainer.rewriteMetrics(metricsFile, from != null ? firstStep : 0, trTok, trLoss, vaTok, vaLoss);
@@ -144,7 +144,6 @@ public final class Dl4jSparkTrainer {
     tsConfig.put("workers", n);
     tsConfig.put("averaging_every", o.averagingEvery());
 
-    PretrainData source = PretrainData.of(ds, dataLocation);
     List<Integer> workerIds = new ArrayList<>();
     for (int w = 0; w < n; w++) {
       workerIds.add(w);

@@ -13,7 +13,6 @@ import io.sparkgpt.model.Objective;
 import io.sparkgpt.model.StepRunner;
 import io.sparkgpt.model.TrainConfig;
 import io.sparkgpt.model.Trainer;
-import io.sparkgpt.tokenizer.dataset.SampleReader;
 import io.sparkgpt.tokenizer.dataset.TokenDataset;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -208,14 +207,7 @@ public final class ParameterAveragingTrainer {
 
     // Validation on the driver, as Trainer does: the first eval_batches * micro_batch samples of val.
     StepRunner driverRunner = new StepRunner(mc, seqLen, tc.hyper(), tc.schedule(), tc.gradClip(), objective);
-    List<Batch> valBatches = new ArrayList<>();
-    if (data.valSize() > 0) {
-      int nb = Math.min(tc.evalBatches(), Math.max(1, data.valSize() / tc.microBatch()));
-      for (int k = 0; k < nb; k++) {
-        int b = Math.min(tc.microBatch(), data.valSize());
-        valBatches.add(data.valBatch(k * b, b));
-      }
-    }
+    List<Batch> valBatches = valBatches(data, tc);
     boolean reward = objective.kind() == Objective.Kind.PAIRWISE_REWARD;
     Double lastAccuracy = null;
 
@@ -575,18 +567,14 @@ public final class ParameterAveragingTrainer {
     return null;
   }
 
-  /** Validation batches, as Trainer's: the first eval_batches * micro_batch samples of val (none without val). */
-  static List<Batch> valBatches(SampleReader val, TrainConfig tc) {
+  /** Validation batches, as Trainer's: the first eval_batches * micro_batch examples of val (none without val). */
+  static List<Batch> valBatches(TrainingData data, TrainConfig tc) {
     List<Batch> out = new ArrayList<>();
-    if (val != null) {
-      int[] ident = new int[val.numSamples()];
-      for (int i = 0; i < ident.length; i++) {
-        ident[i] = i;
-      }
-      int nb = Math.min(tc.evalBatches(), Math.max(1, val.numSamples() / tc.microBatch()));
+    if (data.valSize() > 0) {
+      int nb = Math.min(tc.evalBatches(), Math.max(1, data.valSize() / tc.microBatch()));
       for (int k = 0; k < nb; k++) {
-        int b = Math.min(tc.microBatch(), val.numSamples());
-        out.add(Batch.fromSplit(val, ident, (long) k * b, b));
+        int b = Math.min(tc.microBatch(), data.valSize());
+        out.add(data.valBatch(k * b, b));
       }
     }
     return out;
