@@ -16,8 +16,12 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.apache.spark.SparkContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -102,7 +106,7 @@ class StandaloneClusterTest {
   @Test
   @Order(1)
   void jobsRunOnTheClusterAndSurviveALostWorker() throws Exception {
-    Path corpus = Path.of(System.getProperty("sparkgpt.corpus", "../../shared/corpus"));
+    Path corpus = TestCorpus.dir();
     String input = Path.of("..", "sample").toAbsolutePath().normalize() + ","
         + corpus.resolve("code").toAbsolutePath().normalize();
     Path reference = tmp.resolve("embedded");
@@ -110,15 +114,31 @@ class StandaloneClusterTest {
         "--output-format", "jsonl");
     assertEquals(0, ref.code(), ref.err());
 
-    // Kill worker 2 (and its executor) once its executor has started: the job must still finish, the same.
+    // Kill worker 2 (and its executor) once its executor has finished a task of the job: the job must still
+    // finish, the same. The driver runs in this JVM, so a listener on its context sees every task end.
     long[] killedAt = {0};
     Thread killer = new Thread(() -> {
       try {
-        Path work = clusterDir.resolve("work-2");
-        while (!hasExecutor(work)) {
-          Thread.sleep(100);
+        Set<String> executorsWithTasksDone = ConcurrentHashMap.newKeySet();
+        SparkContext sc = null;
+        for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120); sc == null; Thread.sleep(10)) {
+          scala.Option<SparkContext> active = SparkContext.getActive();
+          sc = active.isDefined() ? active.get() : null;
+          assertTrue(System.nanoTime() < deadline, "the clean job started no Spark context");
         }
-        Thread.sleep(4000);
+        sc.addSparkListener(new SparkListener() {
+          @Override
+          public void onTaskEnd(SparkListenerTaskEnd end) {
+            executorsWithTasksDone.add(end.taskInfo().executorId());
+          }
+        });
+        Path work = clusterDir.resolve("work-2");
+        String executor;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while ((executor = executorId(work)) == null || !executorsWithTasksDone.contains(executor)) {
+          assertTrue(System.nanoTime() < deadline, "no task ended on worker 2's executor");
+          Thread.sleep(20);
+        }
         run("remove-worker", "2");
         killedAt[0] = System.nanoTime();
       } catch (Exception e) {
@@ -166,7 +186,7 @@ class StandaloneClusterTest {
   @Test
   @Order(2)
   void pretrainOnGpuScheduledExecutorsSurvivesALostWorker() throws Exception {
-    Path corpus = Path.of(System.getProperty("sparkgpt.corpus", "../../shared/corpus"));
+    Path corpus = TestCorpus.dir();
     String text = corpus.resolve("prose_en/tinyshakespeare.txt").toString();
     Path tok = tmp.resolve("tokenizer.json");
     Cli.Result t = Cli.run("train-tokenizer", "--master", "local[2]", "-i", text, "--doc-split", "blank-line", "-o",
@@ -278,12 +298,14 @@ class StandaloneClusterTest {
     return p.exitValue() == 0 ? "" : out;
   }
 
-  static boolean hasExecutor(Path work) throws IOException {
+  /** The id of the executor a worker started (its folder {@code work/app-.../ID/stderr}), or null before. */
+  static String executorId(Path work) throws IOException {
     if (!Files.isDirectory(work)) {
-      return false;
+      return null;
     }
     try (Stream<Path> s = Files.walk(work, 3)) {
-      return s.anyMatch(p -> p.getFileName().toString().equals("stderr"));
+      return s.filter(p -> p.getFileName().toString().equals("stderr"))
+          .map(p -> p.getParent().getFileName().toString()).findFirst().orElse(null);
     }
   }
 

@@ -86,7 +86,7 @@ class PytorchParityTest {
     @Test
     void matchesPytorchReference() throws Exception {
         String python = python();
-        Assumptions.assumeTrue(python != null, "no python3 with torch (apt-get install python3-torch python3-numpy)");
+        Assumptions.assumeTrue(python != null, "optional oracle missing: python3 with torch (apt-get install python3-torch python3-numpy)");
         int steps = 50, micro = 2, b = 4, t = 32;
         GptConfig cfg = GptConfig.preset("tiny", 256);
         Map<String, INDArray> init = GptModel.initParams(cfg, 2024);

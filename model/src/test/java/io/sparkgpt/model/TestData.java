@@ -8,7 +8,6 @@ import io.sparkgpt.tokenizer.dataset.Format;
 import io.sparkgpt.tokenizer.dataset.Layout;
 import io.sparkgpt.tokenizer.dataset.Manifest;
 import io.sparkgpt.tokenizer.dataset.ShardWriter;
-import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -33,23 +32,17 @@ final class TestData {
         return ByteLevelBpe.fromRanks("bytes", SplitPattern.GPT2, tokens, Map.of("<|endoftext|>", 256));
     }
 
-    /** The shared corpus folder; skips the test when it is absent. */
+    /**
+     * The test corpus: {@code testdata/corpus} in the checkout (prefixes of the shared development corpus), or the
+     * folder given by {@code -Dsparkgpt.corpus}. Missing, it fails the test: the suite must not silently check less.
+     */
     static Path corpus() {
-        String p = System.getProperty("sparkgpt.corpus");
-        List<Path> candidates = new ArrayList<>();
-        if (p != null) {
-            candidates.add(Path.of(p));
+        Path p = Path.of(System.getProperty("sparkgpt.corpus", "../testdata/corpus")).toAbsolutePath().normalize();
+        if (!Files.isDirectory(p.resolve("prose_en"))) {
+            throw new IllegalStateException("test corpus not found at " + p
+                    + " (it is testdata/corpus in the checkout; -Dsparkgpt.corpus=DIR names another)");
         }
-        candidates.add(Path.of("../../shared/corpus"));
-        candidates.add(Path.of("../shared/corpus"));
-        candidates.add(Path.of("/work/shared/corpus"));
-        for (Path c : candidates) {
-            if (Files.isDirectory(c.resolve("prose_en"))) {
-                return c;
-            }
-        }
-        Assumptions.assumeTrue(false, "shared corpus not found");
-        return null;
+        return p;
     }
 
     /**

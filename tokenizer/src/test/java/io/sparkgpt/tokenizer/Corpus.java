@@ -2,8 +2,6 @@ package io.sparkgpt.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.Assumptions;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -16,18 +14,24 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-/** The shared test corpus (../shared/corpus): every file as a list of documents. Cached per JVM. */
-final class Corpus {
+/** The test corpus: every file as a list of documents. Cached per JVM. */
+public final class Corpus {
     private static Map<String, List<String>> docs;
 
     private Corpus() {
     }
 
-    static Path dir() {
-        String p = System.getProperty("sparkgpt.corpus");
-        Path dir = p == null ? null : Path.of(p);
-        Assumptions.assumeTrue(dir != null && Files.isDirectory(dir), "shared corpus not found (sparkgpt.corpus=" + p + ")");
-        return dir;
+    /**
+     * {@code testdata/corpus} in the checkout (prefixes of the shared development corpus), or the folder given by
+     * {@code -Dsparkgpt.corpus}. Missing, it fails the test: the suite must not silently check less.
+     */
+    public static Path dir() {
+        Path p = Path.of(System.getProperty("sparkgpt.corpus", "../testdata/corpus")).toAbsolutePath().normalize();
+        if (!Files.isDirectory(p.resolve("prose_en"))) {
+            throw new IllegalStateException("test corpus not found at " + p
+                    + " (it is testdata/corpus in the checkout; -Dsparkgpt.corpus=DIR names another)");
+        }
+        return p;
     }
 
     /**

@@ -23,7 +23,7 @@ final class SpmCli {
                 return p;
             }
         }
-        Assumptions.abort(name + " not found on PATH: apt-get install sentencepiece");
+        Assumptions.abort("optional oracle missing: " + name + " not on PATH (apt-get install sentencepiece)");
         return null;
     }
 

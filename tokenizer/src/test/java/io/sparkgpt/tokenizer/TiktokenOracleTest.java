@@ -44,7 +44,7 @@ class TiktokenOracleTest {
                 tokens += actual.length;
             }
         }
-        assertTrue(tokens > 3_000_000, "only " + tokens + " tokens");
+        assertTrue(tokens > 700_000, "only " + tokens + " tokens");
     }
 
     /** Lone surrogates are documented to encode as U+FFFD (tiktoken's behaviour); jtokkit has no rule for them. */

@@ -23,7 +23,7 @@ final class AlignFixture {
   }
 
   static Path corpus() {
-    return Path.of(System.getProperty("sparkgpt.corpus", "../../shared/corpus"));
+    return io.sparkgpt.jobs.TestCorpus.dir();
   }
 
   static Cli.Result ok(Cli.Result r) {

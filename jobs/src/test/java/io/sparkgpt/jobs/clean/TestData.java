@@ -1,6 +1,5 @@
 package io.sparkgpt.jobs.clean;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,7 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
-/** Real documents from ../shared/corpus, and near-duplicates planted in them. */
+/** Real documents from the test corpus, and near-duplicates planted in them. */
 final class TestData {
   static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
       .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
@@ -20,9 +19,7 @@ final class TestData {
       .build());
 
   static Path corpus() {
-    Path p = Path.of(System.getProperty("sparkgpt.corpus", "../../shared/corpus"));
-    assumeTrue(Files.isDirectory(p), "shared corpus not found at " + p);
-    return p;
+    return io.sparkgpt.jobs.TestCorpus.dir();
   }
 
   /** Python standard library files between min and max characters. */

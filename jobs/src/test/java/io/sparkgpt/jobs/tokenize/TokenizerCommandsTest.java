@@ -30,12 +30,10 @@ class TokenizerCommandsTest {
   Path tmp;
 
   static Path corpus() {
-    Path p = Path.of(System.getProperty("sparkgpt.corpus", "../../shared/corpus"));
-    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(p));
-    return p;
+    return io.sparkgpt.jobs.TestCorpus.dir();
   }
 
-  /** Documents as JSONL lines: English and Chinese prose and Python code from the shared corpus. */
+  /** Documents as JSONL lines: English and Chinese prose and Python code from the test corpus. */
   static List<String> texts() throws Exception {
     List<String> out = new ArrayList<>();
     for (String line : Files.readAllLines(corpus().resolve("prose_en/wikitext-2-raw-v1.test.txt"))) {

@@ -162,7 +162,7 @@ class MegatronFormatTest {
 
     private static void numpyCheck(Path dir, Manifest m, Tokenizer tok, Map<String, List<List<TestDocs.Doc>>> plan)
             throws IOException, InterruptedException {
-        Assumptions.assumeTrue(hasNumpy(), "python3 with numpy is not available; skipping the numpy reader");
+        Assumptions.assumeTrue(hasNumpy(), "optional oracle missing: python3 with numpy (apt-get install python3-numpy)");
         List<String> cmd = new ArrayList<>(List.of("python3", "-c", READER));
         for (Manifest.Shard s : m.allShards()) {
             cmd.add(dir.resolve(s.file().substring(0, s.file().length() - 4)).toString());

@@ -3,7 +3,6 @@ package io.sparkgpt.tokenizer.dataset;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkgpt.tokenizer.Tokenizer;
-import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,7 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-/** Real documents from the shared corpus, their encodings (cached per JVM), and raw shard reading. */
+/** Real documents from the test corpus, their encodings (cached per JVM), and raw shard reading. */
 final class TestDocs {
     record Doc(String id, String text) {
     }
@@ -29,10 +28,7 @@ final class TestDocs {
     }
 
     static Path corpus() {
-        String p = System.getProperty("sparkgpt.corpus");
-        Path dir = p == null ? null : Path.of(p);
-        Assumptions.assumeTrue(dir != null && Files.isDirectory(dir), "shared corpus not found (sparkgpt.corpus=" + p + ")");
-        return dir;
+        return io.sparkgpt.tokenizer.Corpus.dir();
     }
 
     /** The file's blank-line-separated paragraphs (at most {@code max}), ids {@code file#k}. */
