@@ -22,6 +22,7 @@ import java.util.stream.Stream;
 import org.apache.spark.SparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -122,8 +123,8 @@ class StandaloneClusterTest {
         Set<String> executorsWithTasksDone = ConcurrentHashMap.newKeySet();
         SparkContext sc = null;
         for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120); sc == null; Thread.sleep(10)) {
-          scala.Option<SparkContext> active = SparkContext.getActive();
-          sc = active.isDefined() ? active.get() : null;
+          scala.Option<SparkSession> session = SparkSession.getDefaultSession();
+          sc = session.isDefined() && !session.get().sparkContext().isStopped() ? session.get().sparkContext() : null;
           assertTrue(System.nanoTime() < deadline, "the clean job started no Spark context");
         }
         sc.addSparkListener(new SparkListener() {
