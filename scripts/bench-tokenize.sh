@@ -20,6 +20,7 @@ WORK="${2:-$ROOT/work/bench-tokenize}"
 CELLS="${CELLS:-0.25:1 0.25:2 1:1 1:2 1:1:global}"
 RAW_GB="${RAW_GB:-0.25}"
 mkdir -p "$WORK"
+WORK="$(cd "$WORK" && pwd)"
 [[ -f "$WORK/corpus/part-7.jsonl" ]] || python3 "$ROOT/scripts/bench-corpus.py" "$CORPUS" "$WORK/corpus" --mb 1024 --parts 8
 [[ -n "${SPARKGPT_SKIP_BUILD:-}" ]] || (cd "$ROOT" && mvn -q -o -DskipTests package -pl bench,jobs -am)
 P="$WORK/corpus"
