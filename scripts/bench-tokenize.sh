@@ -12,7 +12,7 @@
 # usage: scripts/bench-tokenize.sh [SHARED_CORPUS] [WORK_DIR]
 #   CELLS="0.25:1 0.25:2 1:1 1:2 1:1:global" (default: all five; SIZE_GB:CORES[:global])
 #   RAW_GB=0.25: the documents the raw encode runs on (parts 0-1, which every cell tokenizes; 1 for all of them)
-#   SPARKGPT_SKIP_BUILD=1: use the jars as built
+#   SPARKGPT_SKIP_BUILD=1: use the jars as built; REUSE=1: keep the raw encode and the cells already measured
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CORPUS="${1:-$ROOT/../shared/corpus}"
@@ -30,13 +30,14 @@ files() { # the parts of SIZE_GB, comma-separated
   for ((i = 0; i < n; i++)); do f+=("$P/part-$i.jsonl"); done
   (IFS=,; echo "${f[*]}")
 }
-uptime | tee "$WORK/uptime-start.txt"
+uptime | tee -a "$WORK/uptime.txt"
 # shellcheck disable=SC2046
-java -Xmx8g -cp "$ROOT/bench/target/sparkgpt-bench-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/bench/target/classpath.txt")" \
+[[ -n "${REUSE:-}" && -f "$WORK/raw.txt" ]] || java -Xmx8g -cp "$ROOT/bench/target/sparkgpt-bench-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/bench/target/classpath.txt")" \
   io.sparkgpt.bench.RawEncodeBench r50k_base 1 $(files "$RAW_GB" | tr , ' ') | tee "$WORK/raw.txt"
 for cell in $CELLS; do
   IFS=: read -r size cores mode <<<"$cell"
   name="$size-$cores${mode:+-$mode}"
+  [[ -n "${REUSE:-}" && -f "$WORK/wall-$name.txt" ]] && continue
   echo "running tokenize $name" >&2
   rm -rf "$WORK/events-$name" && mkdir -p "$WORK/events-$name"
   start=$(date +%s.%N)
@@ -49,7 +50,7 @@ for cell in $CELLS; do
     >"$WORK/tokenize-$name.log" 2>&1 || { tail -5 "$WORK/tokenize-$name.log" >&2; exit 1; }
   echo "$start $(date +%s.%N)" >"$WORK/wall-$name.txt"
 done
-uptime | tee "$WORK/uptime-end.txt"
+uptime | tee -a "$WORK/uptime.txt"
 python3 - "$WORK" "$CELLS" <<'PY'
 import glob, json, re, sys
 w, cells = sys.argv[1], sys.argv[2].split()

@@ -496,7 +496,9 @@ public final class TokenizeJob {
         int n = k.tokens * tokenBytes;
         if (n > bytes.length) {
           bytes = new byte[Math.max(n, bytes.length * 2)];
-          ids = new int[bytes.length / tokenBytes];
+        }
+        if (k.tokens > ids.length) {
+          ids = new int[Math.max(k.tokens, ids.length * 2)];
         }
         PositionedReadable in = open.get(k.task);
         if (in == null) {

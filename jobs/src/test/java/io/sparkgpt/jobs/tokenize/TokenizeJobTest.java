@@ -62,7 +62,7 @@ class TokenizeJobTest {
   /**
    * Two JSONL inputs from {@code sample/}: WikiText paragraphs as they are (with an exact duplicate, a truncated
    * JSON line and a line of Latin-1 bytes, both rejected), and Shakespeare speeches and Tang poems with a
-   * {@code source} field, plus an empty document; and the gzipped Python modules, whose records have no source.
+   * {@code source} field, plus an empty document and the whole play as one long document; and the gzipped Python modules, whose records have no source.
    */
   @BeforeAll
   static void corpus() throws IOException {
@@ -96,6 +96,9 @@ class TokenizeJobTest {
       }
     }
     lines.add(JSON.writeValueAsString(Map.of("text", "", "source", "tang300"))); // empty: counted, not stored
+    String play = Files.readString(sample.resolve("shakespeare.txt")).strip(); // one document of 100k tokens
+    lines.add(JSON.writeValueAsString(Map.of("text", play, "source", "shakespeare-whole")));
+    expect(play, "shakespeare-whole");
     mixed = tmp.resolve("mixed.jsonl");
     Files.write(mixed, lines);
     code = tmp.resolve("code.jsonl.gz");
