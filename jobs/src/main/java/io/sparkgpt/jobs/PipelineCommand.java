@@ -132,7 +132,7 @@ public final class PipelineCommand implements Callable<Integer> {
       stage("3/5 tokenize", Files.exists(dataset.resolve(Manifest.FILE)), () -> {
         Manifest m = TokenizeJob.run(session, new TokenizeJob.Options(List.of(clean.toString()),
             Inputs.Format.PARQUET, read, tokenizer.toString(), dataset.toString(), model.blockSize(), 0.05,
-            100_000_000, 0, Format.NATIVE, 0, false, Map.of("pipeline", true)), progress::phase);
+            100_000_000, 0, Format.NATIVE, 0, false, false, Map.of("pipeline", true)), progress::phase);
         System.out.println(m.summary().stripTrailing());
       });
       progress.close();   // pretrain prints its own progress line per round

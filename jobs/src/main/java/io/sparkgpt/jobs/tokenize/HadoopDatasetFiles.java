@@ -28,24 +28,49 @@ final class HadoopDatasetFiles implements DatasetFiles, Serializable {
   private transient FileSystem fs;
 
   HadoopDatasetFiles(String dir, Configuration conf) {
+    this(dir, serialize(conf));
+  }
+
+  private HadoopDatasetFiles(String dir, byte[] conf) {
     this.dir = dir;
+    this.conf = conf;
+  }
+
+  /** The folder {@code name} inside this one. */
+  HadoopDatasetFiles sub(String name) {
+    return new HadoopDatasetFiles(new Path(dir, name).toString(), conf);
+  }
+
+  /** Whether the folder exists (it is created on first use). */
+  boolean exists() throws IOException {
+    return fs != null || new Path(dir).getFileSystem(configuration()).exists(new Path(dir));
+  }
+
+  private static byte[] serialize(Configuration conf) {
     try {
       ByteArrayOutputStream b = new ByteArrayOutputStream();
       try (DataOutputStream out = new DataOutputStream(b)) {
         conf.write(out);
       }
-      this.conf = b.toByteArray();
+      return b.toByteArray();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
+  private Configuration configuration() throws IOException {
+    Configuration c = new Configuration(false);
+    c.readFields(new DataInputStream(new ByteArrayInputStream(conf)));
+    return c;
+  }
+
   private FileSystem fs() throws IOException {
     if (fs == null) {
-      Configuration c = new Configuration(false);
-      c.readFields(new DataInputStream(new ByteArrayInputStream(conf)));
-      fs = new Path(dir).getFileSystem(c);
-      fs.setWriteChecksum(false); // no .crc side files: shards carry their own sha256
+      fs = new Path(dir).getFileSystem(configuration());
+      // no .crc side files: shards carry their own sha256. And none looked for: reading through Hadoop's checksum
+      // layer opens a new stream for every positioned read.
+      fs.setWriteChecksum(false);
+      fs.setVerifyChecksum(false);
       fs.mkdirs(new Path(dir));
     }
     return fs;

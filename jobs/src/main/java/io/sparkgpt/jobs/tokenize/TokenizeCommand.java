@@ -57,8 +57,14 @@ public final class TokenizeCommand implements Callable<Integer> {
   String format;
 
   @Option(names = "--partitions", defaultValue = "0", paramLabel = "N",
-      description = "Partitions for reading and encoding (default: 2 x Spark's default parallelism).")
+      description = "Input splits to read and encode, one task each (default: one per 64 MiB of input). The "
+          + "shards depend on it, never on the number of cores.")
   int partitions;
+
+  @Option(names = "--global-shuffle", description = "Put the documents in one corpus-wide shuffled order (the "
+      + "same shards for any --partitions), at the cost of a shuffle of document keys and a second pass over the "
+      + "tokens. Default: each task writes its input split's documents in input order; training permutes samples.")
+  boolean globalShuffle;
 
   @Option(names = "--overwrite", description = "Delete an existing dataset folder first.")
   boolean overwrite;
@@ -70,6 +76,9 @@ public final class TokenizeCommand implements Callable<Integer> {
     }
     if (!(valFraction >= 0 && valFraction < 1)) {
       throw new UserError("--val-fraction must be in [0, 1)");
+    }
+    if (partitions < 0) {
+      throw new UserError("--partitions must be positive");
     }
     if (shardTokens < seqLen + 1L) {
       throw new UserError("--shard-tokens must hold at least one sample (seq-len + 1 tokens)");
@@ -95,8 +104,9 @@ public final class TokenizeCommand implements Callable<Integer> {
     params.put("shard_tokens", shardTokens);
     params.put("seed", seed);
     params.put("format", fmt.id());
+    params.put("global_shuffle", globalShuffle);
     var options = new TokenizeJob.Options(input.inputs, input.format(), input.readOptions(), tokenizer, output,
-        seqLen, valFraction, shardTokens, seed, fmt, partitions, overwrite, params);
+        seqLen, valFraction, shardTokens, seed, fmt, partitions, globalShuffle, overwrite, params);
     try (SparkSession session = SparkRuntime.start("sparkgpt tokenize", spark.master, spark.verbose, spark.conf)) {
       System.err.println("sparkgpt tokenize: " + String.join(",", input.inputs) + " -> " + output + " ("
           + tokenizer + ", seq-len " + seqLen + ", " + fmt.id() + ") on " + session.sparkContext().master());

@@ -11,11 +11,13 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -25,7 +27,7 @@ import java.util.regex.Pattern;
  * committed their shards with {@link ShardWriter}) {@link #finish}, which writes {@code manifest.json} last.
  */
 public final class DatasetWriter {
-    private static final Pattern SHARD_FILE = Pattern.compile("([a-z][a-z0-9_]*)-(\\d{5})\\.(bin|idx|shard\\.json)");
+    private static final Pattern SHARD_FILE = Pattern.compile("([a-z][a-z0-9_]*)-\\d{5,}(-\\d{5,})?\\.(bin|idx|shard\\.json)");
 
     private DatasetWriter() {
     }
@@ -102,8 +104,8 @@ public final class DatasetWriter {
 
     /**
      * Writes {@code manifest.json} once every shard is committed: {@code shardsPerSplit} names the splits in order
-     * and how many shards each has (0 allowed). Then deletes temporary files and shard files of these splits
-     * beyond their count (left by an earlier run with more shards).
+     * and how many shards each has (0 allowed), named {@link ShardWriter#shardName(String, int)}. See
+     * {@link #finishShards}.
      *
      * @param seconds    the job's wall time, for the statistics
      * @param parameters the job's flags, stored as given
@@ -112,6 +114,48 @@ public final class DatasetWriter {
     public static Manifest finish(DatasetFiles files, Layout layout, Manifest.TokenizerInfo tokenizer,
                                   Map<String, Integer> shardsPerSplit, double seconds, Map<String, ?> parameters)
             throws IOException {
+        return finish(files, layout, tokenizer, shardsPerSplit, Map.of(), seconds, parameters);
+    }
+
+    /** {@link #finish(DatasetFiles, Layout, Manifest.TokenizerInfo, Map, double, Map)} with per-source counts. */
+    public static Manifest finish(DatasetFiles files, Layout layout, Manifest.TokenizerInfo tokenizer,
+                                  Map<String, Integer> shardsPerSplit, Map<String, Manifest.Source> sources,
+                                  double seconds, Map<String, ?> parameters) throws IOException {
+        Map<String, List<Manifest.Shard>> shards = new LinkedHashMap<>();
+        List<String> missing = new ArrayList<>();
+        for (Map.Entry<String, Integer> e : shardsPerSplit.entrySet()) {
+            List<Manifest.Shard> list = new ArrayList<>();
+            for (int i = 0; i < e.getValue(); i++) {
+                Optional<Manifest.Shard> s = ShardWriter.finished(files, e.getKey(), i, layout);
+                if (s.isPresent()) {
+                    list.add(s.get());
+                } else {
+                    missing.add(ShardWriter.shardName(e.getKey(), i));
+                }
+            }
+            shards.put(e.getKey(), list);
+        }
+        if (!missing.isEmpty()) {
+            throw new IOException(files + ": " + missing.size() + " shard(s) not finished ("
+                    + String.join(", ", missing.subList(0, Math.min(5, missing.size())))
+                    + (missing.size() > 5 ? ", ..." : "") + "); rerun the job to write them");
+        }
+        return finishShards(files, layout, tokenizer, shards, sources, seconds, parameters);
+    }
+
+    /**
+     * Writes {@code manifest.json} once every shard is committed: {@code shards} lists, per split in order, the
+     * committed shards in sample order; {@code sources} the per-source counts (may be empty). Then deletes
+     * temporary files, task records ({@link TaskWriter}) and shard files of these splits that the manifest does not
+     * list (left by an earlier run with other parameters).
+     *
+     * @param seconds    the job's wall time, for the statistics
+     * @param parameters the job's flags, stored as given
+     * @throws IOException if a listed shard's files are missing or of another size
+     */
+    public static Manifest finishShards(DatasetFiles files, Layout layout, Manifest.TokenizerInfo tokenizer,
+                                  Map<String, List<Manifest.Shard>> shards, Map<String, Manifest.Source> sources,
+                                  double seconds, Map<String, ?> parameters) throws IOException {
         if (!tokenizer.sha256().equals(layout.tokenizerSha256())) {
             throw new IllegalArgumentException("layout tokenizer_sha256 " + layout.tokenizerSha256()
                     + " is not the tokenizer copy's " + tokenizer.sha256());
@@ -120,35 +164,29 @@ public final class DatasetWriter {
             throw new IOException(files + ": tokenizer copy " + tokenizer.file() + " is missing");
         }
         Map<String, Manifest.Split> splits = new LinkedHashMap<>();
-        List<String> missing = new ArrayList<>();
-        for (Map.Entry<String, Integer> e : shardsPerSplit.entrySet()) {
-            List<Manifest.Shard> shards = new ArrayList<>();
-            for (int i = 0; i < e.getValue(); i++) {
-                Optional<Manifest.Shard> s = ShardWriter.finished(files, e.getKey(), i, layout);
-                if (s.isPresent()) {
-                    shards.add(s.get());
-                } else {
-                    missing.add(ShardWriter.shardName(e.getKey(), i));
+        Set<String> listed = new HashSet<>();
+        for (Map.Entry<String, List<Manifest.Shard>> e : shards.entrySet()) {
+            for (Manifest.Shard s : e.getValue()) {
+                if (files.size(s.file()) != s.bytes() || s.idxFile() != null && files.size(s.idxFile()) != s.idxBytes()) {
+                    throw new IOException(files + ": shard " + s.file() + " is missing or of another size than"
+                            + " committed; rerun the job to rewrite it");
                 }
+                String name = s.file().substring(0, s.file().length() - ".bin".length());
+                listed.add(ShardWriter.dataFile(name));
+                listed.add(ShardWriter.indexFile(name));
+                listed.add(ShardWriter.recordFile(name));
             }
-            splits.put(e.getKey(), Manifest.Split.of(shards));
-        }
-        if (!missing.isEmpty()) {
-            throw new IOException(files + ": " + missing.size() + " shard(s) not finished ("
-                    + String.join(", ", missing.subList(0, Math.min(5, missing.size())))
-                    + (missing.size() > 5 ? ", ..." : "") + "); rerun the job to write them");
+            splits.put(e.getKey(), Manifest.Split.of(e.getValue()));
         }
         Manifest m = new Manifest(Manifest.FORMAT_VERSION, layout.format(), layout.dtype(), layout.vocabSize(),
                 layout.eotId(), layout.seqLen(), layout.sampleTokens(), layout.jobKey(), tokenizer, splits,
-                Manifest.Stats.of(splits, seconds), new LinkedHashMap<>(parameters));
+                Manifest.Stats.of(splits, seconds), new LinkedHashMap<>(parameters), sources);
         m.validate();
         writeAtomically(files, Manifest.FILE, m.toBytes());
         for (String name : files.list()) {
             Matcher sm = SHARD_FILE.matcher(name);
-            if (DatasetFiles.isTemporary(name)) {
-                files.delete(name);
-            } else if (sm.matches() && shardsPerSplit.containsKey(sm.group(1))
-                    && Integer.parseInt(sm.group(2)) >= shardsPerSplit.get(sm.group(1))) {
+            if (DatasetFiles.isTemporary(name) || TaskWriter.isRecord(name)
+                    || sm.matches() && shards.containsKey(sm.group(1)) && !listed.contains(name)) {
                 files.delete(name);
             }
         }

@@ -38,7 +38,9 @@ public record Manifest(
         @JsonProperty("tokenizer") TokenizerInfo tokenizer,
         @JsonProperty("splits") Map<String, Split> splits,
         @JsonProperty("stats") Stats stats,
-        @JsonProperty("parameters") Map<String, Object> parameters) implements Serializable {
+        @JsonProperty("parameters") Map<String, Object> parameters,
+        @JsonProperty("sources") @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, Source> sources)
+        implements Serializable {
 
     /** The only version this code writes and reads. */
     public static final int FORMAT_VERSION = 1;
@@ -55,6 +57,29 @@ public record Manifest(
         splits = splits == null ? new LinkedHashMap<>() : new LinkedHashMap<>(splits);
         parameters = parameters == null ? new TreeMap<>() : new TreeMap<>(parameters);
         jobKey = jobKey == null ? "" : jobKey;
+        sources = sources == null ? new TreeMap<>() : new TreeMap<>(sources);
+    }
+
+    /**
+     * What one source contributed (the input's {@code source} field, as in {@code clean}'s output, else the input
+     * file): its stored non-empty documents, their tokens (end-of-text included) and UTF-8 text bytes, and the
+     * documents that were rejected. Checks a data mixture.
+     */
+    public record Source(
+            @JsonProperty("documents") long documents,
+            @JsonProperty("tokens") long tokens,
+            @JsonProperty("text_bytes") long textBytes,
+            @JsonProperty("rejected_documents") long rejectedDocuments) implements Serializable {
+
+        public Source plus(Source o) {
+            return new Source(documents + o.documents, tokens + o.tokens, textBytes + o.textBytes,
+                    rejectedDocuments + o.rejectedDocuments);
+        }
+
+        /** Adds {@code more} into {@code into}, source by source. */
+        public static void addAll(Map<String, Source> into, Map<String, Source> more) {
+            more.forEach((k, v) -> into.merge(k, v, Source::plus));
+        }
     }
 
     /** The tokenizer copy inside the dataset folder. */
@@ -241,6 +266,14 @@ public record Manifest(
                         + " samples; at most " + Integer.MAX_VALUE + " per split are supported");
             }
         }
+        if (!sources.isEmpty()) {
+            Source total = sources.values().stream().reduce(new Source(0, 0, 0, 0), Source::plus);
+            Stats sum = Stats.of(splits, 0);
+            if (total.documents() != sum.documents() || total.tokens() != sum.tokens()
+                    || total.rejectedDocuments() != sum.rejectedDocuments()) {
+                throw new IllegalArgumentException(FILE + ": per-source counts disagree with the shards");
+            }
+        }
         if (stats != null) {
             Stats sum = Stats.of(splits, stats.seconds());
             if (sum.documents() != stats.documents() || sum.tokens() != stats.tokens() || sum.samples() != stats.samples()
@@ -320,7 +353,18 @@ public record Manifest(
         sb.append(String.format(Locale.ROOT, "tokens per shard: min %,d, mean %,.0f, max %,d%n",
                 s.minTokensPerShard(), s.meanTokensPerShard(), s.maxTokensPerShard()));
         sb.append(String.format(Locale.ROOT, "time: %.1f s, %,.0f tokens/s", s.seconds(), s.tokensPerSecond()));
-        return sb.toString();
+        if (!sources.isEmpty()) {
+            sb.append(String.format(Locale.ROOT, "%n%-40s %12s %15s %12s %9s %9s%n", "source", "documents", "tokens",
+                    "text MB", "% tokens", "rejected"));
+            for (Map.Entry<String, Source> e : sources.entrySet()) {
+                Source c = e.getValue();
+                String name = e.getKey().length() > 40 ? "..." + e.getKey().substring(e.getKey().length() - 37) : e.getKey();
+                sb.append(String.format(Locale.ROOT, "%-40s %,12d %,15d %,12.2f %9.2f %,9d%n", name, c.documents(),
+                        c.tokens(), c.textBytes() / 1e6, s.tokens() == 0 ? 0 : 100.0 * c.tokens() / s.tokens(),
+                        c.rejectedDocuments()));
+            }
+        }
+        return sb.toString().stripTrailing();
     }
 
     /** Every shard of every split, in split then sample order. */

@@ -1,5 +1,6 @@
 package io.sparkgpt.tokenizer.dataset;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.sparkgpt.tokenizer.IntArray;
@@ -53,12 +54,15 @@ public final class ShardWriter implements Closeable {
     private boolean committed;
     private boolean closed;
 
-    private ShardWriter(DatasetFiles files, String split, int index, Layout layout) throws IOException {
+    private final Integer task;
+
+    private ShardWriter(DatasetFiles files, String split, Integer task, int index, Layout layout) throws IOException {
         this.files = files;
         this.layout = layout;
         this.split = checkSplit(split);
+        this.task = task;
         this.index = index;
-        this.name = shardName(split, index);
+        this.name = task == null ? shardName(split, index) : shardName(split, task, index);
         this.tmp = DatasetFiles.TEMP_MARKER + Long.toHexString(ThreadLocalRandom.current().nextLong() | 1L << 62);
         this.tokenBytes = layout.dtype().bytes();
         this.docLengths = layout.format() == Format.MEGATRON ? new IntArray(1024) : null;
@@ -73,12 +77,28 @@ public final class ShardWriter implements Closeable {
         if (index < 0 || index > 99_999) {
             throw new IllegalArgumentException("shard index must be in [0, 99999], got " + index);
         }
-        return new ShardWriter(files, split, index, layout);
+        return new ShardWriter(files, split, null, index, layout);
+    }
+
+    /**
+     * Starts shard {@code index} of {@code split} written by task {@code task} alone ({@link TaskWriter}): named
+     * {@link #shardName(String, int, int)}, so that tasks never share a name.
+     */
+    public static ShardWriter create(DatasetFiles files, String split, int task, int index, Layout layout) throws IOException {
+        if (task < 0 || index < 0) {
+            throw new IllegalArgumentException("task and shard index must not be negative, got " + task + ", " + index);
+        }
+        return new ShardWriter(files, split, task, index, layout);
     }
 
     /** {@code train-00003}: the shard's name; its files add {@code .bin}, {@code .idx} and {@code .shard.json}. */
     public static String shardName(String split, int index) {
         return String.format(Locale.ROOT, "%s-%05d", checkSplit(split), index);
+    }
+
+    /** {@code train-00003-00001}: shard 1 of task 3's {@code train} documents. */
+    public static String shardName(String split, int task, int index) {
+        return String.format(Locale.ROOT, "%s-%05d-%05d", checkSplit(split), task, index);
     }
 
     public static String dataFile(String shardName) {
@@ -98,7 +118,11 @@ public final class ShardWriter implements Closeable {
      * with the recorded sizes; empty if the shard must be (re)written.
      */
     public static Optional<Manifest.Shard> finished(DatasetFiles files, String split, int index, Layout layout) throws IOException {
-        String n = shardName(split, index);
+        return finished(files, shardName(split, index), layout);
+    }
+
+    /** {@link #finished(DatasetFiles, String, int, Layout)} for the shard of that name. */
+    static Optional<Manifest.Shard> finished(DatasetFiles files, String n, Layout layout) throws IOException {
         if (files.size(recordFile(n)) < 0) {
             return Optional.empty();
         }
@@ -124,7 +148,8 @@ public final class ShardWriter implements Closeable {
             @JsonProperty("split") String split,
             @JsonProperty("index") int index,
             @JsonProperty("layout") Layout layout,
-            @JsonProperty("shard") Manifest.Shard shard) {
+            @JsonProperty("shard") Manifest.Shard shard,
+            @JsonProperty("task") @JsonInclude(JsonInclude.Include.NON_NULL) Integer task) {
     }
 
     /**
@@ -225,7 +250,7 @@ public final class ShardWriter implements Closeable {
                 tokens / st, tokens % st, tokens * tokenBytes, sha, idxFile, idxBytes, idxSha, textBytes,
                 Math.round((System.nanoTime() - startNanos) / 1e6) / 1e3);
         try (OutputStream o = files.create(recordFile(name) + tmp)) {
-            Manifest.JSON.writeValue(o, new Record(split, index, layout, shard));
+            Manifest.JSON.writeValue(o, new Record(split, index, layout, shard, task));
         }
         files.rename(dataFile(name) + tmp, dataFile(name));
         if (idxFile != null) {

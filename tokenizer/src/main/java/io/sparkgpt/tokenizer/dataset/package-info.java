@@ -10,10 +10,12 @@
  *       (= seq_len + 1), {@code job_key}, {@code tokenizer} {name, file, sha256}, {@code splits}
  *       {train, val: {documents, empty_documents, rejected_documents, tokens, samples, unsampled_tokens,
  *       text_bytes, shards: [{file, documents, ..., tokens, samples, unsampled_tokens, bytes, sha256, [idx_file,
- *       idx_bytes, idx_sha256], text_bytes, seconds}]}}, {@code stats} and {@code parameters} (the job's flags).
+ *       idx_bytes, idx_sha256], text_bytes, seconds}]}}, {@code stats}, {@code parameters} (the job's flags)
+ *       and, if the job counted them, {@code sources} {name: {documents, tokens, text_bytes,
+ *       rejected_documents}}.
  *   <li>{@code tokenizer.json} (or {@code tokenizer.model}): the tokenizer, loadable with
  *       {@code Tokenizers.load}.
- *   <li>per shard {@code <split>-<5 digits>.bin}: the shard's documents, each as its token ids followed by
+ *   <li>per shard {@code <split>-<5 digits>.bin} (or {@code <split>-<task>-<part>.bin}): the shard's documents, each as its token ids followed by
  *       {@code eot_id}, one flat little-endian array of {@code dtype}; for Megatron also {@code .idx}
  *       ({@link io.sparkgpt.tokenizer.dataset.MegatronIndex}), so {@code <dir>/train-00000} is a Megatron data
  *       prefix; and {@code .shard.json}, the shard's own record (its layout and manifest entry), used to resume.
@@ -30,9 +32,13 @@
  *
  * <h2>Splits, order, shards</h2>
  * {@link io.sparkgpt.tokenizer.dataset.DocumentSplit} decides from a document's id alone whether it is in
- * {@code val} or {@code train}, its shuffle key, and (from the key) its shard; inside a shard documents are in
- * unsigned key order. So the content of every shard is a function of the documents and the parameters, never of
- * the partitioning or of which tasks ran when, which is what makes reruns safe.
+ * {@code val} or {@code train}. Two orders: a job whose tasks each write their own input split with a
+ * {@link io.sparkgpt.tokenizer.dataset.TaskWriter} (shards {@code <split>-<task>-<part>}, documents in input order,
+ * no exchange between tasks; the reader's per-epoch permutation shuffles samples across all shards), or a global
+ * shuffle: the id also gives a shuffle key and (from the key) a shard {@code <split>-<5 digits>}, inside which
+ * documents are in unsigned key order. Either way the content of every shard is a function of the documents and
+ * the parameters (for task shards: including the input splits), never of which tasks ran when, which is what
+ * makes reruns safe.
  *
  * <h2>Writing from Spark executors</h2>
  * Implement {@link io.sparkgpt.tokenizer.dataset.DatasetFiles} over a Hadoop {@code FileSystem} and output folder:
