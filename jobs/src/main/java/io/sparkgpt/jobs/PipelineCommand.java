@@ -117,7 +117,7 @@ public final class PipelineCommand implements Callable<Integer> {
       stage("1/5 clean", Files.exists(clean), () -> {
         CleanReport r = CleanJob.run(session, new CleanJob.Options(inputs, clean.toString(),
             CleanJob.OutputFormat.PARQUET, null, read, Set.of(), CleanConfig.DEFAULTS,
-            work.resolve("clean-report.json").toString(), work.resolve("rejected").toString(), 0, false),
+            work.resolve("clean-report.json").toString(), work.resolve("rejected").toString(), 0, false, List.of()),
             progress::phase);
         System.out.print(r.table());
       });

@@ -25,6 +25,8 @@ public final class CleanReport {
     final TreeMap<String, Long> reasons = new TreeMap<>();
     final TreeMap<String, Long> languages = new TreeMap<>();
     final long[] pii = new long[PiiRedaction.Kind.values().length];
+    /** Per benchmark: documents dropped, documents cut, overlapping n-grams. */
+    final TreeMap<String, long[]> benchmarks = new TreeMap<>();
     long kept;
     long rejected;
     long quarantined;
@@ -49,6 +51,13 @@ public final class CleanReport {
       if (!d.kept()) {
         reasons.merge(d.step + "/" + d.rule, 1L, Long::sum);
       }
+      if (d.overlap != null) {
+        d.overlap.ngramsPerBenchmark.forEach((b, n) -> {
+          long[] a = benchmarks.computeIfAbsent(b, k -> new long[3]);
+          a[d.overlap.cut ? 1 : 0]++;
+          a[2] += n;
+        });
+      }
       if (d.kept() && d.piiCounts != null) {
         for (int i = 0; i < pii.length; i++) {
           pii[i] += d.piiCounts[i];
@@ -66,6 +75,12 @@ public final class CleanReport {
       }
       o.reasons.forEach((r, n) -> reasons.merge(r, n, Long::sum));
       o.languages.forEach((l, n) -> languages.merge(l, n, Long::sum));
+      o.benchmarks.forEach((b, a) -> {
+        long[] mine = benchmarks.computeIfAbsent(b, k -> new long[3]);
+        for (int i = 0; i < a.length; i++) {
+          mine[i] += a[i];
+        }
+      });
       for (int i = 0; i < pii.length; i++) {
         pii[i] += o.pii[i];
       }
@@ -150,6 +165,9 @@ public final class CleanReport {
         "step", "docs in", "docs out", "MB in", "MB out", "dropped (top reasons)"));
     for (int k = 0; k < c.steps; k++) {
       String name = Steps.NAMES.get(k);
+      if (name.equals(Steps.DECONTAMINATE) && skipped.contains(name)) {
+        continue; // opt-in (--decontaminate): not worth a row when off
+      }
       StringBuilder why = new StringBuilder();
       c.reasons.entrySet().stream()
           .filter(e -> e.getKey().startsWith(name + "/"))
@@ -164,8 +182,18 @@ public final class CleanReport {
         "input %d docs = kept %d + rejected %d + quarantined %d; %.1f MB in %.1f s (%.2f MB/s)%n",
         c.inputDocs(), c.kept, c.rejected, c.quarantined, c.bytesIn[0] / 1e6, seconds,
         seconds > 0 ? c.bytesIn[0] / 1e6 / seconds : 0));
-    if (!skipped.isEmpty()) {
-      b.append("* skipped: ").append(String.join(", ", skipped)).append('\n');
+    if (extra.get("decontamination") instanceof Map<?, ?> d && d.get("benchmarks") instanceof Map<?, ?> marks) {
+      b.append(String.format(Locale.ROOT, "%-16s %10s %12s %12s %9s %12s%n", "benchmark", "eval items",
+          "eval n-grams", "docs dropped", "docs cut", "n-grams hit"));
+      marks.forEach((name, v) -> {
+        Map<?, ?> m = (Map<?, ?>) v;
+        b.append(String.format(Locale.ROOT, "%-16s %10d %12d %12d %9d %12d%n", name, m.get("eval_items"),
+            m.get("eval_ngrams"), m.get("docs_dropped"), m.get("docs_cut"), m.get("ngrams_matched")));
+      });
+    }
+    List<String> off = skipped.stream().filter(s -> !s.equals(Steps.DECONTAMINATE)).toList();
+    if (!off.isEmpty()) {
+      b.append("* skipped: ").append(String.join(", ", off)).append('\n');
     }
     return b.toString();
   }
