@@ -103,7 +103,7 @@ public final class CleanCommand implements Callable<Integer> {
     }
     CleanJob.Options options = options(cfg);
     Preflight.check(input.inputs, input.format(), overwrite, "--output", output, "--report", report,
-        "--rejected", rejected);
+        "--report", report == null ? null : CleanJob.htmlPath(report), "--rejected", rejected);
     Decontamination.evalFiles(new org.apache.hadoop.conf.Configuration(), decontaminate);
     try (SparkSession session = SparkRuntime.start("sparkgpt clean", spark.master, spark.verbose, spark.conf)) {
       System.err.println("sparkgpt clean: " + String.join(",", input.inputs) + " -> " + output + " on "

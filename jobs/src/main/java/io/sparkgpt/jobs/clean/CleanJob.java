@@ -62,6 +62,7 @@ public final class CleanJob {
     Outputs outputs = new Outputs(jsc.hadoopConfiguration(), o.overwrite());
     String rejectedTmp = o.rejected() == null ? null : outputs.claim(o.rejected(), "--rejected");
     String reportTmp = o.report() == null ? null : outputs.claim(o.report(), "--report");
+    String htmlTmp = o.report() == null ? null : outputs.claim(htmlPath(o.report()), "--report");
     String outputTmp = outputs.claim(o.output(), "--output");
     try {
       List<Inputs.InputFile> files = Inputs.expand(jsc.hadoopConfiguration(), o.inputs(), o.inputFormat());
@@ -164,6 +165,7 @@ public final class CleanJob {
       CleanReport report = new CleanReport(counts, extra, (System.nanoTime() - start) / 1e9, skipped);
       if (reportTmp != null) {
         outputs.writeString(reportTmp, report.toJson());
+        outputs.writeString(htmlTmp, report.html("sparkgpt clean: " + String.join(", ", o.inputs())));
       }
       outputs.commit();
       cached.forEach(c -> c.unpersist(false));
@@ -172,6 +174,11 @@ public final class CleanJob {
       outputs.abort();
       throw e;
     }
+  }
+
+  /** The HTML report next to the JSON one: report.json gives report.html. */
+  public static String htmlPath(String jsonReport) {
+    return (jsonReport.endsWith(".json") ? jsonReport.substring(0, jsonReport.length() - 5) : jsonReport) + ".html";
   }
 
   /** Wall-clock time of each phase of the job, for the report. */
