@@ -117,7 +117,7 @@ public final class TokenizeCommand implements Callable<Integer> {
   }
 
   /** A self-contained page: the splits' figures and the tokens of every shard (written under a temporary name). */
-  static void writeHtmlReport(org.apache.hadoop.fs.FileSystem fs, Path file, Manifest m) throws java.io.IOException {
+  public static void writeHtmlReport(org.apache.hadoop.fs.FileSystem fs, Path file, Manifest m) throws java.io.IOException {
     HtmlReport h = new HtmlReport("sparkgpt tokenize: " + file.getParent().getName());
     h.table(List.of("format", "dtype", "vocabulary", "seq-len", "tokenizer", "seconds", "tokens/s"),
         List.of(List.of(m.format().id(), m.dtype().id(), (long) m.vocabSize(), (long) m.seqLen(),
