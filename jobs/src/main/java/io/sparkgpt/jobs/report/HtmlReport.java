@@ -81,8 +81,9 @@ public final class HtmlReport {
     CategoryChart chart = new CategoryChartBuilder().width(900).height(420).title(chartTitle)
         .xAxisTitle(xTitle).yAxisTitle(yTitle).build();
     chart.getStyler().setLegendVisible(series.size() > 1);
-    chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
-    chart.getStyler().setXAxisLabelRotation(categories.size() > 6 ? 45 : 0);
+    chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+    boolean crowded = categories.size() > 6 || categories.stream().mapToInt(String::length).sum() > 60;
+    chart.getStyler().setXAxisLabelRotation(crowded ? 45 : 0);
     chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
     series.forEach((name, values) -> chart.addSeries(name, categories, values));
     try {
