@@ -117,7 +117,7 @@ public final class PipelineCommand implements Callable<Integer> {
       stage("1/5 clean", Files.exists(clean), () -> {
         CleanReport r = CleanJob.run(session, new CleanJob.Options(inputs, clean.toString(),
             CleanJob.OutputFormat.PARQUET, null, read, Set.of(), CleanConfig.DEFAULTS,
-            work.resolve("clean-report.json").toString(), work.resolve("rejected").toString(), 0, false),
+            work.resolve("clean-report.json").toString(), work.resolve("rejected").toString(), 0, false, List.of()),
             progress::phase);
         System.out.print(r.table());
       });
@@ -133,6 +133,10 @@ public final class PipelineCommand implements Callable<Integer> {
         Manifest m = TokenizeJob.run(session, new TokenizeJob.Options(List.of(clean.toString()),
             Inputs.Format.PARQUET, read, tokenizer.toString(), dataset.toString(), model.blockSize(), 0.05,
             100_000_000, 0, Format.NATIVE, 0, false, false, Map.of("pipeline", true)), progress::phase);
+        org.apache.hadoop.fs.Path report = new org.apache.hadoop.fs.Path(dataset.toUri().toString(),
+            io.sparkgpt.jobs.tokenize.TokenizeCommand.REPORT);
+        io.sparkgpt.jobs.tokenize.TokenizeCommand.writeHtmlReport(
+            report.getFileSystem(session.sparkContext().hadoopConfiguration()), report, m);
         System.out.println(m.summary().stripTrailing());
       });
       progress.close();   // pretrain prints its own progress line per round

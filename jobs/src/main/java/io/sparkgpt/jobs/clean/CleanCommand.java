@@ -53,6 +53,26 @@ public final class CleanCommand implements Callable<Integer> {
       description = "Jaccard similarity above which documents are near-duplicates (default 0.8).")
   Double dedupThreshold;
 
+  @Option(names = "--decontaminate", split = ",", paramLabel = "EVAL",
+      description = "Eval sets (JSONL with a text field, or plain text; the benchmark is the file name): drop or "
+          + "cut documents sharing an n-gram with them.")
+  List<String> decontaminate = new ArrayList<>();
+
+  @Option(names = "--decontaminate-ngram", paramLabel = "N", description = "Words per n-gram (default 13).")
+  Integer ngram;
+
+  @Option(names = "--decontaminate-split", paramLabel = "MODE",
+      description = "cjk (default: each CJK character is a word) or whitespace.")
+  String split;
+
+  @Option(names = "--decontaminate-action", paramLabel = "ACTION",
+      description = "drop (default) the document, or cut the overlapping spans.")
+  String action;
+
+  @Option(names = "--decontaminate-margin", paramLabel = "WORDS",
+      description = "With cut: words removed either side of an overlap (default 200).")
+  Integer margin;
+
   @Option(names = "--config", paramLabel = "FILE",
       description = "JSON file overriding any threshold (see --print-config for keys and defaults).")
   Path config;
@@ -83,7 +103,8 @@ public final class CleanCommand implements Callable<Integer> {
     }
     CleanJob.Options options = options(cfg);
     Preflight.check(input.inputs, input.format(), overwrite, "--output", output, "--report", report,
-        "--rejected", rejected);
+        "--report", report == null ? null : CleanJob.htmlPath(report), "--rejected", rejected);
+    Decontamination.evalFiles(new org.apache.hadoop.conf.Configuration(), decontaminate);
     try (SparkSession session = SparkRuntime.start("sparkgpt clean", spark.master, spark.verbose, spark.conf)) {
       System.err.println("sparkgpt clean: " + String.join(",", input.inputs) + " -> " + output + " on "
           + session.sparkContext().master() + "; steps off: " + (skip.isEmpty() ? "none" : String.join(",", skip)));
@@ -112,7 +133,7 @@ public final class CleanCommand implements Callable<Integer> {
     }
     if (normalization != null) {
       c = new CleanConfig(new CleanConfig.Normalize(normalization), c.quality(), c.repetition(), c.code(),
-          c.language(), c.pii(), c.dedup());
+          c.language(), c.pii(), c.dedup(), c.decontaminate());
     }
     if (languages != null) {
       try {
@@ -122,7 +143,8 @@ public final class CleanCommand implements Callable<Integer> {
       }
       var l = c.language();
       c = new CleanConfig(c.normalize(), c.quality(), c.repetition(), c.code(),
-          new CleanConfig.Language(languages, l.sampleChars(), l.minConfidence()), c.pii(), c.dedup());
+          new CleanConfig.Language(languages, l.sampleChars(), l.minConfidence()), c.pii(), c.dedup(),
+          c.decontaminate());
     }
     if (dedupThreshold != null) {
       if (dedupThreshold <= 0 || dedupThreshold > 1) {
@@ -131,8 +153,17 @@ public final class CleanCommand implements Callable<Integer> {
       var d = c.dedup();
       c = new CleanConfig(c.normalize(), c.quality(), c.repetition(), c.code(), c.language(), c.pii(),
           new CleanConfig.Dedup(d.exact(), d.fuzzy(), dedupThreshold, d.bands(), d.rows(), d.shingleSize(),
-              d.cjkShingleSize()));
+              d.cjkShingleSize()), c.decontaminate());
     }
+    var dc = c.decontaminate();
+    dc = new CleanConfig.Decontaminate(ngram != null ? ngram : dc.ngram(),
+        split != null ? split.toLowerCase(Locale.ROOT) : dc.split(),
+        action != null ? action.toLowerCase(Locale.ROOT) : dc.action(), margin != null ? margin : dc.marginWords(),
+        dc.maxCuts(), dc.textFields(), dc.bloomAboveNgrams(), dc.bloomFpp());
+    if (dc.problem() != null) {
+      throw new UserError(dc.problem());
+    }
+    c = new CleanConfig(c.normalize(), c.quality(), c.repetition(), c.code(), c.language(), c.pii(), c.dedup(), dc);
     String form = c.normalize().form().toLowerCase(Locale.ROOT);
     if (!form.equals("nfc") && !form.equals("nfkc")) {
       throw new UserError("normalization must be nfc or nfkc, not " + c.normalize().form());
@@ -161,6 +192,6 @@ public final class CleanCommand implements Callable<Integer> {
     }
     return new CleanJob.Options(input.inputs, output,
         InputOptions.choice("--output-format", outputFormat, CleanJob.OutputFormat.class), input.format(),
-        input.readOptions(), skipped, cfg, report, rejected, partitions, overwrite);
+        input.readOptions(), skipped, cfg, report, rejected, partitions, overwrite, decontaminate);
   }
 }

@@ -31,7 +31,7 @@ public final class CleanJob {
 
   public record Options(List<String> inputs, String output, OutputFormat outputFormat, Inputs.Format inputFormat,
       DocReader.Options read, Set<String> skip, CleanConfig config, String report, String rejected,
-      int partitions, boolean overwrite) {}
+      int partitions, boolean overwrite, List<String> decontaminate) {}
 
   public static final StructType KEPT_SCHEMA = new StructType()
       .add("id", DataTypes.StringType, false)
@@ -50,7 +50,9 @@ public final class CleanJob {
       .add("reason", DataTypes.StringType, false)
       .add("text", DataTypes.StringType, true)
       .add("raw_base64", DataTypes.StringType, true)
-      .add("metadata", DataTypes.createMapType(DataTypes.StringType, DataTypes.StringType), false);
+      .add("metadata", DataTypes.createMapType(DataTypes.StringType, DataTypes.StringType), false)
+      .add("benchmark", DataTypes.StringType, true)
+      .add("ngram", DataTypes.StringType, true);
 
   private CleanJob() {}
 
@@ -60,6 +62,7 @@ public final class CleanJob {
     Outputs outputs = new Outputs(jsc.hadoopConfiguration(), o.overwrite());
     String rejectedTmp = o.rejected() == null ? null : outputs.claim(o.rejected(), "--rejected");
     String reportTmp = o.report() == null ? null : outputs.claim(o.report(), "--report");
+    String htmlTmp = o.report() == null ? null : outputs.claim(htmlPath(o.report()), "--report");
     String outputTmp = outputs.claim(o.output(), "--output");
     try {
       List<Inputs.InputFile> files = Inputs.expand(jsc.hadoopConfiguration(), o.inputs(), o.inputFormat());
@@ -68,8 +71,18 @@ public final class CleanJob {
       for (int i = 0; i < stepNanos.length; i++) {
         stepNanos[i] = jsc.sc().longAccumulator("step " + Steps.NAMES.get(i) + " ns");
       }
-      DocPipeline pipeline = new DocPipeline(o.config(), o.skip(), stepNanos);
       PhaseClock clock = new PhaseClock(phase);
+      Set<String> skip = new java.util.LinkedHashSet<>(o.skip());
+      Decontamination decontamination = null;
+      if (o.decontaminate().isEmpty()) {
+        skip.add(Steps.DECONTAMINATE);
+      } else if (!skip.contains(Steps.DECONTAMINATE)) {
+        clock.start("reading eval sets");
+        decontamination = Decontamination.prepare(jsc, o.config().decontaminate(), o.config().normalize().form(),
+            Decontamination.evalFiles(jsc.hadoopConfiguration(), o.decontaminate()));
+      }
+      DocPipeline pipeline = new DocPipeline(o.config(), skip,
+          stepNanos, decontamination == null ? null : decontamination.probe());
 
       clock.start("decode, normalize, filter, language, pii");
       JavaRDD<Doc> docs = DocReader.read(spark, files, o.read(), partitions)
@@ -77,15 +90,23 @@ public final class CleanJob {
           .persist(StorageLevel.MEMORY_AND_DISK_SER());
       docs.count(); // materialise, so that each phase is timed on its own
       List<JavaRDD<Doc>> cached = new ArrayList<>(List.of(docs));
+      long[] verified = null;
+      if (decontamination != null) {
+        // Only the documents the probe marked are looked at again; the others pass through the map untouched.
+        clock.start("decontamination check");
+        verified = decontamination.verify(jsc);
+        Decontamination d = decontamination;
+        docs = docs.map(d::resolve);
+      }
 
-      if (!o.skip().contains(Steps.EXACT_DEDUP)) {
+      if (!skip.contains(Steps.EXACT_DEDUP)) {
         clock.start("exact dedup");
         docs = ExactDedup.apply(docs, partitions).persist(StorageLevel.MEMORY_AND_DISK_SER());
         docs.count();
         cached.add(docs);
       }
       Map<String, Object> extra = new LinkedHashMap<>();
-      if (!o.skip().contains(Steps.FUZZY_DEDUP)) {
+      if (!skip.contains(Steps.FUZZY_DEDUP)) {
         clock.start("fuzzy dedup");
         FuzzyDedup.Result fuzzy = FuzzyDedup.find(docs.filter(Doc::kept), o.config().dedup(), partitions, phase);
         int step = Steps.index(Steps.FUZZY_DEDUP);
@@ -121,7 +142,9 @@ public final class CleanJob {
         writer.json(outputTmp);
       }
       if (rejectedTmp != null) {
-        spark.createDataFrame(docs.filter(d -> !d.kept()).map(CleanJob::rejectedRow), REJECTED_SCHEMA)
+        // Cut documents are kept and also listed, with what was cut out of them.
+        JavaRDD<Doc> listed = docs.filter(d -> !d.kept() || d.overlap != null && d.overlap.cut);
+        spark.createDataFrame(listed.map(CleanJob::rejectedRow), REJECTED_SCHEMA)
             .write().mode(SaveMode.Overwrite).json(rejectedTmp);
       }
       clock.stop();
@@ -131,22 +154,31 @@ public final class CleanJob {
           stepSeconds.put(Steps.NAMES.get(i), Math.round(stepNanos[i].value() / 1e7) / 100.0);
         }
       }
+      if (decontamination != null) {
+        extra.put("decontamination", decontamination.report(counts.benchmarks, verified));
+      }
       extra.put("step_cpu_seconds", stepSeconds);
       extra.put("phase_seconds", clock.seconds());
       extra.put("partitions", partitions);
       extra.put("input_files", files.size());
-      List<String> skipped = new ArrayList<>(o.skip());
+      List<String> skipped = new ArrayList<>(skip);
       CleanReport report = new CleanReport(counts, extra, (System.nanoTime() - start) / 1e9, skipped);
       if (reportTmp != null) {
         outputs.writeString(reportTmp, report.toJson());
+        outputs.writeString(htmlTmp, report.html("sparkgpt clean: " + String.join(", ", o.inputs())));
       }
       outputs.commit();
-      docs.unpersist(false);
+      cached.forEach(c -> c.unpersist(false));
       return report;
     } catch (RuntimeException | IOException e) {
       outputs.abort();
       throw e;
     }
+  }
+
+  /** The HTML report next to the JSON one: report.json gives report.html. */
+  public static String htmlPath(String jsonReport) {
+    return (jsonReport.endsWith(".json") ? jsonReport.substring(0, jsonReport.length() - 5) : jsonReport) + ".html";
   }
 
   /** Wall-clock time of each phase of the job, for the report. */
@@ -184,10 +216,18 @@ public final class CleanJob {
         scalaMap(d.metadata));
   }
 
+  /** A dropped document, or a kept one that decontamination cut (status "cut", text = what was cut out). */
   static Row rejectedRow(Doc d) {
+    Doc.Overlap o = d.overlap;
+    if (d.kept()) {
+      return RowFactory.create(d.id, d.source, "cut", Steps.DECONTAMINATE, "benchmark_overlap",
+          "cut " + o.ngramsPerBenchmark.values().stream().mapToInt(Integer::intValue).sum()
+              + " overlapping n-grams of " + String.join(", ", o.ngramsPerBenchmark.keySet()),
+          o.removed, null, scalaMap(d.metadata), o.benchmark, o.ngram);
+    }
     return RowFactory.create(d.id, d.source, d.status.name().toLowerCase(Locale.ROOT), d.step, d.rule, d.reason(),
         d.text, d.raw == null ? null : Base64.getEncoder().encodeToString(d.raw),
-        scalaMap(d.metadata));
+        scalaMap(d.metadata), o == null ? null : o.benchmark, o == null ? null : o.ngram);
   }
 
   /** Spark's Row encoder takes Scala maps only. */

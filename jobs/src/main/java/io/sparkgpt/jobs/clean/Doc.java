@@ -33,8 +33,24 @@ public final class Doc implements Serializable {
   /** Index of the step that dropped the document, or NAMES.size() when it is kept. */
   public int reached = Steps.NAMES.size();
   public int[] piiCounts;
+  /** Set by the decontaminate step when an n-gram hash of the document is in the eval filter; not yet verified. */
+  public boolean overlapCandidate;
+  /** A verified overlap with the eval sets: the document was dropped for it, or cut. */
+  public Overlap overlap;
 
   private transient TextStats stats;
+
+  /** What decontamination found (a class, not a record: Spark's Kryo serializer cannot build records). */
+  public static final class Overlap implements Serializable {
+    /** The benchmark of the first overlapping n-gram, and that n-gram as written in the document. */
+    public String benchmark;
+    public String ngram;
+    /** Overlapping n-gram positions per benchmark (an n-gram found in two benchmarks counts for both). */
+    public TreeMap<String, Integer> ngramsPerBenchmark;
+    /** Whether the document was kept with the overlapping spans cut out, and the text removed. */
+    public boolean cut;
+    public String removed;
+  }
 
   public Doc() {}
 

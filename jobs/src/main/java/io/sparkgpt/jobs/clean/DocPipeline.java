@@ -7,7 +7,8 @@ import java.util.Set;
 import org.apache.spark.util.LongAccumulator;
 
 /**
- * The document-level part of cleaning, in order: normalize, quality, repetition, code_quality, language, pii.
+ * The document-level part of cleaning, in order: normalize, quality, repetition, code_quality, language, pii,
+ * decontaminate.
  * (The two dedup steps need all documents at once and run as Spark shuffles afterwards.) Each document either
  * comes out kept, with its final text, or carries the step, rule and detail that dropped it, plus its size on
  * entry to every step for the report.
@@ -18,11 +19,14 @@ public final class DocPipeline implements Serializable {
   private final LongAccumulator[] nanos;
 
   public DocPipeline(CleanConfig c, Set<String> skip) {
-    this(c, skip, null);
+    this(c, skip, null, null);
   }
 
-  /** @param nanos one accumulator per step index for step timings, or null */
-  public DocPipeline(CleanConfig c, Set<String> skip, LongAccumulator[] nanos) {
+  /**
+   * @param nanos one accumulator per step index for step timings, or null
+   * @param decontaminate the probe of {@link Decontamination}, or null when no eval sets are given
+   */
+  public DocPipeline(CleanConfig c, Set<String> skip, LongAccumulator[] nanos, Step decontaminate) {
     this.nanos = nanos;
     List<Step> steps = new ArrayList<>();
     steps.add(new Normalize(c.normalize()));
@@ -31,6 +35,9 @@ public final class DocPipeline implements Serializable {
     steps.add(new CodeQuality(c.code()));
     steps.add(new LanguageId(c.language()));
     steps.add(new PiiRedaction(c.pii()));
+    if (decontaminate != null) {
+      steps.add(decontaminate);
+    }
     for (Step s : steps) {
       if (!skip.contains(s.name())) {
         byIndex[Steps.index(s.name())] = s;

@@ -23,8 +23,9 @@ import scala.Tuple2;
  */
 public final class FuzzyDedup {
   /** Figures for the report. */
+  /** clusterSizes: how many clusters (of near-duplicates, survivor included) have each size. */
   public record Stats(long signatures, long candidatePairs, long verifiedPairs, long clusters, long duplicates,
-      int componentRounds) implements Serializable {
+      int componentRounds, java.util.TreeMap<Long, Long> clusterSizes) implements Serializable {
     public java.util.Map<String, Object> toMap() {
       java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
       m.put("signatures", signatures);
@@ -33,6 +34,7 @@ public final class FuzzyDedup {
       m.put("clusters", clusters);
       m.put("duplicates", duplicates);
       m.put("component_rounds", componentRounds);
+      m.put("cluster_sizes", clusterSizes);
       return m;
     }
   }
@@ -124,12 +126,13 @@ public final class FuzzyDedup {
             "near-duplicate of %s (cluster of %d, Jaccard >= %.2f)", t._2._1._2._1, t._2._2, threshold)))
         .persist(StorageLevel.MEMORY_AND_DISK());
     long duplicateCount = duplicates.count();
-    long clusters = size.count();
+    java.util.TreeMap<Long, Long> clusterSizes = new java.util.TreeMap<>(size.values().countByValue());
+    long clusters = clusterSizes.values().stream().mapToLong(Long::longValue).sum();
     verified.unpersist(false);
     members.unpersist(false);
     sigs.unpersist(false);
     return new Result(duplicates,
-        new Stats(signatures, candidatePairs, verifiedPairs, clusters, duplicateCount, rounds[0]));
+        new Stats(signatures, candidatePairs, verifiedPairs, clusters, duplicateCount, rounds[0], clusterSizes));
   }
 
   /** The survivor rule: the longer document, then the smaller id. */

@@ -11,11 +11,12 @@ public final class Steps {
   public static final String CODE_QUALITY = "code_quality";
   public static final String LANGUAGE = "language";
   public static final String PII = "pii";
+  public static final String DECONTAMINATE = "decontaminate";
   public static final String EXACT_DEDUP = "exact_dedup";
   public static final String FUZZY_DEDUP = "fuzzy_dedup";
 
   public static final List<String> NAMES = List.of(
-      DECODE, NORMALIZE, QUALITY, REPETITION, CODE_QUALITY, LANGUAGE, PII, EXACT_DEDUP, FUZZY_DEDUP);
+      DECODE, NORMALIZE, QUALITY, REPETITION, CODE_QUALITY, LANGUAGE, PII, DECONTAMINATE, EXACT_DEDUP, FUZZY_DEDUP);
 
   /** Steps that may be switched off with --skip (decoding and normalisation always run). */
   public static final List<String> SKIPPABLE = NAMES.subList(2, NAMES.size());

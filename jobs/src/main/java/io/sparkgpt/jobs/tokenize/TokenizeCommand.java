@@ -6,9 +6,12 @@ import io.sparkgpt.jobs.InputOptions;
 import io.sparkgpt.jobs.Preflight;
 import io.sparkgpt.jobs.SparkOptions;
 import io.sparkgpt.jobs.UserError;
+import io.sparkgpt.jobs.report.HtmlReport;
 import io.sparkgpt.tokenizer.dataset.Format;
 import io.sparkgpt.tokenizer.dataset.Manifest;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -69,6 +72,9 @@ public final class TokenizeCommand implements Callable<Integer> {
   @Option(names = "--overwrite", description = "Delete an existing dataset folder first.")
   boolean overwrite;
 
+  /** The HTML report, next to manifest.json. */
+  public static final String REPORT = "report.html";
+
   @Override
   public Integer call() throws Exception {
     if (seqLen < 1) {
@@ -112,10 +118,47 @@ public final class TokenizeCommand implements Callable<Integer> {
           + tokenizer + ", seq-len " + seqLen + ", " + fmt.id() + ") on " + session.sparkContext().master());
       try (Progress progress = new Progress(session.sparkContext(), System.err, 2000)) {
         Manifest m = TokenizeJob.run(session, options, progress::phase);
+        writeHtmlReport(fs, new Path(out, REPORT), m);
         System.out.println(m.summary().stripTrailing());
         System.out.println("dataset: " + output);
       }
     }
     return 0;
+  }
+
+  /** A self-contained page: the splits' figures and the tokens of every shard (written under a temporary name). */
+  public static void writeHtmlReport(org.apache.hadoop.fs.FileSystem fs, Path file, Manifest m) throws java.io.IOException {
+    HtmlReport h = new HtmlReport("sparkgpt tokenize: " + file.getParent().getName());
+    h.table(List.of("format", "dtype", "vocabulary", "seq-len", "tokenizer", "seconds", "tokens/s"),
+        List.of(List.of(m.format().id(), m.dtype().id(), (long) m.vocabSize(), (long) m.seqLen(),
+            m.tokenizer().name(), m.stats() == null ? 0.0 : m.stats().seconds(),
+            m.stats() == null ? 0.0 : m.stats().tokensPerSecond())));
+    List<List<Object>> rows = new ArrayList<>();
+    List<String> shards = new ArrayList<>();
+    Map<String, List<? extends Number>> tokens = new LinkedHashMap<>();
+    m.splits().forEach((name, sp) -> {
+      rows.add(List.of(name, sp.documents(), sp.tokens(), sp.samples(), sp.textBytes(), (long) sp.shards().size(),
+          sp.tokens() > sp.documents() ? (double) sp.textBytes() / (sp.tokens() - sp.documents()) : 0.0));
+      List<Long> perShard = new ArrayList<>();
+      for (Manifest.Shard sh : m.allShards()) {
+        perShard.add(sp.shards().contains(sh) ? sh.tokens() : 0L);
+      }
+      tokens.put(name, perShard);
+    });
+    for (Manifest.Shard sh : m.allShards()) {
+      shards.add(sh.file().replaceAll("\\.bin$", ""));
+    }
+    h.heading("Splits");
+    h.table(List.of("split", "documents", "tokens", "samples", "text bytes", "shards", "bytes/token"), rows);
+    h.heading("Shards");
+    h.barChart("Tokens per shard", "shard", "tokens", shards, tokens);
+    Path tmp = new Path(file.getParent(), "." + file.getName() + ".inprogress");
+    try (var out = fs.create(tmp, true)) {
+      out.write(h.html().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    fs.delete(file, false);
+    if (!fs.rename(tmp, file)) {
+      throw new java.io.IOException("could not rename " + tmp + " to " + file);
+    }
   }
 }

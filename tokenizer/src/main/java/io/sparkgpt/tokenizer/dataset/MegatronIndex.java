@@ -66,7 +66,7 @@ public final class MegatronIndex {
      *
      * @throws IllegalArgumentException with a one-line reason prefixed by {@code where}
      */
-    static void check(ByteBuffer idx, Dtype dtype, long documents, long tokens, String where) {
+    public static void check(ByteBuffer idx, Dtype dtype, long documents, long tokens, String where) {
         ByteBuffer b = idx.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         if (b.remaining() < HEADER_BYTES) {
             throw new IllegalArgumentException(where + ": truncated Megatron index (" + b.remaining() + " bytes)");
