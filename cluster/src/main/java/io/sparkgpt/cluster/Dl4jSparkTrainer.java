@@ -138,7 +138,7 @@ public final class Dl4jSparkTrainer {
     Path metricsFile = runDir.resolve(Trainer.METRICS);
     List<Double> trTok = new ArrayList<>(), trLoss = new ArrayList<>(), vaTok = new ArrayList<>(), vaLoss = new ArrayList<>();
     Trainer.rewriteMetrics(metricsFile, from != null ? firstStep : 0, trTok, trLoss, vaTok, vaLoss);
-    Path tokenizerFile = ds.dir().resolve(ds.manifest().tokenizer().file());
+    Path tokenizerFile = ds.tokenizerFile();
     Map<String, Object> tsConfig = new LinkedHashMap<>(tc.toMap());
     tsConfig.put("engine", ENGINE);
     tsConfig.put("workers", n);

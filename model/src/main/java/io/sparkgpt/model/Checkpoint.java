@@ -9,9 +9,11 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkgpt.tokenizer.Tokenizer;
 import io.sparkgpt.tokenizer.Tokenizers;
+import io.sparkgpt.tokenizer.dataset.PlainFileName;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -98,11 +100,19 @@ public record Checkpoint(Path dir, GptConfig config, Map<String, INDArray> param
         return Tokenizers.load(p.toString());
     }
 
-    /** The tokenizer file inside {@code dir}, or null. */
+    /**
+     * The tokenizer file inside {@code dir}, or null.
+     *
+     * @throws IllegalArgumentException (one line) when it is a link to a file outside the checkpoint
+     */
     public static Path tokenizerFile(Path dir) {
         for (String f : TOKENIZER_FILES) {
             if (Files.isRegularFile(dir.resolve(f))) {
-                return dir.resolve(f);
+                try {
+                    return PlainFileName.resolve(dir, dir + ": tokenizer", f);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
             }
         }
         return null;

@@ -129,7 +129,7 @@ public final class Trainer {
         Path metricsFile = runDir.resolve(METRICS);
         List<Double> trTok = new ArrayList<>(), trLoss = new ArrayList<>(), vaTok = new ArrayList<>(), vaLoss = new ArrayList<>();
         rewriteMetrics(metricsFile, resumed ? step : 0, trTok, trLoss, vaTok, vaLoss);
-        Path tokenizerFile = ds.dir().resolve(ds.manifest().tokenizer().file());
+        Path tokenizerFile = ds.tokenizerFile();
 
         List<Double> losses = new ArrayList<>();
         Double lastVal = null;

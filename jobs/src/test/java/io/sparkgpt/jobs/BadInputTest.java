@@ -1,0 +1,113 @@
+package io.sparkgpt.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sparkgpt.cluster.DatasetLocation;
+import io.sparkgpt.tokenizer.dataset.Manifest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 11: what the commands do with hostile but realistic input. Every test reproduces one probe of the issue
+ * (named in its comment) on data generated here.
+ */
+class BadInputTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  @TempDir
+  static Path tmp;
+  /** A small plain-text corpus: blank-line separated paragraphs of generated English. */
+  static Path text;
+  /** A finished dataset of {@link #text}: r50k_base, seq-len 16, seed 0. */
+  static Path dataset;
+
+  @BeforeAll
+  static void corpus() throws IOException {
+    StringBuilder b = new StringBuilder();
+    String[] words = {"river", "stone", "market", "lantern", "harbour", "window", "garden", "letter", "winter",
+        "morning", "bridge", "candle"};
+    for (int p = 0; p < 60; p++) {
+      for (int s = 0; s < 4; s++) {
+        b.append("The ").append(words[(p + s) % words.length]).append(" near the ")
+            .append(words[(p * 7 + s * 3) % words.length]).append(" was seen on day ").append(p * 4 + s).append(". ");
+      }
+      b.append("\n\n");
+    }
+    text = tmp.resolve("corpus.txt");
+    Files.writeString(text, b.toString());
+    dataset = tmp.resolve("dataset");
+    ok(tokenize(dataset, "16", "0"));
+  }
+
+  static Cli.Result tokenize(Path out, String seqLen, String seed, String... extra) {
+    List<String> args = new ArrayList<>(List.of("tokenize", "--master", "local[1]", "-i", text.toString(),
+        "--doc-split", "blank-line", "-t", "r50k_base", "-o", out.toString(), "--seq-len", seqLen, "--seed", seed,
+        "--val-fraction", "0.1"));
+    args.addAll(List.of(extra));
+    return Cli.run(args.toArray(String[]::new));
+  }
+
+  static void ok(Cli.Result r) {
+    assertEquals(0, r.code(), r.err());
+  }
+
+  /** Exit code 2 and one line of standard error containing every fragment. */
+  static void usageError(Cli.Result r, String... fragments) {
+    assertEquals(2, r.code(), r.err());
+    String err = r.err().strip();
+    assertFalse(err.contains("\n"), "one line: " + err);
+    for (String f : fragments) {
+      assertTrue(err.contains(f), "'" + err + "' should contain '" + f + "'");
+    }
+  }
+
+  static Path copyTree(Path from, Path to) throws IOException {
+    try (Stream<Path> s = Files.walk(from)) {
+      for (Path p : s.toList()) {
+        Path t = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(t);
+        } else {
+          Files.copy(p, t);
+        }
+      }
+    }
+    return to;
+  }
+
+  // Case 1: pretrain --data file:///... copied a shard named ../../x to tmp.resolve(x), outside the cache folder.
+  @Test
+  void datasetCacheRefusesShardNamesThatLeaveTheFolder() throws IOException {
+    Path ds = copyTree(dataset, tmp.resolve("hostile-dataset"));
+    Path mf = ds.resolve(Manifest.FILE);
+    ObjectNode m = (ObjectNode) JSON.readTree(mf.toFile());
+    ObjectNode shard = (ObjectNode) ((ArrayNode) m.path("splits").path("train").path("shards")).get(0);
+    Files.copy(ds.resolve(shard.path("file").asText()), tmp.resolve("planted.bin"));
+    shard.put("file", "../../planted.bin");
+    Files.write(mf, JSON.writeValueAsBytes(m));
+
+    Path cache = Files.createDirectories(tmp.resolve("cache/sparkgpt-datasets"));
+    IOException e = assertThrows(IOException.class,
+        () -> DatasetLocation.localize(ds.toUri().toString(), new Configuration(), cache));
+    assertTrue(e.getMessage().contains("splits.train.shards[].file: '../../planted.bin' is not a plain file name"),
+        e.getMessage());
+    assertFalse(e.getMessage().contains("\n"));
+    // nothing was written next to the cache folder
+    try (Stream<Path> s = Files.walk(tmp.resolve("cache"))) {
+      assertEquals(List.of(), s.filter(Files::isRegularFile).toList());
+    }
+  }
+}
