@@ -110,4 +110,45 @@ class BadInputTest {
       assertEquals(List.of(), s.filter(Files::isRegularFile).toList());
     }
   }
+
+  // Case 2: clean -i D -o D --overwrite replaced the raw text with Parquet; clean -i P/raw -o P did the same;
+  // tokenize -i C -o C --overwrite deleted its input, then failed with "input not found".
+  @Test
+  void overwriteNeverDeletesAnInput() throws IOException {
+    Path raw = Files.createDirectories(tmp.resolve("project/raw"));
+    Files.copy(text, raw.resolve("corpus.txt"));
+    Path project = raw.getParent();
+    byte[] before = Files.readAllBytes(raw.resolve("corpus.txt"));
+
+    usageError(Cli.run("clean", "-i", raw.toString(), "-o", raw.toString(), "--overwrite"),
+        "--output " + raw + " is the input " + raw + " (--input)");
+    usageError(Cli.run("clean", "-i", raw.toString(), "-o", project.toString(), "--overwrite"),
+        "--output " + project + " contains the input " + raw);
+    usageError(Cli.run("clean", "-i", raw.toString(), "-o", "/tmp/elsewhere", "--rejected", project.toString(),
+        "--overwrite"), "--rejected " + project + " contains the input");
+    usageError(Cli.run("clean", "-i", raw.toString(), "-o", raw.resolve("clean").toString()),
+        "lies inside the input " + raw);
+    usageError(Cli.run("train-tokenizer", "-i", raw.resolve("corpus.txt").toString(), "-o",
+        raw.resolve("corpus.txt").toString(), "--vocab-size", "300", "--overwrite"), "is the input");
+    usageError(tokenize(raw, "16", "0", "-i", raw.toString(), "--overwrite"), "is the input");
+    usageError(Cli.run("pipeline", "-i", raw.toString(), "-w", project.toString(), "--overwrite"),
+        "--work-dir " + project + " contains the input " + raw);
+    // a link to the input is the input
+    Path link = Files.createSymbolicLink(tmp.resolve("link-to-raw"), raw);
+    usageError(Cli.run("clean", "-i", raw.toString(), "-o", link.toString(), "--overwrite"), "is the input");
+    assertTrue(Files.isDirectory(raw));
+    assertEquals(List.of(raw.resolve("corpus.txt")), Files.list(raw).toList());
+    assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(raw.resolve("corpus.txt"))));
+
+    // training commands: the run folder must not hold the dataset or the base checkpoint it reads
+    usageError(Cli.run("train-local", "--data", dataset.toString(), "--output", dataset.toString()),
+        "--output " + dataset + " is the input " + dataset + " (--data)");
+    usageError(Cli.run("pretrain", "--data", dataset.toString(), "--output", dataset.resolve("run").toString()),
+        "lies inside the input " + dataset);
+    Path run = tmp.resolve("run");
+    usageError(Cli.run("sft", "--base", run.resolve("checkpoint").toString(), "--data", text.toString(), "--output",
+        run.toString()), "--output " + run + " contains the input " + run.resolve("checkpoint") + " (--base)");
+    usageError(Cli.run("ppo", "--policy", run.resolve("checkpoint").toString(), "--rule-reward", "token:a",
+        "--prompts", text.toString(), "--output", run.toString()), "contains the input", "(--policy)");
+  }
 }

@@ -79,7 +79,10 @@ public final class TokenizeCommand implements Callable<Integer> {
       case "megatron" -> Format.MEGATRON;
       default -> throw new UserError("--format: '" + format + "' is not one of native, megatron");
     };
-    Preflight.check(input.inputs, input.format(), true);
+    Preflight.check(input.inputs, input.format(), true, "--output", output);
+    if (java.nio.file.Files.isRegularFile(java.nio.file.Path.of(tokenizer))) {
+      new Preflight.Paths().input("--tokenizer", tokenizer).output("--output", output).check();
+    }
     TokenizerOption.load(tokenizer); // a bad spec fails before Spark starts
     Path out = new Path(output);
     var fs = out.getFileSystem(new Configuration());

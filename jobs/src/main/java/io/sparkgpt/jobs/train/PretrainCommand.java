@@ -5,6 +5,7 @@ import io.sparkgpt.cluster.Dl4jSparkTrainer;
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
 import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.jobs.SparkOptions;
+import io.sparkgpt.jobs.Preflight;
 import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.TrainConfig;
@@ -137,6 +138,7 @@ public final class PretrainCommand implements Callable<Integer> {
     if (dl4j && (gradAccum != 1 || syncGradients || model.dropout > 0)) {
       throw new UserError("--engine dl4j-spark trains without --grad-accum, --sync-gradients and --dropout");
     }
+    new Preflight.Paths().input("--data", data).output("--output", output.toString()).check();
     boolean uri = DatasetLocation.isUri(data);
     if (!uri && !Files.isRegularFile(Path.of(data).resolve("manifest.json"))) {
       throw new UserError("--data " + data + " is not a finished dataset (no manifest.json)");

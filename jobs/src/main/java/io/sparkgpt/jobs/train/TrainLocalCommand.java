@@ -1,6 +1,7 @@
 package io.sparkgpt.jobs.train;
 
 import io.sparkgpt.cluster.SparkRuntime;
+import io.sparkgpt.jobs.Preflight;
 import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.TrainConfig;
@@ -86,6 +87,7 @@ public final class TrainLocalCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     SparkRuntime.quietLogs(verbose);
+    new Preflight.Paths().input("--data", data.toString()).output("--output", output.toString()).check();
     if (!Files.isRegularFile(data.resolve("manifest.json"))) {
       throw new UserError("--data " + data + " is not a finished dataset (no manifest.json)");
     }
