@@ -15,6 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.BeforeAll;
@@ -69,6 +71,18 @@ class BadInputTest {
     assertEquals(2, r.code(), r.err());
     String err = r.err().strip();
     assertFalse(err.contains("\n"), "one line: " + err);
+    contains(err, fragments);
+  }
+
+  /** Exit code {@code code}, and the last line of standard error (after any progress lines) has every fragment. */
+  static void lastLine(Cli.Result r, int code, String... fragments) {
+    assertEquals(code, r.code(), r.err());
+    String[] lines = r.err().strip().split("\n");
+    contains(lines[lines.length - 1], fragments);
+    assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+  }
+
+  static void contains(String err, String... fragments) {
     for (String f : fragments) {
       assertTrue(err.contains(f), "'" + err + "' should contain '" + f + "'");
     }
@@ -150,5 +164,58 @@ class BadInputTest {
         run.toString()), "--output " + run + " contains the input " + run.resolve("checkpoint") + " (--base)");
     usageError(Cli.run("ppo", "--policy", run.resolve("checkpoint").toString(), "--rule-reward", "token:a",
         "--prompts", text.toString(), "--output", run.toString()), "contains the input", "(--policy)");
+  }
+
+  static Map<String, byte[]> contents(Path dir) throws IOException {
+    Map<String, byte[]> m = new TreeMap<>();
+    try (Stream<Path> s = Files.walk(dir)) {
+      for (Path p : s.filter(Files::isRegularFile).toList()) {
+        m.put(dir.relativize(p).toString(), Files.readAllBytes(p));
+      }
+    }
+    return m;
+  }
+
+  static void assertSameContents(Map<String, byte[]> before, Path dir) throws IOException {
+    Map<String, byte[]> after = contents(dir);
+    assertEquals(before.keySet(), after.keySet());
+    before.forEach((k, v) -> assertTrue(java.util.Arrays.equals(v, after.get(k)), k + " changed"));
+  }
+
+  // Case 3: tokenize pointed at a finished dataset with another --seq-len or --seed rebuilt it; pointed at a
+  // Parquet folder it wrote shards into it.
+  @Test
+  void existingOutputOfAnotherJobNeedsOverwrite() throws IOException {
+    Path ds = copyTree(dataset, tmp.resolve("finished"));
+    Map<String, byte[]> before = contents(ds);
+    usageError(tokenize(ds, "32", "0"), "--output " + ds + " holds a dataset made with other settings (seq_len 16 -> 32)",
+        "--overwrite");
+    usageError(tokenize(ds, "16", "7"), "(seed 0 -> 7)");
+    assertSameContents(before, ds);
+    // the same job confirms the dataset and changes nothing
+    ok(tokenize(ds, "16", "0"));
+    assertSameContents(before, ds);
+    // other inputs (the same flags): refused by the job key once the job has read them
+    Path other = tmp.resolve("other.txt");
+    Files.writeString(other, Files.readString(text).replace("river", "ocean"));
+    Cli.Result r = Cli.run("tokenize", "--master", "local[1]", "-i", other.toString(), "--doc-split", "blank-line",
+        "-t", "r50k_base", "-o", ds.toString(), "--seq-len", "16", "--seed", "0", "--val-fraction", "0.1");
+    lastLine(r, 2, "holds data of another job: ", "(another job key: other inputs");
+    assertSameContents(before, ds);
+    // an unfinished dataset (no manifest yet) of another seq-len is not resumed either
+    Files.delete(ds.resolve(Manifest.FILE));
+    before = contents(ds);
+    lastLine(tokenize(ds, "32", "0"), 2, "holds data of another job: ", ".shard.json (seq_len 16, this job 32)");
+    assertSameContents(before, ds);
+    // with --overwrite it is rebuilt
+    ok(tokenize(ds, "32", "0", "--overwrite"));
+    assertTrue(Files.readString(ds.resolve(Manifest.FILE)).contains("\"seq_len\" : 32"));
+
+    Path parquet = Files.createDirectories(tmp.resolve("parquet"));
+    Files.write(parquet.resolve("part-00000-x.snappy.parquet"), new byte[] {'P', 'A', 'R', '1'});
+    Files.write(parquet.resolve("_SUCCESS"), new byte[0]);
+    before = contents(parquet);
+    usageError(tokenize(parquet, "16", "0"), "--output " + parquet + " is not a dataset folder (it holds ");
+    assertSameContents(before, parquet);
   }
 }

@@ -25,6 +25,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -113,19 +114,16 @@ public final class TokenizeJob {
     List<Inputs.InputFile> inputs = Inputs.expand(jsc.hadoopConfiguration(), o.inputs(), o.inputFormat());
     int partitions = o.partitions() > 0 ? o.partitions() : Math.max(2, jsc.defaultParallelism() * 2);
 
-    // The tokenizer: loaded here to fail fast, stored in the dataset, shipped to executors as those bytes.
+    // The tokenizer: loaded here to fail fast, stored in the dataset (once the folder is known to be this job's),
+    // shipped to executors as those bytes.
     Tokenizer driverTokenizer = TokenizerOption.load(o.tokenizer());
-    Manifest.TokenizerInfo tokInfo;
+    DatasetWriter.TokenizerCopy tokCopy;
     try {
-      tokInfo = DatasetWriter.writeTokenizer(files, driverTokenizer, o.tokenizer());
+      tokCopy = DatasetWriter.tokenizerCopy(driverTokenizer, o.tokenizer());
     } catch (IllegalArgumentException e) {
       throw new UserError("--tokenizer " + o.tokenizer() + ": " + e.getMessage());
     }
-    byte[] tokBytes;
-    try (InputStream in = files.open(tokInfo.file())) {
-      tokBytes = in.readAllBytes();
-    }
-    Broadcast<TokenizerSource> tokenizer = jsc.broadcast(new TokenizerSource(tokInfo.file(), tokBytes));
+    Broadcast<TokenizerSource> tokenizer = jsc.broadcast(new TokenizerSource(tokCopy.file(), tokCopy.content()));
 
     phase.accept("reading and encoding");
     double valFraction = o.valFraction();
@@ -160,8 +158,18 @@ public final class TokenizeJob {
       shards.put(e.getKey(), (int) Math.max(e.getValue() > 0 ? 1 : 0, (e.getValue() + o.shardTokens() - 1)
           / o.shardTokens()));
     }
-    Layout layout = Layout.of(o.format(), driverTokenizer, o.seqLen(), tokInfo.sha256(),
+    Layout layout = Layout.of(o.format(), driverTokenizer, o.seqLen(), tokCopy.sha256(),
         jobKey(inputs, o, shards));
+    if (!o.overwrite()) {
+      Optional<String> foreign = DatasetWriter.foreignFile(files, layout);
+      if (foreign.isPresent()) {
+        encoded.unpersist(false);
+        throw new UserError("--output " + o.output() + " holds data of another job: " + foreign.get()
+            + "; use --overwrite to replace it, or another --output");
+      }
+    }
+    Manifest.TokenizerInfo tokInfo = DatasetWriter.writeTokenizerCopy(files, tokCopy.file(), tokCopy.content(),
+        driverTokenizer.name());
     if (DatasetWriter.begin(files, layout).isPresent()) {
       encoded.unpersist(false);
       phase.accept("already complete");
