@@ -90,10 +90,6 @@ public final class PipelineCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Preflight.check(inputs, null, true, "--work-dir", work.toString()); // resumes: an existing work dir is fine
-    if (steps < 1 || batchSize < 1 || workers < 1 || averagingEvery < 1 || vocabSize < 257 || maxNewTokens < 0) {
-      throw new UserError("--steps, --batch-size, --workers and --averaging-every must be positive, --vocab-size "
-          + "above 256");
-    }
     if (overwrite && Files.exists(work)) {
       try (Stream<Path> files = Files.walk(work)) {
         files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

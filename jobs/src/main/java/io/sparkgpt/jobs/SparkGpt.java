@@ -41,6 +41,10 @@ public final class SparkGpt implements Runnable {
           + " (see '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
       return 2;
     });
+    cl.setExecutionStrategy(parsed -> {
+      Settings.check(parsed);
+      return new CommandLine.RunLast().execute(parsed);
+    });
     cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
       PrintWriter err = commandLine.getErr();
       boolean verbose = parseResult.subcommands().stream()

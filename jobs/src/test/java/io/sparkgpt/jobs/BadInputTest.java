@@ -218,4 +218,66 @@ class BadInputTest {
     usageError(tokenize(parquet, "16", "0"), "--output " + parquet + " is not a dataset folder (it holds ");
     assertSameContents(before, parquet);
   }
+
+  // Case 9: "bands": 0 crashed after 20 s with ArrayIndexOutOfBoundsException; a dedup threshold of 5 or min_words
+  // above max_words was accepted; a fractional value for an integer setting was truncated.
+  @Test
+  void everyNumberIsCheckedInConfigFilesAndOnTheCommandLine() throws IOException {
+    String[][] configs = {
+        {"{\"dedup\": {\"bands\": 0}}", "dedup.bands must be in [1, inf), not 0"},
+        {"{\"dedup\": {\"threshold\": 5}}", "dedup.threshold must be in (0, 1], not 5"},
+        {"{\"quality\": {\"min_words\": 500, \"max_words\": 100}}", "quality.max_words must be in [500, inf), not 100"},
+        {"{\"dedup\": {\"bands\": 2.5}}", "dedup.bands must be an integer, not 2.5"},
+        {"{\"language\": {\"sample_chars\": \"300\"}}", "language.sample_chars must be an integer, not \"300\""},
+        {"{\"repetition\": {\"top_ngram_max_fraction\": [0.2, 1.5, 0.1]}}",
+            "repetition.top_ngram_max_fraction[1] must be in [0, 1], not 1.5"},
+    };
+    for (String[] c : configs) {
+      Path f = tmp.resolve("config.json");
+      Files.writeString(f, c[0]);
+      usageError(Cli.run("clean", "-i", text.toString(), "-o", tmp.resolve("never").toString(), "--config",
+          f.toString()), "--config " + f, c[1]);
+    }
+    String out = tmp.resolve("never").toString();
+    usageError(Cli.run("clean", "-i", text.toString(), "-o", out, "--dedup-threshold", "5"),
+        "--dedup-threshold must be in (0, 1], not 5.0");
+    usageError(Cli.run("clean", "-i", text.toString(), "-o", out, "--partitions", "-1"),
+        "--partitions must be in [0, inf), not -1");
+    usageError(tokenize(tmp.resolve("never"), "2.5", "0"), "--seq-len", "'2.5' is not an int");
+    usageError(tokenize(tmp.resolve("never"), "0", "0"), "--seq-len must be in [1, 268435454], not 0");
+    usageError(tokenize(tmp.resolve("never"), "16", "0", "--shard-tokens", "0"), "--shard-tokens must be in [1, inf), not 0");
+    usageError(Cli.run("train-tokenizer", "-i", text.toString(), "-o", out, "--vocab-size", "300",
+        "--held-out-fraction", "1"), "--held-out-fraction must be in [0, 1), not 1.0");
+    String ckpt = tmp.resolve("no-checkpoint").toString();
+    usageError(Cli.run("generate", "--checkpoint", ckpt, "--prompt", "a", "--top-p", "2"), "--top-p must be in (0, 1], not 2.0");
+    usageError(Cli.run("generate", "--checkpoint", ckpt, "--prompt", "a", "--temperature", "-1"),
+        "--temperature must be in [0, inf), not -1.0");
+    usageError(Cli.run("generate", "--checkpoint", ckpt, "--prompt", "a", "--top-k", "-3"), "--top-k must be in [0, inf)");
+    usageError(Cli.run("generate", "--checkpoint", ckpt, "--prompt", "a", "--max-new-tokens", "-1"), "--max-new-tokens");
+    usageError(Cli.run("train-local", "--data", dataset.toString(), "--output", out, "--lr", "0"), "--lr must be in (0, inf), not 0.0");
+    usageError(Cli.run("train-local", "--data", dataset.toString(), "--output", out, "--dropout", "1"), "--dropout must be in [0, 1)");
+    usageError(Cli.run("pretrain", "--data", dataset.toString(), "--output", out, "--workers", "0"), "--workers must be in [1, inf), not 0");
+    usageError(Cli.run("pretrain", "--data", dataset.toString(), "--output", out, "--lr", "NaN"), "--lr must be in (0, inf), not NaN");
+    usageError(Cli.run("ppo", "--policy", ckpt, "--rule-reward", "token:a", "--prompts", text.toString(), "--output", out,
+        "--gamma", "1.5"), "--gamma must be in (0, 1], not 1.5");
+    usageError(Cli.run("sft", "--base", ckpt, "--data", text.toString(), "--output", out, "--seq-len", "1"),
+        "--seq-len must be in [2, 268435454], not 1");
+    usageError(Cli.run("pipeline", "-i", text.toString(), "-w", out, "--vocab-size", "100"),
+        "--vocab-size must be in [257, 16777216], not 100");
+    assertFalse(Files.exists(tmp.resolve("never")));
+  }
+
+  /** Every numeric option of every command has a range in the table, so none goes unchecked. */
+  @Test
+  void everyNumericOptionHasARange() {
+    List<String> missing = new ArrayList<>();
+    new picocli.CommandLine(new SparkGpt()).getSubcommands().forEach((name, cl) -> {
+      for (picocli.CommandLine.Model.OptionSpec o : cl.getCommandSpec().options()) {
+        if (Settings.numeric(o) && Settings.range(name, o) == null) {
+          missing.add(name + " " + o.longestName());
+        }
+      }
+    });
+    assertEquals(List.of(), missing);
+  }
 }

@@ -108,15 +108,6 @@ public final class AveragingOptions {
     return t;
   }
 
-  void validate() {
-    if (workers < 1 || averagingEvery < 1 || threads < 0 || batchSize < 1 || gradAccum < 1 || steps < 1) {
-      throw new UserError("--workers, --averaging-every, --batch-size, --grad-accum and --steps must be positive, "
-          + "--threads non-negative");
-    }
-    if (!(valFraction >= 0 && valFraction < 1)) {
-      throw new UserError("--val-fraction must be in [0, 1)");
-    }
-  }
 
   /** Starts Spark and runs the trainer on {@code run}; the model is the base checkpoint's config. */
   ParameterAveragingTrainer.Result train(String appName, GptConfig model, ParameterAveragingTrainer.Run run, Path output)

@@ -39,7 +39,6 @@ public final class SftCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    train.validate();
     new Preflight.Paths().input("--base", base.toString()).input("--data", data.toString())
         .output("--output", output.toString()).check();
     Checkpoint ckpt = AveragingOptions.load(base, "--base", false);

@@ -69,12 +69,6 @@ public final class TokenizeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (seqLen < 1) {
-      throw new UserError("--seq-len must be positive");
-    }
-    if (!(valFraction >= 0 && valFraction < 1)) {
-      throw new UserError("--val-fraction must be in [0, 1)");
-    }
     if (shardTokens < seqLen + 1L) {
       throw new UserError("--shard-tokens must hold at least one sample (seq-len + 1 tokens)");
     }

@@ -130,10 +130,6 @@ public final class PretrainCommand implements Callable<Integer> {
     if (!ENGINES.contains(engine)) {
       throw new UserError("--engine " + engine + " is not known (known: " + String.join(", ", ENGINES) + ")");
     }
-    if (workers < 1 || averagingEvery < 1 || threads < 0 || batchSize < 1 || gradAccum < 1 || steps < 1) {
-      throw new UserError("--workers, --averaging-every, --batch-size, --grad-accum and --steps must be positive, "
-          + "--threads non-negative");
-    }
     boolean dl4j = Dl4jSparkTrainer.ENGINE.equals(engine);
     if (dl4j && (gradAccum != 1 || syncGradients || model.dropout > 0)) {
       throw new UserError("--engine dl4j-spark trains without --grad-accum, --sync-gradients and --dropout");
