@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkgpt.cluster.DatasetLocation;
 import io.sparkgpt.tokenizer.dataset.Manifest;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -279,5 +280,76 @@ class BadInputTest {
       }
     });
     assertEquals(List.of(), missing);
+  }
+
+  // Case 8: encode reported invalid UTF-8 "after line 0" whatever the line.
+  @Test
+  void encodeNamesTheLineWithInvalidUtf8() {
+    byte[] in = {'o', 'k', '\n', 'f', 'i', 'n', 'e', '\r', '\n', 'b', 'a', 'd', (byte) 0xC3, '(', '\n', 'x', '\n'};
+    Cli.Result r = Cli.run(in, "encode", "-t", "r50k_base");
+    assertEquals(2, r.code(), r.err());
+    assertEquals("encode: standard input line 3 is not valid UTF-8 (at byte 4 of the line)", r.err().strip());
+    assertEquals(2, r.out().strip().split("\n").length, "the lines before it were encoded: " + r.out());
+    Cli.Result whole = Cli.run(in, "encode", "-t", "r50k_base", "--whole");
+    assertEquals("encode: standard input line 3 is not valid UTF-8 (at byte 4 of the line)", whole.err().strip());
+  }
+
+  static byte[] gzip(byte[] data) throws IOException {
+    java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+    try (var gz = new java.util.zip.GZIPOutputStream(b)) {
+      gz.write(data);
+    }
+    return b.toByteArray();
+  }
+
+  // Case 8: a corrupt .gz aborted clean with EOFException without naming the file.
+  @Test
+  void corruptCompressedInputIsQuarantinedAndTheJobGoesOn() throws IOException {
+    Path in = Files.createDirectories(tmp.resolve("gz-input"));
+    byte[] good = Files.readAllBytes(text);
+    Files.copy(text, in.resolve("good.txt"));
+    byte[] gz = gzip(good);
+    Files.write(in.resolve("truncated.txt.gz"), java.util.Arrays.copyOf(gz, gz.length / 2));
+    Files.write(in.resolve("not-gzip.txt.gz"), "plain text, not gzip at all".getBytes(StandardCharsets.UTF_8));
+    StringBuilder jsonl = new StringBuilder();
+    for (String p : Files.readString(text).split("\n\n")) {
+      jsonl.append(JSON.writeValueAsString(Map.of("text", p))).append('\n');
+    }
+    byte[] jgz = gzip(jsonl.toString().getBytes(StandardCharsets.UTF_8));
+    Files.write(in.resolve("lines.jsonl.gz"), java.util.Arrays.copyOf(jgz, jgz.length * 2 / 3));
+    Path out = tmp.resolve("gz-clean");
+    Path report = tmp.resolve("gz-report.json");
+    Path rejected = tmp.resolve("gz-rejected");
+    Cli.Result r = Cli.run("clean", "--master", "local[1]", "-i", in.toString(), "-o", out.toString(), "--doc-split",
+        "blank-line", "--report", report.toString(), "--rejected", rejected.toString(), "--skip",
+        "language,fuzzy_dedup,exact_dedup");
+    ok(r);
+    String rep = Files.readString(report);
+    assertTrue(rep.contains("\"corrupt_compressed_input\" : 3"), rep);
+    StringBuilder rej = new StringBuilder();
+    try (Stream<Path> s = Files.walk(rejected)) {
+      for (Path p : s.filter(p -> p.getFileName().toString().startsWith("part-")).toList()) {
+        rej.append(Files.readString(p));
+      }
+    }
+    for (String f : List.of("truncated.txt.gz", "not-gzip.txt.gz", "lines.jsonl.gz")) {
+      assertTrue(rej.toString().matches("(?s).*corrupt_compressed_input[^\n]*" + f.replace(".", "\\.") + ".*"),
+          f + " in " + rej);
+    }
+    // the printed summary counts them under their reason
+    assertTrue(r.out().contains("corrupt_compressed_input=3"), r.out());
+  }
+
+  // Case 8: running out of memory printed a 25-line stack trace.
+  @Test
+  void outOfMemoryIsOneLineNamingTheSettingToRaise() {
+    String here = SparkGpt.outOfMemory(new picocli.CommandLine.ExecutionException(new picocli.CommandLine(new SparkGpt()),
+        "x", new OutOfMemoryError("Java heap space")));
+    assertTrue(here.startsWith("out of memory: raise the driver's heap (SPARKGPT_DRIVER_MEMORY, now "), here);
+    String executor = SparkGpt.outOfMemory(new RuntimeException("Job aborted due to stage failure: Task 0 failed: "
+        + "java.lang.OutOfMemoryError: Java heap space\n\tat ..."));
+    assertTrue(executor.startsWith("out of memory: raise spark.executor.memory"), executor);
+    assertFalse(here.contains("\n") || executor.contains("\n"));
+    assertEquals(null, SparkGpt.outOfMemory(new java.io.IOException("disk full")));
   }
 }

@@ -2,6 +2,7 @@ package io.sparkgpt.model;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -295,8 +296,12 @@ public record Checkpoint(Path dir, GptConfig config, Map<String, INDArray> param
         if (Files.isRegularFile(tsFile)) {
             try {
                 ts = JSON.readValue(tsFile.toFile(), TrainingState.class);
-            } catch (IOException e) {
-                throw new IOException(tsFile + ": invalid training state: " + e.getMessage(), e);
+            } catch (JsonProcessingException e) {
+                var at = e.getLocation();
+                String msg = e.getOriginalMessage() == null ? "" : e.getOriginalMessage().split("\n")[0];
+                throw new IOException(tsFile + ": invalid training state" + (at == null ? "" : " at line " + at.getLineNr()
+                        + ", column " + at.getColumnNr()) + ": " + msg + " (the checkpoint is damaged: resume from an "
+                        + "earlier one, or start afresh)", e);
             }
         }
         return new Checkpoint(dir, cfg, params, opt, ts, head);

@@ -5,15 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkgpt.jobs.UserError;
-import java.io.BufferedInputStream;
+import io.sparkgpt.jobs.Utf8Lines;
 import java.io.BufferedWriter;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,28 +73,16 @@ public final class JsonlExamples<E> {
       throw new UserError("--data not found: " + file);
     }
     JsonlExamples<E> out = new JsonlExamples<>(file);
-    // Bytes, decoded per line: one line of invalid UTF-8 is a rejected line, not the end of the job.
-    CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
-        .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
-    try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
-      ByteArrayOutputStream line = new ByteArrayOutputStream();
-      for (int b = in.read(); b >= 0 || line.size() > 0; b = in.read()) {
-        if (b >= 0 && b != '\n') {
-          line.write(b);
-          continue;
-        }
-        byte[] bytes = line.toByteArray();
-        int n = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
-        line.reset();
-        out.lines++;
-        try {
-          out.add(out.lines, utf8.decode(ByteBuffer.wrap(bytes, 0, n)).toString(), parser);
-        } catch (CharacterCodingException e) {
-          String lenient = new String(bytes, 0, n, StandardCharsets.UTF_8);
-          out.rejected.add(new Rejection(out.lines, "invalid UTF-8", lenient.length() > 200 ? lenient.substring(0, 200) : lenient));
-        }
-        if (b < 0) {
-          break;
+    // Decoded per line: one line of invalid UTF-8 is a rejected line, not the end of the job.
+    try (InputStream in = Files.newInputStream(file)) {
+      Utf8Lines lines = new Utf8Lines(in);
+      while (lines.next()) {
+        out.lines = lines.number();
+        if (lines.text() != null) {
+          out.add(out.lines, lines.text(), parser);
+        } else {
+          String text = lines.lenient();
+          out.rejected.add(new Rejection(out.lines, "invalid UTF-8", text.length() > 200 ? text.substring(0, 200) : text));
         }
       }
     } catch (IOException e) {

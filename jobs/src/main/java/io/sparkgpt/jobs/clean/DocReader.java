@@ -82,15 +82,26 @@ public final class DocReader {
         String file = ((FileSplit) split).getPath().toString();
         LineDecoder dec = new LineDecoder(file, jsonl.contains(file), o);
         return new Iterator<Doc>() {
+          long position;
+          boolean broken;
           Doc next = advance();
 
           private Doc advance() {
-            while (it.hasNext()) {
-              Tuple2<LongWritable, Text> t = it.next();
-              Doc d = dec.decode(t._1.get(), t._2.getBytes(), t._2.getLength());
-              if (d != null) {
-                return d;
+            try {
+              while (!broken && it.hasNext()) {
+                Tuple2<LongWritable, Text> t = it.next();
+                position = t._1.get() + t._2.getLength() + 1;
+                Doc d = dec.decode(t._1.get(), t._2.getBytes(), t._2.getLength());
+                if (d != null) {
+                  return d;
+                }
               }
+            } catch (Exception e) { // Hadoop's reader throws IOException through Scala, undeclared
+              if (!(e instanceof IOException io) || !compressed(file)) {
+                throw e instanceof RuntimeException r ? r : new java.io.UncheckedIOException((IOException) e);
+              }
+              broken = true; // a compressed file is one split: the rest of it cannot be read
+              return corruptCompressed(file, fileKey(file), position, io);
             }
             return null;
           }
@@ -157,6 +168,18 @@ public final class DocReader {
     if (d.code) {
       d.language = lang != null ? lang : "code";
     }
+  }
+
+  static boolean compressed(String file) {
+    String name = new Path(file).getName().toLowerCase(Locale.ROOT);
+    return !Inputs.stripCompression(name).equals(name);
+  }
+
+  /** The unreadable rest of a compressed file, from decompressed byte {@code position} on, as one record. */
+  static Doc corruptCompressed(String file, String key, long position, IOException e) {
+    return quarantined(id(key, position), file, 0, "corrupt_compressed_input", file + ": "
+        + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage().split("\n")[0])
+        + " after " + position + " decompressed bytes");
   }
 
   private static Doc quarantined(String id, String source, long bytes, String rule, String detail) {
@@ -266,9 +289,9 @@ public final class DocReader {
     Utf8 utf8 = new Utf8();
     CompressionCodec codec = codecs.getCodec(new Path(file));
     int cap = (int) Math.min(Integer.MAX_VALUE - 16, o.maxDocBytes());
+    Chunk doc = new Chunk(cap);
     try (InputStream raw = stream.open(); InputStream in = codec == null ? raw : codec.createInputStream(raw)) {
       ByteLines lines = new ByteLines(in, cap);
-      Chunk doc = new Chunk(cap);
       boolean wholeFile = o.split() == DocSplit.FILE;
       while (lines.next()) {
         boolean separator = !wholeFile && lines.blank();
@@ -279,12 +302,19 @@ public final class DocReader {
         doc.add(lines);
       }
       doc.emit(file, key, utf8, o, out);
+    } catch (IOException e) {
+      if (codec == null) {
+        throw e;
+      }
+      // Documents before the damage stay; the one being read and the rest of the file are one quarantined record.
+      out.add(corruptCompressed(file, key, doc.start(), e));
     }
   }
 
   /** Accumulates the lines of one document, up to the size cap, and turns them into a Doc. */
   private static final class Chunk {
     private final int cap;
+    private long end;
     private byte[] buf = new byte[1024];
     private int len;
     private long fullLength = -1; // -1: empty
@@ -292,6 +322,11 @@ public final class DocReader {
 
     Chunk(int cap) {
       this.cap = cap;
+    }
+
+    /** Where the document being read starts (the end of the last one when none is). */
+    long start() {
+      return fullLength >= 0 ? offset : end;
     }
 
     void add(ByteLines l) {
@@ -340,6 +375,7 @@ public final class DocReader {
           out.add(d);
         }
       }
+      end = offset + fullLength;
       len = 0;
       fullLength = -1;
     }
