@@ -352,4 +352,54 @@ class BadInputTest {
     assertFalse(here.contains("\n") || executor.contains("\n"));
     assertEquals(null, SparkGpt.outOfMemory(new java.io.IOException("disk full")));
   }
+
+  static String readParts(Path dir) throws IOException {
+    StringBuilder b = new StringBuilder();
+    try (Stream<Path> s = Files.walk(dir)) {
+      for (Path p : s.filter(p -> p.getFileName().toString().startsWith("part-")).sorted().toList()) {
+        b.append(Files.readString(p));
+      }
+    }
+    return b.toString();
+  }
+
+  // Case 5: clean rebuilt quarantined records from lines joined with \n (CRLF became LF, the final newline
+  // vanished) and its byte offsets drifted after a CRLF.
+  @Test
+  void quarantineKeepsTheExactBytesAndFileOffsets() throws IOException {
+    Path in = Files.createDirectories(tmp.resolve("crlf"));
+    java.io.ByteArrayOutputStream f = new java.io.ByteArrayOutputStream();
+    f.write("para one\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    int badStart = f.size();
+    f.write("para ".getBytes(StandardCharsets.US_ASCII));
+    int badByte = f.size();
+    f.write(0xFE);
+    f.write(" two\r\nend\r\n".getBytes(StandardCharsets.US_ASCII));
+    int badEnd = f.size();
+    f.write("\r\nthird para\r\n".getBytes(StandardCharsets.US_ASCII));
+    byte[] bytes = f.toByteArray();
+    Files.write(in.resolve("crlf.txt"), bytes);
+    Path out = tmp.resolve("crlf-clean");
+    Path rejected = tmp.resolve("crlf-rejected");
+    ok(Cli.run("clean", "--master", "local[1]", "-i", in.toString(), "-o", out.toString(), "--output-format", "jsonl",
+        "--doc-split", "blank-line", "--rejected", rejected.toString(), "--skip",
+        "quality,repetition,code_quality,language,pii,exact_dedup,fuzzy_dedup"));
+    List<com.fasterxml.jackson.databind.JsonNode> quarantined = new ArrayList<>();
+    for (String line : readParts(rejected).split("\n")) {
+      if (!line.isBlank()) {
+        quarantined.add(JSON.readTree(line));
+      }
+    }
+    assertEquals(1, quarantined.size(), quarantined.toString());
+    com.fasterxml.jackson.databind.JsonNode q = quarantined.get(0);
+    assertEquals("invalid_utf8", q.path("rule").asText());
+    byte[] raw = java.util.Base64.getDecoder().decode(q.path("raw_base64").asText());
+    assertTrue(java.util.Arrays.equals(java.util.Arrays.copyOfRange(bytes, badStart, badEnd), raw),
+        "exact bytes, CRLF and final line end included: " + new String(raw, StandardCharsets.ISO_8859_1));
+    assertTrue(q.path("id").asText().endsWith(String.format("-%012d", badStart)), q.toString());
+    assertEquals("invalid_utf8: invalid UTF-8 at byte " + badByte + " of the file", q.path("reason").asText());
+    // kept documents' text has no \r and no trailing line end
+    String kept = readParts(out);
+    assertTrue(kept.contains("\"text\":\"para one\"") && kept.contains("\"text\":\"third para\""), kept);
+  }
 }

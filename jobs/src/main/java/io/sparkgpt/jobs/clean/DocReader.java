@@ -311,13 +311,19 @@ public final class DocReader {
     }
   }
 
-  /** Accumulates the lines of one document, up to the size cap, and turns them into a Doc. */
+  /**
+   * Accumulates the lines of one document, up to the size cap, and turns them into a Doc. It keeps the bytes
+   * exactly as read, line ends included ({@code \r\n} stays {@code \r\n}, a final newline stays), so that a
+   * quarantined record holds them unchanged; the text is made from them by dropping the last line end and the
+   * {@code \r} of every {@code \r\n}.
+   */
   private static final class Chunk {
     private final int cap;
     private long end;
     private byte[] buf = new byte[1024];
     private int len;
-    private long fullLength = -1; // -1: empty
+    /** The text's length in bytes (lines joined by '\n'), measured past the cap; -1: empty. */
+    private long fullLength = -1;
     private long offset;
 
     Chunk(int cap) {
@@ -334,21 +340,34 @@ public final class DocReader {
         offset = l.offset;
         fullLength = 0;
       } else {
-        put((byte) '\n');
         fullLength++;
       }
       fullLength += l.fullLength;
-      for (int i = 0; i < l.length && len < cap; i++) {
+      for (int i = 0; i < l.length; i++) {
         put(l.line[i]);
+      }
+      if (l.cr) {
+        put((byte) '\r');
+      }
+      if (l.newline) {
+        put((byte) '\n');
       }
     }
 
+    /** The document's text from the exact bytes: without the last line end, {@code \r\n} as {@code \n}. */
+    private static String text(String raw) {
+      String t = raw.endsWith("\n") ? raw.substring(0, raw.length() - 1) : raw;
+      t = t.endsWith("\r") ? t.substring(0, t.length() - 1) : t;
+      return t.indexOf('\r') < 0 ? t : t.replace("\r\n", "\n");
+    }
+
+    /** Keeps the byte unless the document is already too large to be kept (then only its length counts). */
     private void put(byte b) {
-      if (len >= cap) {
+      if (fullLength > cap || len >= Integer.MAX_VALUE - 16) {
         return;
       }
       if (len == buf.length) {
-        buf = java.util.Arrays.copyOf(buf, (int) Math.min(cap, (long) buf.length * 2));
+        buf = java.util.Arrays.copyOf(buf, (int) Math.min(Integer.MAX_VALUE - 16, (long) buf.length * 2));
       }
       buf[len++] = b;
     }
@@ -365,7 +384,7 @@ public final class DocReader {
         try {
           Doc d = new Doc(id, file);
           d.bytesAt[0] = fullLength;
-          d.text = utf8.decode(buf, 0, len);
+          d.text = text(utf8.decode(buf, 0, len));
           classify(d, o.content(), file);
           out.add(d);
         } catch (Utf8.InvalidUtf8 e) {
