@@ -118,6 +118,11 @@ public final class PretrainCommand implements Callable<Integer> {
       description = "Continue from the latest RUN_DIR/checkpoints/step-N (default); --no-resume starts afresh.")
   boolean resume;
 
+  @Option(names = "--allow-config-change",
+      description = "Resume even though the training settings differ from the checkpoint's; the change is written "
+          + "to metrics.jsonl. Without it, a difference is an error listing the settings.")
+  boolean allowConfigChange;
+
   @Option(names = "--no-verify", description = "Skip the sha256 check of the dataset's shards (on the driver).")
   boolean noVerify;
 
@@ -159,7 +164,7 @@ public final class PretrainCommand implements Callable<Integer> {
     ParameterAveragingTrainer.Options o;
     try {
       o = new ParameterAveragingTrainer.Options(workers, averagingEvery, perTask, evalEvery, checkpointEvery,
-          syncGradients);
+          syncGradients, allowConfigChange);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }
