@@ -402,4 +402,33 @@ class BadInputTest {
     String kept = readParts(out);
     assertTrue(kept.contains("\"text\":\"para one\"") && kept.contains("\"text\":\"third para\""), kept);
   }
+
+  // Case 6: resuming with another learning rate, batch size or warm-up (including a default that differs from the
+  // first run's flag) trained on with the new values, and the tokens column jumped.
+  @Test
+  void resumeWithOtherSettingsNeedsAllowConfigChange() throws IOException {
+    Path run = tmp.resolve("resume-run");
+    List<String> base = List.of("train-local", "--data", dataset.toString(), "--output", run.toString(), "--block-size",
+        "16", "--d-model", "8", "--layers", "1", "--heads", "2", "--batch-size", "2", "--eval-every", "0",
+        "--threads", "1");
+    List<String> first = new ArrayList<>(base);
+    first.addAll(List.of("--steps", "2", "--warmup", "1"));
+    ok(Cli.run(first.toArray(String[]::new)));
+    List<String> again = new ArrayList<>(base);
+    again.addAll(List.of("--steps", "3", "--lr", "2e-3"));   // --warmup left out: its default 100 is a change too
+    lastLine(Cli.run(again.toArray(String[]::new)), 2, "was written with other settings (",
+        "max_lr 0.001 -> 0.002", "min_lr 1.0E-4 -> 2.0E-4", "warmup_steps 1 -> 100", "--allow-config-change");
+    again.add("--allow-config-change");
+    ok(Cli.run(again.toArray(String[]::new)));
+    List<com.fasterxml.jackson.databind.JsonNode> m = new ArrayList<>();
+    for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+      com.fasterxml.jackson.databind.JsonNode n = JSON.readTree(line);
+      if (!n.has("val_loss")) {
+        m.add(n);
+      }
+    }
+    assertEquals(List.of(1L, 2L, 2L, 3L), m.stream().map(n -> n.get("step").asLong()).toList());
+    assertTrue(m.get(2).get("config_change").toString().contains("warmup_steps 1 -> 100"), m.get(2).toString());
+    assertEquals(m.get(1).get("tokens").asLong() * 3 / 2, m.get(3).get("tokens").asLong());
+  }
 }
