@@ -4,11 +4,7 @@ import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CoderResult;
-import java.nio.charset.CodingErrorAction;
+import io.sparkgpt.jobs.clean.Utf8;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -19,8 +15,7 @@ import java.nio.charset.StandardCharsets;
 public final class Utf8Lines {
   private final InputStream in;
   private final ByteArrayOutputStream line = new ByteArrayOutputStream();
-  private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
-      .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+  private final Utf8 utf8 = new Utf8();
   private int number;
   private String text;
   private String error;
@@ -43,10 +38,15 @@ public final class Utf8Lines {
     byte[] bytes = line.toByteArray();
     int n = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
     number++;
-    int bad = invalidAt(utf8, bytes, n);
-    text = bad < 0 ? new String(bytes, 0, n, StandardCharsets.UTF_8) : null;
-    error = bad < 0 ? null : "at byte " + (bad + 1) + " of the line";
-    lenient = bad < 0 ? text : new String(bytes, 0, n, StandardCharsets.UTF_8);
+    try {
+      text = utf8.decode(bytes, 0, n);
+      error = null;
+      lenient = text;
+    } catch (Utf8.InvalidUtf8 e) {
+      text = null;
+      error = "at byte " + (e.offset + 1) + " of the line";
+      lenient = new String(bytes, 0, n, StandardCharsets.UTF_8);
+    }
     return true;
   }
 
@@ -67,17 +67,5 @@ public final class Utf8Lines {
   /** The line with invalid bytes replaced by U+FFFD, for reports. */
   public String lenient() {
     return lenient;
-  }
-
-  /** The offset of the first byte of {@code bytes[0, n)} that is not valid UTF-8, or -1. */
-  public static int invalidAt(CharsetDecoder decoder, byte[] bytes, int n) {
-    decoder.reset();
-    ByteBuffer in = ByteBuffer.wrap(bytes, 0, n);
-    CharBuffer out = CharBuffer.allocate(Math.max(16, n));
-    CoderResult r = decoder.decode(in, out, true);
-    if (!r.isError()) {
-      r = decoder.flush(out);
-    }
-    return r.isError() ? in.position() : -1;
   }
 }

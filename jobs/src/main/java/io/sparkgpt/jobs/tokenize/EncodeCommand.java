@@ -2,6 +2,7 @@ package io.sparkgpt.jobs.tokenize;
 
 import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.jobs.Utf8Lines;
+import io.sparkgpt.jobs.clean.Utf8;
 import io.sparkgpt.tokenizer.IntArray;
 import io.sparkgpt.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -45,8 +46,11 @@ public final class EncodeCommand implements Callable<Integer> {
       IntArray ids = new IntArray(1024);
       if (whole) {
         byte[] all = System.in.readAllBytes();
-        int bad = Utf8Lines.invalidAt(StandardCharsets.UTF_8.newDecoder(), all, all.length);
-        if (bad >= 0) {
+        String text;
+        try {
+          text = new Utf8().decode(all, 0, all.length);
+        } catch (Utf8.InvalidUtf8 e) {
+          int bad = (int) e.offset;
           int line = 1;
           int lineStart = 0;
           for (int i = 0; i < bad; i++) {
@@ -58,7 +62,7 @@ public final class EncodeCommand implements Callable<Integer> {
           throw new UserError("standard input line " + line + " is not valid UTF-8 (at byte " + (bad - lineStart + 1)
               + " of the line)");
         }
-        tok.encode(new String(all, StandardCharsets.UTF_8), allowed, ids);
+        tok.encode(text, allowed, ids);
         print(out, ids, json);
       } else {
         Utf8Lines lines = new Utf8Lines(System.in);
