@@ -1,6 +1,7 @@
 package io.sparkgpt.cluster;
 
 import io.sparkgpt.tokenizer.dataset.Manifest;
+import io.sparkgpt.tokenizer.dataset.PlainFileName;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -69,11 +70,12 @@ public final class DatasetLocation {
     Manifest m;
     try (InputStream in = new java.io.ByteArrayInputStream(manifestBytes)) {
       m = Manifest.read(in, location + "/" + Manifest.FILE);
+      m.validate(); // among others: every file name is a plain name inside the folder, never ../ or absolute
+    } catch (IllegalArgumentException e) {
+      throw new IOException(location + ": " + e.getMessage(), e);
     }
     List<String> files = new ArrayList<>();
-    if (m.tokenizer() != null && m.tokenizer().file() != null) {
-      files.add(m.tokenizer().file());
-    }
+    files.add(m.tokenizer().file());
     for (Manifest.Shard s : m.allShards()) {
       files.add(s.file());
       if (s.idxFile() != null) {
@@ -83,9 +85,9 @@ public final class DatasetLocation {
     Files.createDirectories(cacheRoot);
     Path tmp = cacheRoot.resolve(local.getFileName() + ".tmp-" + UUID.randomUUID());
     try {
+      Files.createDirectories(tmp);
       for (String f : files) {
-        Path target = tmp.resolve(f);
-        Files.createDirectories(target.getParent());
+        Path target = PlainFileName.resolve(tmp, location + "/" + Manifest.FILE + ": file", f);
         try (InputStream in = fs.open(new org.apache.hadoop.fs.Path(base, f))) {
           Files.copy(in, target);
         }

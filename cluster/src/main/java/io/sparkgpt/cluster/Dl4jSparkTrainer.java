@@ -106,8 +106,13 @@ public final class Dl4jSparkTrainer {
 
     MultiLayerNetwork net = Dl4jGpt.network(tc, seqLen);   // checks float32 and no dropout
     Double lastVal = null;
-    Checkpoint from = tc.resume()
-        ? ParameterAveragingTrainer.resumable(runDir.resolve(ParameterAveragingTrainer.CHECKPOINTS), tc, Head.NONE, n, log) : null;
+    Map<String, Object> tsConfig = new LinkedHashMap<>(tc.toMap());
+    tsConfig.put("engine", ENGINE);
+    tsConfig.put("objective", "lm");
+    tsConfig.put("workers", n);
+    tsConfig.put("averaging_every", o.averagingEvery());
+    Checkpoint from = tc.resume() ? ParameterAveragingTrainer.resumable(runDir, tc, Head.NONE, log) : null;
+    List<String> changes = from == null ? List.of() : Trainer.resumeChanges(from, tsConfig, o.allowConfigChange());
     if (from != null) {
       Dl4jGpt.setParams(net, mc, from.params());
       Dl4jGpt.setOptimizer(net, mc, from.optimizer());
@@ -115,6 +120,7 @@ public final class Dl4jSparkTrainer {
     }
     final long firstStep = net.getIterationCount();
     long tokensPerStep = (long) n * b * seqLen;
+    long tokensBefore = from == null ? 0 : Trainer.tokensSeen(from, firstStep * tokensPerStep);
     log.accept("model " + mc + ", " + String.format(Locale.ROOT, "%,d", mc.parameterCount()) + " parameters");
     log.accept(String.format(Locale.ROOT, "dl4j-spark parameter averaging: %d workers x batch %d, average every %d "
             + "steps, %,d tokens/step, steps %d..%d, %d ND4J thread(s) per task; train %,d samples, val %,d", n, b,
@@ -138,11 +144,8 @@ public final class Dl4jSparkTrainer {
     Path metricsFile = runDir.resolve(Trainer.METRICS);
     List<Double> trTok = new ArrayList<>(), trLoss = new ArrayList<>(), vaTok = new ArrayList<>(), vaLoss = new ArrayList<>();
     Trainer.rewriteMetrics(metricsFile, from != null ? firstStep : 0, trTok, trLoss, vaTok, vaLoss);
-    Path tokenizerFile = ds.dir().resolve(ds.manifest().tokenizer().file());
-    Map<String, Object> tsConfig = new LinkedHashMap<>(tc.toMap());
-    tsConfig.put("engine", ENGINE);
-    tsConfig.put("workers", n);
-    tsConfig.put("averaging_every", o.averagingEvery());
+    Trainer.recordConfigChange(metricsFile, firstStep, tokensBefore, changes);
+    Path tokenizerFile = ds.tokenizerFile();
 
     List<Integer> workerIds = new ArrayList<>();
     for (int w = 0; w < n; w++) {
@@ -176,7 +179,7 @@ public final class Dl4jSparkTrainer {
         }
         double lr = tc.schedule().lr(step - 1);
         long roundTokens = (long) k * tokensPerStep;
-        long tokens = step * tokensPerStep;
+        long tokens = tokensBefore + (step - firstStep) * tokensPerStep;
         rounds.add(new ParameterAveragingTrainer.RoundStats(round, step, loss, loss, lr, Double.NaN, roundTokens,
             wallMs, Double.NaN, Double.NaN, Double.NaN));
         wallSum += wallMs;

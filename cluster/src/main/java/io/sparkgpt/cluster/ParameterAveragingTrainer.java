@@ -17,13 +17,11 @@ import io.sparkgpt.tokenizer.dataset.TokenDataset;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,7 +31,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
@@ -99,8 +96,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * latest, for {@code generate}). Resume continues from the latest loadable {@code checkpoints/step-*}.
  */
 public final class ParameterAveragingTrainer {
-  public static final String CHECKPOINTS = "checkpoints";
-  public static final int KEEP_CHECKPOINTS = 3;
+  public static final String CHECKPOINTS = Checkpoint.STEPS;
+  public static final int KEEP_CHECKPOINTS = Trainer.KEEP_CHECKPOINTS;
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private ParameterAveragingTrainer() {
@@ -114,7 +111,12 @@ public final class ParameterAveragingTrainer {
    * @param checkpointEvery checkpoint every this many rounds (and at the end); 0 = only at the end
    */
   public record Options(int workers, int averagingEvery, int threadsPerTask, int evalEvery, int checkpointEvery,
-                        boolean syncGradients) {
+                        boolean syncGradients, boolean allowConfigChange) {
+    public Options(int workers, int averagingEvery, int threadsPerTask, int evalEvery, int checkpointEvery,
+                   boolean syncGradients) {
+      this(workers, averagingEvery, threadsPerTask, evalEvery, checkpointEvery, syncGradients, false);
+    }
+
     public Options {
       if (workers < 1 || averagingEvery < 1 || threadsPerTask < 1 || evalEvery < 0 || checkpointEvery < 0) {
         throw new IllegalArgumentException("workers, averaging-every and threads must be positive; eval-every and "
@@ -179,15 +181,21 @@ public final class ParameterAveragingTrainer {
     }
     Trainer.applyThreads(o.threadsPerTask());
     Files.createDirectories(runDir);
-    Path ckpts = runDir.resolve(CHECKPOINTS);
     int n = o.workers();
 
     // Start or resume.
     TrainState state = null;
     Double lastVal = null;
-    Checkpoint from = tc.resume() ? resumable(ckpts, tc, head, n, log) : null;
+    Map<String, Object> tsConfig = new LinkedHashMap<>(tc.toMap());
+    tsConfig.put("engine", "averaging");
+    tsConfig.put("objective", objective.kind().name().toLowerCase(Locale.ROOT));
+    tsConfig.put("workers", n);
+    tsConfig.put("averaging_every", o.averagingEvery());
+    Checkpoint from = tc.resume() ? resumable(runDir, tc, head, log) : null;
     boolean resumed = from != null;
+    List<String> changes = List.of();
     if (resumed) {
+      changes = Trainer.resumeChanges(from, tsConfig, o.allowConfigChange());
       state = TrainState.of(from.params(), from.optimizer());
       lastVal = from.trainingState() == null ? null : from.trainingState().valLoss();
     }
@@ -198,6 +206,7 @@ public final class ParameterAveragingTrainer {
     }
     final long firstStep = state.step;
     long tokensPerStep = (long) n * tc.microBatch() * data.rowsPerExample() * tc.gradAccum() * seqLen;
+    long tokensBefore = resumed ? Trainer.tokensSeen(from, firstStep * tokensPerStep) : 0;
     log.accept("model " + mc + ", " + String.format(Locale.ROOT, "%,d", mc.parameterCount()) + " parameters");
     log.accept(String.format(Locale.ROOT, "%s by parameter averaging: %d workers x batch %d x grad_accum %d, average "
             + "every %d steps, %,d tokens/step, steps %d..%d, %d ND4J thread(s) per task; train %,d examples, val %,d",
@@ -214,12 +223,8 @@ public final class ParameterAveragingTrainer {
     Path metricsFile = runDir.resolve(Trainer.METRICS);
     List<Double> trTok = new ArrayList<>(), trLoss = new ArrayList<>(), vaTok = new ArrayList<>(), vaLoss = new ArrayList<>();
     Trainer.rewriteMetrics(metricsFile, resumed ? firstStep : 0, trTok, trLoss, vaTok, vaLoss);
+    Trainer.recordConfigChange(metricsFile, firstStep, tokensBefore, changes);
     Path tokenizerFile = Path.of(data.tokenizerFile());
-    Map<String, Object> tsConfig = new LinkedHashMap<>(tc.toMap());
-    tsConfig.put("engine", "averaging");
-    tsConfig.put("objective", objective.kind().name().toLowerCase(Locale.ROOT));
-    tsConfig.put("workers", n);
-    tsConfig.put("averaging_every", o.averagingEvery());
 
     String tcJson = JSON.writeValueAsString(tc);
     List<Integer> workerIds = new ArrayList<>();
@@ -308,7 +313,7 @@ public final class ParameterAveragingTrainer {
         double lastLoss = sum.lossSum[k - 1] / n;
         double lr = sum.lr[k - 1];
         long step = state.step;
-        long tokens = step * tokensPerStep;
+        long tokens = tokensBefore + (step - firstStep) * tokensPerStep;   // the run's actual history
         double workerMs = sum.computeMsMax + sum.dataMsMax;
         double averagingMs = Math.max(0, wallMs - workerMs);
         RoundStats rs = new RoundStats(round, step, lossMean, lastLoss, lr, gnMean, sum.tokens, wallMs, sum.computeMsMax,
@@ -531,40 +536,21 @@ public final class ParameterAveragingTrainer {
   }
 
   /**
-   * The latest loadable {@code checkpoints/step-*} with optimizer state, checked against the run's model; null
-   * when there is none. Warns when it was written with another number of workers or batch size (the data order
-   * then continues from the same step, not from the same samples).
+   * The newest complete checkpoint of the run ({@link Checkpoint#newest}), checked against the run's model; null
+   * when there is none. Its settings are compared with the run's by the caller.
    */
-  static Checkpoint resumable(Path ckpts, TrainConfig tc, Head head, int workers, Consumer<String> log)
-      throws IOException {
+  static Checkpoint resumable(Path runDir, TrainConfig tc, Head head, Consumer<String> log) throws IOException {
     GptConfig mc = tc.model();
-    List<Path> found = listCheckpoints(ckpts);
-    Collections.reverse(found);
-    for (Path c : found) {
-      try {
-        Checkpoint ck = Checkpoint.load(c);
-        if (!ck.config().equals(mc) || ck.head() != head) {
-          throw new IllegalArgumentException(c + " holds " + ck.config() + " with head " + ck.head().id()
-              + ", the run asks for " + mc + " with head " + head.id() + " (use another run folder or --no-resume)");
-        }
-        if (ck.optimizer() == null) {
-          log.accept("skipping " + c + ": no optimizer state");
-          continue;
-        }
-        Map<String, Object> prev = ck.trainingState() == null ? null : ck.trainingState().trainConfig();
-        if (prev != null && (!String.valueOf(prev.get("workers")).equals(String.valueOf(workers))
-            || !String.valueOf(prev.get("micro_batch")).equals(String.valueOf(tc.microBatch())))) {
-          log.accept("warning: " + c + " was written with workers=" + prev.get("workers") + ", batch="
-              + prev.get("micro_batch") + "; this run's data order (workers=" + workers + ", batch=" + tc.microBatch()
-              + ") continues from the same step but not the same samples");
-        }
-        log.accept(String.format(Locale.ROOT, "resuming from %s at step %d", c, ck.optimizer().step));
-        return ck;
-      } catch (IOException e) {
-        log.accept("skipping " + c + ": " + e.getMessage());
-      }
+    Checkpoint ck = Checkpoint.newest(runDir, log);
+    if (ck == null) {
+      return null;
     }
-    return null;
+    if (!ck.config().equals(mc) || ck.head() != head) {
+      throw new IllegalArgumentException(ck.dir() + " holds " + ck.config() + " with head " + ck.head().id()
+          + ", the run asks for " + mc + " with head " + head.id() + " (use another run folder or --no-resume)");
+    }
+    log.accept(String.format(Locale.ROOT, "resuming from %s at step %d", ck.dir(), ck.optimizer().step));
+    return ck;
   }
 
   /** Validation batches, as Trainer's: the first eval_batches * micro_batch examples of val (none without val). */
@@ -580,44 +566,11 @@ public final class ParameterAveragingTrainer {
     return out;
   }
 
-  /** Writes {@code checkpoints/step-N} and {@code checkpoint}, keeps the last {@link #KEEP_CHECKPOINTS}. */
+  /** Commits {@code checkpoints/step-N}, the {@code latest} pointer and {@code checkpoint} ({@link Checkpoint#commit}). */
   static Path saveCheckpoint(Path runDir, GptConfig mc, Head head, Map<String, INDArray> params, AdamW.State opt,
                              Checkpoint.TrainingState ts, Path tokenizerFile, Consumer<String> log) throws IOException {
-    Path ckpts = runDir.resolve(CHECKPOINTS);
-    Path latest = ckpts.resolve(String.format(Locale.ROOT, "step-%07d", ts.step()));
-    Checkpoint.save(latest, mc, head, params, opt, ts, tokenizerFile);
-    Checkpoint.save(runDir.resolve(Trainer.CHECKPOINT), mc, head, params, opt, ts, tokenizerFile);
-    prune(ckpts);
+    Path latest = Checkpoint.commit(runDir, mc, head, params, opt, ts, tokenizerFile, KEEP_CHECKPOINTS);
     log.accept("checkpoint " + latest + " (and " + runDir.resolve(Trainer.CHECKPOINT) + ") at step " + ts.step());
     return latest;
-  }
-
-  /** {@code checkpoints/step-*} folders with a config.json, oldest first (by step number). */
-  public static List<Path> listCheckpoints(Path ckpts) throws IOException {
-    List<Path> out = new ArrayList<>();
-    if (!Files.isDirectory(ckpts)) {
-      return out;
-    }
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(ckpts, "step-*")) {
-      for (Path p : ds) {
-        String num = p.getFileName().toString().substring(5);
-        if (num.matches("[0-9]+") && Files.isRegularFile(p.resolve(Checkpoint.CONFIG))) {
-          out.add(p);
-        }
-      }
-    }
-    out.sort(Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(5))));
-    return out;
-  }
-
-  static void prune(Path ckpts) throws IOException {
-    List<Path> all = listCheckpoints(ckpts);
-    for (int i = 0; i < all.size() - KEEP_CHECKPOINTS; i++) {
-      try (Stream<Path> s = Files.walk(all.get(i))) {
-        for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(q);
-        }
-      }
-    }
   }
 }

@@ -116,10 +116,10 @@ public final class PpoTrainer {
     AdamW.State opt = null;
     int iteration = 0;
     double klCoef = pc.klCoef();
-    if (pc.resume() && Files.isDirectory(ckptDir)) {
-      Checkpoint ck = Checkpoint.load(ckptDir);
-      if (!ck.config().equals(cfg) || ck.head() != Head.VALUE || ck.optimizer() == null || ck.trainingState() == null) {
-        throw new IllegalArgumentException(ckptDir + " is not a PPO checkpoint of this policy (use another run "
+    Checkpoint ck = pc.resume() ? Checkpoint.newest(runDir, log) : null;
+    if (ck != null) {
+      if (!ck.config().equals(cfg) || ck.head() != Head.VALUE || ck.trainingState() == null) {
+        throw new IllegalArgumentException(ck.dir() + " is not a PPO checkpoint of this policy (use another run "
             + "folder or --no-resume)");
       }
       params = ck.params();
@@ -127,7 +127,7 @@ public final class PpoTrainer {
       iteration = (int) ck.trainingState().step();
       Object beta = ck.trainingState().trainConfig().get("kl_coef");
       klCoef = beta instanceof Number nb ? nb.doubleValue() : klCoef;
-      log.accept(String.format(Locale.ROOT, "resuming from %s at iteration %d (KL coefficient %.4g)", ckptDir, iteration, klCoef));
+      log.accept(String.format(Locale.ROOT, "resuming from %s at iteration %d (KL coefficient %.4g)", ck.dir(), iteration, klCoef));
     }
     if (params == null) {
       params = GptModel.withNewHead(cfg, policy.backbone(), Head.VALUE, pc.seed());
@@ -216,8 +216,8 @@ public final class PpoTrainer {
           Checkpoint.TrainingState ts = new Checkpoint.TrainingState(iteration, pc.lr(),
               (long) iteration * pc.promptsPerIteration(), 0, (long) iteration * pc.promptsPerIteration() / prompts.size(),
               pc.seed(), pc.seed(), null, extra);
-          Checkpoint.save(ckptDir, cfg, Head.VALUE, params, opt, ts, tokFile);
-          log.accept("checkpoint " + ckptDir + " at iteration " + iteration);
+          Path saved = Checkpoint.commit(runDir, cfg, Head.VALUE, params, opt, ts, tokFile, Trainer.KEEP_CHECKPOINTS);
+          log.accept("checkpoint " + saved + " (and " + ckptDir + ") at iteration " + iteration);
         }
       }
     } finally {

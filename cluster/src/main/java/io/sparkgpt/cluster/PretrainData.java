@@ -38,7 +38,7 @@ public final class PretrainData implements TrainingData {
   public static PretrainData of(TokenDataset ds, String location) {
     int val = ds.splits().contains("val") ? ds.split("val").numSamples() : 0;
     return new PretrainData(location != null ? location : ds.dir().toAbsolutePath().toString(), ds.seqLen(),
-        ds.vocabSize(), ds.dir().resolve(ds.manifest().tokenizer().file()).toString(),
+        ds.vocabSize(), ds.tokenizerFile().toString(),
         ds.split("train").numSamples(), val);
   }
 

@@ -36,9 +36,6 @@ public final class InputOptions {
   long maxDocBytes;
 
   public DocReader.Options readOptions() {
-    if (maxDocBytes <= 0) {
-      throw new UserError("--max-doc-bytes must be positive");
-    }
     return new DocReader.Options(choice("--doc-split", docSplit, DocReader.DocSplit.class), textField,
         choice("--content", content, DocReader.Content.class), maxDocBytes);
   }

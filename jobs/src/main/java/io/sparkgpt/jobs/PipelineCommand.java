@@ -87,13 +87,14 @@ public final class PipelineCommand implements Callable<Integer> {
   @Option(names = "--overwrite", description = "Delete the work dir first instead of resuming.")
   boolean overwrite;
 
+  @Option(names = "--allow-config-change",
+      description = "Resume training even though its settings differ from the checkpoint's (other --steps move the "
+          + "warm-up, --batch-size or --workers change the run); the change is written to metrics.jsonl.")
+  boolean allowConfigChange;
+
   @Override
   public Integer call() throws Exception {
-    Preflight.check(inputs, null, true);
-    if (steps < 1 || batchSize < 1 || workers < 1 || averagingEvery < 1 || vocabSize < 257 || maxNewTokens < 0) {
-      throw new UserError("--steps, --batch-size, --workers and --averaging-every must be positive, --vocab-size "
-          + "above 256");
-    }
+    Preflight.check(inputs, null, true, "--work-dir", work.toString()); // resumes: an existing work dir is fine
     if (overwrite && Files.exists(work)) {
       try (Stream<Path> files = Files.walk(work)) {
         files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -149,7 +150,7 @@ public final class PipelineCommand implements Callable<Integer> {
           ParameterAveragingTrainer.Result r = ParameterAveragingTrainer.train(
               JavaSparkContext.fromSparkContext(session.sparkContext()), tc,
               new ParameterAveragingTrainer.Options(workers, averagingEvery, 1, (int) Math.max(1, rounds / 10),
-                  (int) Math.max(1, rounds / 5), false), ds, null, run, System.err::println);
+                  (int) Math.max(1, rounds / 5), false, allowConfigChange), ds, null, run, System.err::println);
           System.out.printf(Locale.ROOT, "trained to step %d, validation loss %s%n", r.lastStep(),
               r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()));
         }

@@ -42,6 +42,10 @@ public final class SparkGpt implements Runnable {
           + " (see '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
       return 2;
     });
+    cl.setExecutionStrategy(parsed -> {
+      Settings.check(parsed);
+      return new CommandLine.RunLast().execute(parsed);
+    });
     cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
       PrintWriter err = commandLine.getErr();
       boolean verbose = parseResult.subcommands().stream()
@@ -54,11 +58,41 @@ public final class SparkGpt implements Runnable {
         err.println(commandLine.getCommandName() + ": " + user.getMessage());
         return 2;
       }
+      String oom = outOfMemory(ex);
+      if (oom != null) {
+        err.println(commandLine.getCommandName() + ": " + oom);
+        return 1;
+      }
       err.println(commandLine.getCommandName() + ": failed: " + oneLine(ex)
           + (verbose ? "" : " (run with --verbose for details)"));
       return 1;
     });
-    return cl.execute(args);
+    try {
+      return cl.execute(args);
+    } catch (OutOfMemoryError e) { // an Error: picocli's handlers see only Exceptions
+      cl.getErr().println("sparkgpt: " + outOfMemory(e));
+      cl.getErr().flush();
+      return 1;
+    }
+  }
+
+  /**
+   * One line naming the memory setting to raise when {@code t} is, or was caused by, running out of memory (in
+   * this JVM, or in an executor: Spark then reports it in a message); null otherwise.
+   */
+  static String outOfMemory(Throwable t) {
+    boolean here = find(t, OutOfMemoryError.class) != null;
+    boolean executor = false;
+    for (Throwable c = t; c != null && !here; c = c.getCause()) {
+      executor |= c.getMessage() != null && c.getMessage().contains("java.lang.OutOfMemoryError");
+    }
+    if (!here && !executor) {
+      return null;
+    }
+    String heap = "the driver's heap (SPARKGPT_DRIVER_MEMORY, now " + Runtime.getRuntime().maxMemory() / (1 << 20)
+        + " MB; spark.driver.memory with spark-submit)";
+    return "out of memory: raise " + (here ? heap : "spark.executor.memory (an executor ran out of heap)")
+        + ", or make the job smaller (--batch-size, --partitions, the model)";
   }
 
   /**

@@ -2,6 +2,7 @@ package io.sparkgpt.model;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -9,9 +10,11 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkgpt.tokenizer.Tokenizer;
 import io.sparkgpt.tokenizer.Tokenizers;
+import io.sparkgpt.tokenizer.dataset.PlainFileName;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -98,11 +101,19 @@ public record Checkpoint(Path dir, GptConfig config, Map<String, INDArray> param
         return Tokenizers.load(p.toString());
     }
 
-    /** The tokenizer file inside {@code dir}, or null. */
+    /**
+     * The tokenizer file inside {@code dir}, or null.
+     *
+     * @throws IllegalArgumentException (one line) when it is a link to a file outside the checkpoint
+     */
     public static Path tokenizerFile(Path dir) {
         for (String f : TOKENIZER_FILES) {
             if (Files.isRegularFile(dir.resolve(f))) {
-                return dir.resolve(f);
+                try {
+                    return PlainFileName.resolve(dir, dir + ": tokenizer", f);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
             }
         }
         return null;
@@ -166,6 +177,151 @@ public record Checkpoint(Path dir, GptConfig config, Map<String, INDArray> param
                 deleteTree(tmp);
             }
         }
+    }
+
+    /** Where a run keeps its checkpoints: {@code RUN_DIR/checkpoints/step-NNNNNNN}, and the {@link #LATEST} pointer. */
+    public static final String STEPS = "checkpoints";
+    /** {@code RUN_DIR/checkpoints/latest}: the name of the newest committed step folder, replaced by atomic rename. */
+    public static final String LATEST = "latest";
+    /** {@code RUN_DIR/checkpoint}: a link to the newest step folder, for {@code generate} and fine-tuning. */
+    public static final String CURRENT = "checkpoint";
+    private static final java.util.regex.Pattern STEP_FOLDER = java.util.regex.Pattern.compile("step-([0-9]+)");
+
+    /**
+     * Called with "step-written" after the new step folder is in place and with "pointer-switched" after
+     * {@link #LATEST} names it: lets a test stop a run at those points as a crash would. Null in production.
+     */
+    static volatile java.util.function.Consumer<String> crashPoint;
+
+    /**
+     * Commits a run's checkpoint without a window in which none exists: writes a new
+     * {@code RUN_DIR/checkpoints/step-N} (under a temporary name, renamed when complete; no existing checkpoint is
+     * moved or replaced), then switches {@code checkpoints/latest} to it by an atomic rename, then swaps the
+     * {@code RUN_DIR/checkpoint} link to it, and deletes all but the newest {@code keep} step folders.
+     *
+     * @return the step folder
+     */
+    public static Path commit(Path runDir, GptConfig config, Head head, Map<String, INDArray> params,
+                              AdamW.State optimizer, TrainingState state, Path tokenizerFile, int keep) throws IOException {
+        Path steps = runDir.resolve(STEPS);
+        String name = String.format(java.util.Locale.ROOT, "step-%07d", state.step());
+        Path folder = steps.resolve(name);
+        save(folder, config, head, params, optimizer, state, tokenizerFile);
+        signal("step-written");
+        Path pointerTmp = steps.resolve(LATEST + ".tmp-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+        Files.writeString(pointerTmp, name + "\n");
+        replaceAtomically(pointerTmp, steps.resolve(LATEST));
+        signal("pointer-switched");
+        Path current = runDir.resolve(CURRENT);
+        Path linkTmp = runDir.resolve(CURRENT + ".tmp-" + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+        if (Files.isDirectory(current, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            deleteTree(current);   // a copy written by an older version; the step folders hold the same
+        }
+        try {
+            Files.createSymbolicLink(linkTmp, Path.of(STEPS, name));
+            replaceAtomically(linkTmp, current);
+        } catch (UnsupportedOperationException e) {
+            save(current, config, head, params, optimizer, state, tokenizerFile);   // no links here: a copy
+        }
+        List<Path> all = steps(runDir);
+        for (int i = 0; i < all.size() - keep; i++) {
+            deleteTree(all.get(i));
+        }
+        return folder;
+    }
+
+    private static void signal(String point) {
+        var c = crashPoint;
+        if (c != null) {
+            c.accept(point);
+        }
+    }
+
+    /** The run's step folders that hold a {@code config.json}, oldest first (by step number). */
+    public static List<Path> steps(Path runDir) throws IOException {
+        List<Path> out = new java.util.ArrayList<>();
+        Path steps = runDir.resolve(STEPS);
+        if (!Files.isDirectory(steps)) {
+            return out;
+        }
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(steps, "step-*")) {
+            for (Path p : s) {
+                if (STEP_FOLDER.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p.resolve(CONFIG))) {
+                    out.add(p);
+                }
+            }
+        }
+        out.sort(Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(5))));
+        return out;
+    }
+
+    /**
+     * Where to resume a run from: the newest step folder that loads (with optimizer state), trying older ones when
+     * a newer one is damaged; {@code skipped} hears about each one passed over. Null when there is none.
+     */
+    public static Checkpoint newest(Path runDir, java.util.function.Consumer<String> skipped) throws IOException {
+        List<Path> all = steps(runDir);
+        if (all.isEmpty() && Files.isRegularFile(runDir.resolve(CURRENT).resolve(CONFIG))) {
+            all = List.of(runDir.resolve(CURRENT));   // a run folder of an older version: one checkpoint, no steps
+        }
+        for (int i = all.size() - 1; i >= 0; i--) {
+            try {
+                Checkpoint c = load(all.get(i));
+                if (c.optimizer() != null) {
+                    return c;
+                }
+                skipped.accept("skipping " + all.get(i) + ": no optimizer state");
+            } catch (IOException e) {
+                skipped.accept("skipping " + all.get(i) + ": " + e.getMessage());
+            }
+        }
+        return null;
+    }
+
+    /** The step folder {@code checkpoints/latest} names (checked to be a plain name inside the folder), or null. */
+    public static Path latest(Path runDir) throws IOException {
+        Path steps = runDir.resolve(STEPS);
+        Path pointer = steps.resolve(LATEST);
+        if (!Files.isRegularFile(pointer)) {
+            return null;
+        }
+        String name = Files.readString(pointer).strip();
+        try {
+            return PlainFileName.resolve(steps, pointer.toString(), name);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Training settings that may differ when a run is resumed: where it stops (and so where a cosine schedule
+     * without fixed decay steps ends), how often it evaluates, logs and checkpoints, threads, and the pretrain
+     * engine (both compute the same steps); the model is compared on its own.
+     */
+    static final java.util.Set<String> MAY_CHANGE_ON_RESUME = java.util.Set.of("max_steps", "decay_steps",
+            "eval_every", "eval_batches", "checkpoint_every", "log_every", "threads", "resume", "model", "engine");
+
+    /**
+     * The settings of {@code now} that differ from the ones a checkpoint was written with ({@code before}), as
+     * "max_lr 0.003 -> 0.001", leaving out {@link #MAY_CHANGE_ON_RESUME}.
+     */
+    public static List<String> configChanges(Map<String, Object> before, Map<String, Object> now) {
+        java.util.TreeSet<String> keys = new java.util.TreeSet<>(before.keySet());
+        keys.addAll(now.keySet());
+        List<String> out = new java.util.ArrayList<>();
+        for (String k : keys) {
+            String a = String.valueOf(before.get(k));
+            String b = String.valueOf(now.get(k));
+            if (!MAY_CHANGE_ON_RESUME.contains(k) && !a.equals(b)) {
+                out.add(k + " " + a + " -> " + b);
+            }
+        }
+        return out;
+    }
+
+    /** Replaces {@code to} (a file or link) by {@code from} in one step: readers see the old one or the new one. */
+    private static void replaceAtomically(Path from, Path to) throws IOException {
+        Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     private static void move(Path from, Path to) throws IOException {
@@ -285,8 +441,12 @@ public record Checkpoint(Path dir, GptConfig config, Map<String, INDArray> param
         if (Files.isRegularFile(tsFile)) {
             try {
                 ts = JSON.readValue(tsFile.toFile(), TrainingState.class);
-            } catch (IOException e) {
-                throw new IOException(tsFile + ": invalid training state: " + e.getMessage(), e);
+            } catch (JsonProcessingException e) {
+                var at = e.getLocation();
+                String msg = e.getOriginalMessage() == null ? "" : e.getOriginalMessage().split("\n")[0];
+                throw new IOException(tsFile + ": invalid training state" + (at == null ? "" : " at line " + at.getLineNr()
+                        + ", column " + at.getColumnNr()) + ": " + msg + " (the checkpoint is damaged: resume from an "
+                        + "earlier one, or start afresh)", e);
             }
         }
         return new Checkpoint(dir, cfg, params, opt, ts, head);

@@ -212,7 +212,12 @@ public final class Safetensors {
                     throw new IOException(where + "invalid shape " + v.get("shape"));
                 }
                 shape[i] = s.asLong();
-                count = Math.multiplyExact(count, shape[i]);
+                try {
+                    count = Math.multiplyExact(count, shape[i]);
+                    Math.multiplyExact(count, (long) w);
+                } catch (ArithmeticException overflow) {
+                    throw new IOException(where + "shape " + v.get("shape") + " of " + dt + " has more bytes than a file can hold");
+                }
             }
             long b = v.get("data_offsets").get(0).asLong(-1);
             long e = v.get("data_offsets").get(1).asLong(-1);

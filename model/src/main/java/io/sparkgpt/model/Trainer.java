@@ -45,7 +45,9 @@ import java.util.function.Consumer;
 public final class Trainer {
     public static final String METRICS = "metrics.jsonl";
     public static final String PLOT = "loss.png";
-    public static final String CHECKPOINT = "checkpoint";
+    public static final String CHECKPOINT = Checkpoint.CURRENT;
+    /** Step folders kept under {@code RUN_DIR/checkpoints}. */
+    public static final int KEEP_CHECKPOINTS = 3;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Trainer() {
@@ -66,6 +68,15 @@ public final class Trainer {
     }
 
     public static Result train(TrainConfig tc, TokenDataset ds, Path runDir, Consumer<String> log) throws IOException {
+        return train(tc, ds, runDir, false, log);
+    }
+
+    /**
+     * @param allowConfigChange resume even when the run's settings differ from the checkpoint's (the change is
+     *                          logged and written to {@code metrics.jsonl}); otherwise that is an error listing them
+     */
+    public static Result train(TrainConfig tc, TokenDataset ds, Path runDir, boolean allowConfigChange,
+                               Consumer<String> log) throws IOException {
         GptConfig mc = tc.model();
         if (mc.vocabSize() != ds.vocabSize()) {
             throw new IllegalArgumentException("model vocabulary " + mc.vocabSize() + " != dataset vocabulary " + ds.vocabSize());
@@ -86,20 +97,21 @@ public final class Trainer {
         Map<String, INDArray> params;
         AdamW.State opt;
         long step;
-        boolean resumed = tc.resume() && Files.isRegularFile(ckptDir.resolve(Checkpoint.CONFIG));
+        Checkpoint from = tc.resume() ? Checkpoint.newest(runDir, log) : null;
+        boolean resumed = from != null;
+        List<String> changes = List.of();
+        long tokensBefore = 0;
         if (resumed) {
-            Checkpoint c = Checkpoint.load(ckptDir);
-            if (!c.config().equals(mc)) {
-                throw new IllegalArgumentException(ckptDir + " holds " + c.config() + ", the run asks for " + mc
+            if (!from.config().equals(mc)) {
+                throw new IllegalArgumentException(from.dir() + " holds " + from.config() + ", the run asks for " + mc
                         + " (use another run folder or resume=false)");
             }
-            if (c.optimizer() == null) {
-                throw new IOException(ckptDir + ": no optimizer state to resume from");
-            }
-            params = c.params();
-            opt = c.optimizer();
+            changes = resumeChanges(from, tc.toMap(), allowConfigChange);
+            params = from.params();
+            opt = from.optimizer();
             step = opt.step;
-            log.accept(String.format(Locale.ROOT, "resuming from %s at step %d", ckptDir, step));
+            tokensBefore = tokensSeen(from, step * tc.microBatch() * (long) tc.gradAccum() * seqLen);
+            log.accept(String.format(Locale.ROOT, "resuming from %s at step %d", from.dir(), step));
         } else {
             params = GptModel.initParams(mc, tc.seed());
             opt = AdamW.State.zeros(params);
@@ -129,7 +141,8 @@ public final class Trainer {
         Path metricsFile = runDir.resolve(METRICS);
         List<Double> trTok = new ArrayList<>(), trLoss = new ArrayList<>(), vaTok = new ArrayList<>(), vaLoss = new ArrayList<>();
         rewriteMetrics(metricsFile, resumed ? step : 0, trTok, trLoss, vaTok, vaLoss);
-        Path tokenizerFile = ds.dir().resolve(ds.manifest().tokenizer().file());
+        recordConfigChange(metricsFile, step, tokensBefore, changes);
+        Path tokenizerFile = ds.tokenizerFile();
 
         List<Double> losses = new ArrayList<>();
         Double lastVal = null;
@@ -151,7 +164,7 @@ public final class Trainer {
                 msSum += s.millis();
                 windowMs += s.millis();
                 windowSteps++;
-                long tokens = step * tokensPerStep;
+                long tokens = tokensBefore + (step - first) * tokensPerStep;   // the run's actual history
                 ObjectNode m = JSON.createObjectNode();
                 m.put("step", step).put("tokens", tokens).put("loss", s.loss()).put("lr", s.lr()).put("grad_norm", s.gradNorm())
                         .put("ms", round(s.millis(), 1)).put("tokens_per_s", round(s.tokens() / (s.millis() / 1000), 1));
@@ -186,16 +199,50 @@ public final class Trainer {
                     Checkpoint.TrainingState ts = new Checkpoint.TrainingState(step, s.lr(), step * tc.gradAccum() * (long) tc.microBatch(),
                             tokens, step * tc.gradAccum() * (long) tc.microBatch() / train.numSamples(), tc.seed(), tc.dataSeed(),
                             lastVal, tc.toMap());
-                    Checkpoint.save(ckptDir, mc, params, opt, ts, tokenizerFile);
-                    log.accept("checkpoint " + ckptDir + " at step " + step);
+                    Path saved = Checkpoint.commit(runDir, mc, Head.NONE, params, opt, ts, tokenizerFile, KEEP_CHECKPOINTS);
+                    log.accept("checkpoint " + saved + " (and " + ckptDir + ") at step " + step);
                 }
             }
         }
         if (first == tc.maxSteps() && !Files.exists(runDir.resolve(PLOT))) {
             LossPlot.write(runDir.resolve(PLOT), "sparkgpt", trTok, trLoss, vaTok, vaLoss);
         }
-        return new Result(first, step - first, losses, lastVal, step * tokensPerStep,
+        return new Result(first, step - first, losses, lastVal, tokensBefore + (step - first) * tokensPerStep,
                 losses.isEmpty() ? 0 : msSum / losses.size(), ckptDir);
+    }
+
+    /**
+     * The settings that differ from the checkpoint's ({@link Checkpoint#configChanges}); refused unless
+     * {@code allow}. Shared by every trainer that resumes.
+     *
+     * @throws IllegalArgumentException (one line, listing them) when they differ and {@code allow} is false
+     */
+    public static List<String> resumeChanges(Checkpoint from, Map<String, Object> now, boolean allow) {
+        Map<String, Object> before = from.trainingState() == null || from.trainingState().trainConfig() == null
+                ? Map.of() : from.trainingState().trainConfig();
+        List<String> changes = before.isEmpty() ? List.of() : Checkpoint.configChanges(before, now);
+        if (!changes.isEmpty() && !allow) {
+            throw new IllegalArgumentException(from.dir() + " was written with other settings (" + String.join(", ", changes)
+                    + "); rerun with the same settings, or --allow-config-change to go on with the new ones");
+        }
+        return changes;
+    }
+
+    /** Tokens trained on up to the checkpoint, as it recorded them ({@code fallback} for an older checkpoint). */
+    public static long tokensSeen(Checkpoint from, long fallback) {
+        return from.trainingState() != null && from.trainingState().tokensSeen() > 0 ? from.trainingState().tokensSeen() : fallback;
+    }
+
+    /** Writes a {@code config_change} line to {@code metrics.jsonl} when a resumed run goes on with other settings. */
+    public static void recordConfigChange(Path metricsFile, long step, long tokens, List<String> changes) throws IOException {
+        if (changes.isEmpty()) {
+            return;
+        }
+        ObjectNode n = JSON.createObjectNode();
+        n.put("step", step).put("tokens", tokens);
+        changes.forEach(n.putArray("config_change")::add);
+        Files.writeString(metricsFile, JSON.writeValueAsString(n) + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND);
     }
 
     /** The training split's sample order, one permutation per epoch, computed when first needed. */

@@ -84,6 +84,11 @@ public final class AveragingOptions {
       description = "Continue from the latest RUN_DIR/checkpoints/step-N (default); --no-resume starts afresh from --base.")
   boolean resume;
 
+  @Option(names = "--allow-config-change",
+      description = "Resume even though the training settings differ from the checkpoint's; the change is written "
+          + "to metrics.jsonl. Without it, a difference is an error listing the settings.")
+  boolean allowConfigChange;
+
   @Mixin
   SparkOptions spark;
 
@@ -108,15 +113,6 @@ public final class AveragingOptions {
     return t;
   }
 
-  void validate() {
-    if (workers < 1 || averagingEvery < 1 || threads < 0 || batchSize < 1 || gradAccum < 1 || steps < 1) {
-      throw new UserError("--workers, --averaging-every, --batch-size, --grad-accum and --steps must be positive, "
-          + "--threads non-negative");
-    }
-    if (!(valFraction >= 0 && valFraction < 1)) {
-      throw new UserError("--val-fraction must be in [0, 1)");
-    }
-  }
 
   /** Starts Spark and runs the trainer on {@code run}; the model is the base checkpoint's config. */
   ParameterAveragingTrainer.Result train(String appName, GptConfig model, ParameterAveragingTrainer.Run run, Path output)
@@ -137,7 +133,8 @@ public final class AveragingOptions {
           .withLr(lr, minLr != null ? minLr : lr / 10).withEval(evalEvery, evalBatches)
           .withCheckpointEvery(checkpointEvery).withSeeds(seed, seed).withResume(resume)
           .withRegularisation(weightDecay, gradClip);
-      o = new ParameterAveragingTrainer.Options(workers, averagingEvery, perTask, evalEvery, checkpointEvery, false);
+      o = new ParameterAveragingTrainer.Options(workers, averagingEvery, perTask, evalEvery, checkpointEvery, false,
+          allowConfigChange);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }

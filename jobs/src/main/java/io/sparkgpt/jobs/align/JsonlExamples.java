@@ -5,9 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkgpt.jobs.UserError;
-import java.io.BufferedReader;
+import io.sparkgpt.jobs.Utf8Lines;
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,10 +73,17 @@ public final class JsonlExamples<E> {
       throw new UserError("--data not found: " + file);
     }
     JsonlExamples<E> out = new JsonlExamples<>(file);
-    try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      for (String line = r.readLine(); line != null; line = r.readLine()) {
-        out.lines++;
-        out.add(out.lines, line, parser);
+    // Decoded per line: one line of invalid UTF-8 is a rejected line, not the end of the job.
+    try (InputStream in = Files.newInputStream(file)) {
+      Utf8Lines lines = new Utf8Lines(in);
+      while (lines.next()) {
+        out.lines = lines.number();
+        if (lines.text() != null) {
+          out.add(out.lines, lines.text(), parser);
+        } else {
+          String text = lines.lenient();
+          out.rejected.add(new Rejection(out.lines, "invalid UTF-8", text.length() > 200 ? text.substring(0, 200) : text));
+        }
       }
     } catch (IOException e) {
       throw new UserError("cannot read " + file + ": " + e.getMessage());

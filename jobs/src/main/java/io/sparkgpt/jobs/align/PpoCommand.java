@@ -6,6 +6,7 @@ import io.sparkgpt.cluster.RolloutReward;
 import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.cluster.TrainState;
 import io.sparkgpt.jobs.SparkOptions;
+import io.sparkgpt.jobs.Preflight;
 import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.model.Checkpoint;
 import io.sparkgpt.model.Head;
@@ -143,6 +144,9 @@ public final class PpoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     SparkRuntime.quietLogs(spark.verbose);
+    new Preflight.Paths().input("--policy", policy.toString())
+        .input("--reward", reward.model == null ? null : reward.model.toString())
+        .input("--prompts", prompts.toString()).output("--output", output.toString()).check();
     Checkpoint sft = AveragingOptions.load(policy, "--policy", false);
     if (sft.head() == Head.REWARD) {
       throw new UserError("--policy " + policy + " is a reward model, not a policy");

@@ -2,6 +2,7 @@ package io.sparkgpt.jobs.align;
 
 import io.sparkgpt.cluster.ExampleData;
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
+import io.sparkgpt.jobs.Preflight;
 import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.model.Checkpoint;
 import io.sparkgpt.model.GptModel;
@@ -44,7 +45,8 @@ public final class TrainRewardCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    train.validate();
+    new Preflight.Paths().input("--base", base.toString()).input("--data", data.toString())
+        .output("--output", output.toString()).check();
     Checkpoint ckpt = AveragingOptions.load(base, "--base", false);
     int t = train.seqLen(ckpt.config());
     try (Tokenizer tok = ckpt.tokenizer()) {

@@ -23,6 +23,9 @@ final class ByteLines {
   long fullLength;
   long offset;
   boolean capped;
+  /** Whether the line ended with '\n' (the last line of a file may not), and whether a '\r' before it was dropped. */
+  boolean newline;
+  boolean cr;
 
   ByteLines(InputStream in, int cap) {
     this.in = in;
@@ -34,6 +37,8 @@ final class ByteLines {
     length = 0;
     fullLength = 0;
     capped = false;
+    newline = false;
+    cr = false;
     offset = position;
     boolean any = false;
     while (true) {
@@ -58,6 +63,7 @@ final class ByteLines {
       if (end < chunkLen) { // found '\n'
         chunkPos++;
         position++;
+        newline = true;
         stripCr();
         return true;
       }
@@ -81,6 +87,7 @@ final class ByteLines {
   private void stripCr() {
     if (!capped && length > 0 && line[length - 1] == '\r') {
       length--;
+      cr = true;
     }
   }
 

@@ -147,9 +147,6 @@ public final class CleanCommand implements Callable<Integer> {
           c.decontaminate());
     }
     if (dedupThreshold != null) {
-      if (dedupThreshold <= 0 || dedupThreshold > 1) {
-        throw new UserError("--dedup-threshold must be in (0, 1], not " + dedupThreshold);
-      }
       var d = c.dedup();
       c = new CleanConfig(c.normalize(), c.quality(), c.repetition(), c.code(), c.language(), c.pii(),
           new CleanConfig.Dedup(d.exact(), d.fuzzy(), dedupThreshold, d.bands(), d.rows(), d.shingleSize(),
@@ -164,6 +161,11 @@ public final class CleanCommand implements Callable<Integer> {
       throw new UserError(dc.problem());
     }
     c = new CleanConfig(c.normalize(), c.quality(), c.repetition(), c.code(), c.language(), c.pii(), c.dedup(), dc);
+    try {
+      c.validate();
+    } catch (IllegalArgumentException e) {
+      throw new UserError((config != null ? "--config " + config + " with the flags: " : "") + e.getMessage());
+    }
     String form = c.normalize().form().toLowerCase(Locale.ROOT);
     if (!form.equals("nfc") && !form.equals("nfkc")) {
       throw new UserError("normalization must be nfc or nfkc, not " + c.normalize().form());
@@ -186,9 +188,6 @@ public final class CleanCommand implements Callable<Integer> {
     }
     if (!cfg.dedup().fuzzy()) {
       skipped.add(Steps.FUZZY_DEDUP);
-    }
-    if (partitions < 0) {
-      throw new UserError("--partitions must be positive");
     }
     return new CleanJob.Options(input.inputs, output,
         InputOptions.choice("--output-format", outputFormat, CleanJob.OutputFormat.class), input.format(),

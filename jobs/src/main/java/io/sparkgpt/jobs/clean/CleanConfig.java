@@ -1,6 +1,10 @@
 package io.sparkgpt.jobs.clean;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
@@ -10,7 +14,9 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import io.sparkgpt.jobs.Settings;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Every threshold of the cleaning pipeline, with its default, in one place. A JSON file given with
@@ -119,12 +125,21 @@ public record CleanConfig(
   }
 
   private static ObjectMapper mapper() {
-    return new ObjectMapper()
-        .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-        .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    return JsonMapper.builder()
+        .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+        .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+        // 2.5 for an integer setting, or "20" for a number, is a mistake to report, not to truncate or parse
+        .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+        .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+        .build();
   }
 
-  /** Reads a partial config file over the defaults; unknown keys are an error, so typos do not pass silently. */
+  /**
+   * Reads a partial config file over the defaults; unknown keys are an error, so typos do not pass silently, and
+   * every value is {@link #validate}d.
+   *
+   * @throws IOException or IllegalArgumentException with one line naming the setting
+   */
   public static CleanConfig load(Path file) throws IOException {
     ObjectMapper m = mapper();
     JsonNode overrides = m.readTree(Files.readString(file));
@@ -133,7 +148,69 @@ public record CleanConfig(
     }
     ObjectNode merged = m.valueToTree(DEFAULTS);
     merge(merged, (ObjectNode) overrides);
-    return m.treeToValue(merged, CleanConfig.class);
+    try {
+      return m.treeToValue(merged, CleanConfig.class).validate();
+    } catch (JsonMappingException e) {
+      List<String> path = e.getPath().stream().map(JsonMappingException.Reference::getFieldName)
+          .filter(java.util.Objects::nonNull).toList();
+      JsonNode value = merged;
+      for (String p : path) {
+        value = value.path(p);
+      }
+      String name = String.join(".", path);
+      if (e instanceof MismatchedInputException mi && mi.getTargetType() != null
+          && Set.of(int.class, Integer.class, long.class, Long.class).contains(mi.getTargetType())) {
+        throw new IOException(name + " must be an integer, not " + value);
+      }
+      String msg = e.getOriginalMessage() == null ? "" : e.getOriginalMessage().split("\n")[0];
+      throw new IOException(name + ": " + msg);
+    }
+  }
+
+  /**
+   * Checks every number against its range (and min/max pairs against each other).
+   *
+   * @throws IllegalArgumentException naming the first setting out of range, e.g. "dedup.bands must be in [1, inf),
+   *     not 0"
+   */
+  public CleanConfig validate() {
+    String unit = "[0, 1]";
+    String natural = "[0, inf)";
+    String positive = "[1, inf)";
+    Settings.check("quality.min_words", quality.minWords(), natural);
+    Settings.check("quality.max_words", quality.maxWords(), "[" + quality.minWords() + ", inf)");
+    Settings.check("quality.min_mean_word_length", quality.minMeanWordLength(), natural);
+    Settings.check("quality.max_mean_word_length", quality.maxMeanWordLength(),
+        "[" + quality.minMeanWordLength() + ", inf)");
+    Settings.check("quality.max_symbol_word_ratio", quality.maxSymbolWordRatio(), natural);
+    Settings.check("quality.max_bullet_lines", quality.maxBulletLines(), unit);
+    Settings.check("quality.max_ellipsis_lines", quality.maxEllipsisLines(), unit);
+    Settings.check("quality.min_alpha_words", quality.minAlphaWords(), unit);
+    Settings.check("repetition.max_dup_line_fraction", repetition.maxDupLineFraction(), unit);
+    Settings.check("repetition.max_dup_paragraph_fraction", repetition.maxDupParagraphFraction(), unit);
+    Settings.check("repetition.max_dup_line_char_fraction", repetition.maxDupLineCharFraction(), unit);
+    Settings.check("repetition.max_dup_paragraph_char_fraction", repetition.maxDupParagraphCharFraction(), unit);
+    List<Double> top = repetition.topNgramMaxFraction();
+    if (top == null || top.size() != 3) {
+      throw new IllegalArgumentException("repetition.top_ngram_max_fraction must hold 3 values (2-, 3- and "
+          + "4-grams), not " + top);
+    }
+    for (int i = 0; i < top.size(); i++) {
+      Settings.check("repetition.top_ngram_max_fraction[" + i + "]", top.get(i) == null ? Double.NaN : top.get(i), unit);
+    }
+    Settings.check("code.max_line_length", code.maxLineLength(), positive);
+    Settings.check("code.max_mean_line_length", code.maxMeanLineLength(), "(0, inf)");
+    Settings.check("code.min_alnum_fraction", code.minAlnumFraction(), unit);
+    Settings.check("code.generated_marker_window", code.generatedMarkerWindow(), natural);
+    Settings.check("language.sample_chars", language.sampleChars(), positive);
+    Settings.check("language.min_confidence", language.minConfidence(), unit);
+    Settings.check("dedup.threshold", dedup.threshold(), "(0, 1]");
+    Settings.check("dedup.bands", dedup.bands(), positive);
+    Settings.check("dedup.rows", dedup.rows(), positive);
+    Settings.check("dedup.bands x dedup.rows", (double) dedup.bands() * dedup.rows(), "[1, 65536]");
+    Settings.check("dedup.shingle_size", dedup.shingleSize(), positive);
+    Settings.check("dedup.cjk_shingle_size", dedup.cjkShingleSize(), positive);
+    return this;
   }
 
   private static void merge(ObjectNode base, ObjectNode overrides) {

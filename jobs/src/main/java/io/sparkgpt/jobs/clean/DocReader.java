@@ -82,15 +82,26 @@ public final class DocReader {
         String file = ((FileSplit) split).getPath().toString();
         LineDecoder dec = new LineDecoder(file, jsonl.contains(file), o);
         return new Iterator<Doc>() {
+          long position;
+          boolean broken;
           Doc next = advance();
 
           private Doc advance() {
-            while (it.hasNext()) {
-              Tuple2<LongWritable, Text> t = it.next();
-              Doc d = dec.decode(t._1.get(), t._2.getBytes(), t._2.getLength());
-              if (d != null) {
-                return d;
+            try {
+              while (!broken && it.hasNext()) {
+                Tuple2<LongWritable, Text> t = it.next();
+                position = t._1.get() + t._2.getLength() + 1;
+                Doc d = dec.decode(t._1.get(), t._2.getBytes(), t._2.getLength());
+                if (d != null) {
+                  return d;
+                }
               }
+            } catch (Exception e) { // Hadoop's reader throws IOException through Scala, undeclared
+              if (!(e instanceof IOException io) || !compressed(file)) {
+                throw e instanceof RuntimeException r ? r : new java.io.UncheckedIOException((IOException) e);
+              }
+              broken = true; // a compressed file is one split: the rest of it cannot be read
+              return corruptCompressed(file, fileKey(file), position, io);
             }
             return null;
           }
@@ -157,6 +168,18 @@ public final class DocReader {
     if (d.code) {
       d.language = lang != null ? lang : "code";
     }
+  }
+
+  static boolean compressed(String file) {
+    String name = new Path(file).getName().toLowerCase(Locale.ROOT);
+    return !Inputs.stripCompression(name).equals(name);
+  }
+
+  /** The unreadable rest of a compressed file, from decompressed byte {@code position} on, as one record. */
+  static Doc corruptCompressed(String file, String key, long position, IOException e) {
+    return quarantined(id(key, position), file, 0, "corrupt_compressed_input", file + ": "
+        + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage().split("\n")[0])
+        + " after " + position + " decompressed bytes");
   }
 
   private static Doc quarantined(String id, String source, long bytes, String rule, String detail) {
@@ -266,9 +289,9 @@ public final class DocReader {
     Utf8 utf8 = new Utf8();
     CompressionCodec codec = codecs.getCodec(new Path(file));
     int cap = (int) Math.min(Integer.MAX_VALUE - 16, o.maxDocBytes());
+    Chunk doc = new Chunk(cap);
     try (InputStream raw = stream.open(); InputStream in = codec == null ? raw : codec.createInputStream(raw)) {
       ByteLines lines = new ByteLines(in, cap);
-      Chunk doc = new Chunk(cap);
       boolean wholeFile = o.split() == DocSplit.FILE;
       while (lines.next()) {
         boolean separator = !wholeFile && lines.blank();
@@ -279,19 +302,37 @@ public final class DocReader {
         doc.add(lines);
       }
       doc.emit(file, key, utf8, o, out);
+    } catch (IOException e) {
+      if (codec == null) {
+        throw e;
+      }
+      // Documents before the damage stay; the one being read and the rest of the file are one quarantined record.
+      out.add(corruptCompressed(file, key, doc.start(), e));
     }
   }
 
-  /** Accumulates the lines of one document, up to the size cap, and turns them into a Doc. */
+  /**
+   * Accumulates the lines of one document, up to the size cap, and turns them into a Doc. It keeps the bytes
+   * exactly as read, line ends included ({@code \r\n} stays {@code \r\n}, a final newline stays), so that a
+   * quarantined record holds them unchanged; the text is made from them by dropping the last line end and the
+   * {@code \r} of every {@code \r\n}.
+   */
   private static final class Chunk {
     private final int cap;
+    private long end;
     private byte[] buf = new byte[1024];
     private int len;
-    private long fullLength = -1; // -1: empty
+    /** The text's length in bytes (lines joined by '\n'), measured past the cap; -1: empty. */
+    private long fullLength = -1;
     private long offset;
 
     Chunk(int cap) {
       this.cap = cap;
+    }
+
+    /** Where the document being read starts (the end of the last one when none is). */
+    long start() {
+      return fullLength >= 0 ? offset : end;
     }
 
     void add(ByteLines l) {
@@ -299,21 +340,34 @@ public final class DocReader {
         offset = l.offset;
         fullLength = 0;
       } else {
-        put((byte) '\n');
         fullLength++;
       }
       fullLength += l.fullLength;
-      for (int i = 0; i < l.length && len < cap; i++) {
+      for (int i = 0; i < l.length; i++) {
         put(l.line[i]);
+      }
+      if (l.cr) {
+        put((byte) '\r');
+      }
+      if (l.newline) {
+        put((byte) '\n');
       }
     }
 
+    /** The document's text from the exact bytes: without the last line end, {@code \r\n} as {@code \n}. */
+    private static String text(String raw) {
+      String t = raw.endsWith("\n") ? raw.substring(0, raw.length() - 1) : raw;
+      t = t.endsWith("\r") ? t.substring(0, t.length() - 1) : t;
+      return t.indexOf('\r') < 0 ? t : t.replace("\r\n", "\n");
+    }
+
+    /** Keeps the byte unless the document is already too large to be kept (then only its length counts). */
     private void put(byte b) {
-      if (len >= cap) {
+      if (fullLength > cap || len >= Integer.MAX_VALUE - 16) {
         return;
       }
       if (len == buf.length) {
-        buf = java.util.Arrays.copyOf(buf, (int) Math.min(cap, (long) buf.length * 2));
+        buf = java.util.Arrays.copyOf(buf, (int) Math.min(Integer.MAX_VALUE - 16, (long) buf.length * 2));
       }
       buf[len++] = b;
     }
@@ -330,7 +384,7 @@ public final class DocReader {
         try {
           Doc d = new Doc(id, file);
           d.bytesAt[0] = fullLength;
-          d.text = utf8.decode(buf, 0, len);
+          d.text = text(utf8.decode(buf, 0, len));
           classify(d, o.content(), file);
           out.add(d);
         } catch (Utf8.InvalidUtf8 e) {
@@ -340,6 +394,7 @@ public final class DocReader {
           out.add(d);
         }
       }
+      end = offset + fullLength;
       len = 0;
       fullLength = -1;
     }

@@ -1,14 +1,12 @@
 package io.sparkgpt.jobs.tokenize;
 
 import io.sparkgpt.jobs.UserError;
+import io.sparkgpt.jobs.Utf8Lines;
+import io.sparkgpt.jobs.clean.Utf8;
 import io.sparkgpt.tokenizer.IntArray;
 import io.sparkgpt.tokenizer.Tokenizer;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -43,32 +41,40 @@ public final class EncodeCommand implements Callable<Integer> {
     };
     try (Tokenizer tok = tokenizer.load()) {
       Set<String> allowed = allowSpecial ? tok.specialTokens().keySet() : Set.of();
-      BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)));
       PrintStream out = new PrintStream(new java.io.BufferedOutputStream(System.out, 1 << 16), false,
           StandardCharsets.UTF_8);
       IntArray ids = new IntArray(1024);
-      StringBuilder line = new StringBuilder();
-      long lineNo = 0;
-      try {
-        if (whole) {
-          char[] buf = new char[1 << 16];
-          for (int n; (n = in.read(buf)) > 0; ) {
-            line.append(buf, 0, n);
+      if (whole) {
+        byte[] all = System.in.readAllBytes();
+        String text;
+        try {
+          text = new Utf8().decode(all, 0, all.length);
+        } catch (Utf8.InvalidUtf8 e) {
+          int bad = (int) e.offset;
+          int line = 1;
+          int lineStart = 0;
+          for (int i = 0; i < bad; i++) {
+            if (all[i] == '\n') {
+              line++;
+              lineStart = i + 1;
+            }
           }
-          tok.encode(line, allowed, ids);
-          print(out, ids, json);
-        } else {
-          for (String l; (l = in.readLine()) != null; ) {
-            lineNo++;
-            ids.clear();
-            tok.encode(l, allowed, ids);
-            print(out, ids, json);
-          }
+          throw new UserError("standard input line " + line + " is not valid UTF-8 (at byte " + (bad - lineStart + 1)
+              + " of the line)");
         }
-      } catch (CharacterCodingException e) {
-        out.flush();
-        throw new UserError("standard input is not valid UTF-8 (after line " + lineNo + ")");
+        tok.encode(text, allowed, ids);
+        print(out, ids, json);
+      } else {
+        Utf8Lines lines = new Utf8Lines(System.in);
+        while (lines.next()) {
+          if (lines.text() == null) {
+            out.flush();
+            throw new UserError("standard input line " + lines.number() + " is not valid UTF-8 (" + lines.error() + ")");
+          }
+          ids.clear();
+          tok.encode(lines.text(), allowed, ids);
+          print(out, ids, json);
+        }
       }
       out.flush();
     }

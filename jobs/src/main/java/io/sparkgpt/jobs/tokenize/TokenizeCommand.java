@@ -9,6 +9,7 @@ import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.jobs.report.HtmlReport;
 import io.sparkgpt.tokenizer.dataset.Format;
 import io.sparkgpt.tokenizer.dataset.Manifest;
+import io.sparkgpt.tokenizer.dataset.DatasetWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
@@ -73,19 +75,10 @@ public final class TokenizeCommand implements Callable<Integer> {
   boolean overwrite;
 
   /** The HTML report, next to manifest.json. */
-  public static final String REPORT = "report.html";
+  public static final String REPORT = DatasetWriter.REPORT_HTML;
 
   @Override
   public Integer call() throws Exception {
-    if (seqLen < 1) {
-      throw new UserError("--seq-len must be positive");
-    }
-    if (!(valFraction >= 0 && valFraction < 1)) {
-      throw new UserError("--val-fraction must be in [0, 1)");
-    }
-    if (partitions < 0) {
-      throw new UserError("--partitions must be positive");
-    }
     if (shardTokens < seqLen + 1L) {
       throw new UserError("--shard-tokens must hold at least one sample (seq-len + 1 tokens)");
     }
@@ -94,14 +87,12 @@ public final class TokenizeCommand implements Callable<Integer> {
       case "megatron" -> Format.MEGATRON;
       default -> throw new UserError("--format: '" + format + "' is not one of native, megatron");
     };
-    Preflight.check(input.inputs, input.format(), true);
-    TokenizerOption.load(tokenizer); // a bad spec fails before Spark starts
-    Path out = new Path(output);
-    var fs = out.getFileSystem(new Configuration());
-    if (!overwrite && fs.exists(new Path(out, Manifest.FILE))) {
-      System.err.println("tokenize: " + output + " holds a finished dataset; checking that it matches "
-          + "(use --overwrite to rebuild it)");
+    // true: an existing output is checked below, since a dataset of this job may be resumed or confirmed
+    Preflight.check(input.inputs, input.format(), true, "--output", output);
+    if (java.nio.file.Files.isRegularFile(java.nio.file.Path.of(tokenizer))) {
+      new Preflight.Paths().input("--tokenizer", tokenizer).output("--output", output).check();
     }
+    TokenizerOption.load(tokenizer); // a bad spec fails before Spark starts
     Map<String, Object> params = new LinkedHashMap<>();
     params.put("input", String.join(",", input.inputs));
     params.put("tokenizer", tokenizer);
@@ -111,6 +102,9 @@ public final class TokenizeCommand implements Callable<Integer> {
     params.put("seed", seed);
     params.put("format", fmt.id());
     params.put("global_shuffle", globalShuffle);
+    if (!overwrite) {
+      checkResumable(params);
+    }
     var options = new TokenizeJob.Options(input.inputs, input.format(), input.readOptions(), tokenizer, output,
         seqLen, valFraction, shardTokens, seed, fmt, partitions, globalShuffle, overwrite, params);
     try (SparkSession session = SparkRuntime.start("sparkgpt tokenize", spark.master, spark.verbose, spark.conf)) {
@@ -118,7 +112,8 @@ public final class TokenizeCommand implements Callable<Integer> {
           + tokenizer + ", seq-len " + seqLen + ", " + fmt.id() + ") on " + session.sparkContext().master());
       try (Progress progress = new Progress(session.sparkContext(), System.err, 2000)) {
         Manifest m = TokenizeJob.run(session, options, progress::phase);
-        writeHtmlReport(fs, new Path(out, REPORT), m);
+        Path report = new Path(output, REPORT);
+        writeHtmlReport(report.getFileSystem(session.sparkContext().hadoopConfiguration()), report, m);
         System.out.println(m.summary().stripTrailing());
         System.out.println("dataset: " + output);
       }
@@ -160,5 +155,52 @@ public final class TokenizeCommand implements Callable<Integer> {
     if (!fs.rename(tmp, file)) {
       throw new java.io.IOException("could not rename " + tmp + " to " + file);
     }
+  }
+
+  /**
+   * An existing --output may only be this job's dataset, finished (confirmed) or not (resumed): anything else is
+   * refused here, before Spark starts. The job checks the shards' layouts once it knows them.
+   */
+  private void checkResumable(Map<String, Object> params) throws java.io.IOException {
+    Path out = new Path(output);
+    var fs = out.getFileSystem(new Configuration());
+    if (!fs.exists(out)) {
+      return;
+    }
+    String use = "; use --overwrite to replace it, or another --output";
+    if (!fs.getFileStatus(out).isDirectory()) {
+      throw new UserError("--output " + output + " exists and is a file, not a dataset folder" + use);
+    }
+    for (FileStatus st : fs.listStatus(out)) {
+      String name = st.getPath().getName();
+      if (st.isDirectory() ? !name.equals("rejected") && !name.equals(TokenizeJob.SPILL_DIR)
+          : !DatasetWriter.isDatasetFile(name)) {
+        throw new UserError("--output " + output + " is not a dataset folder (it holds " + name + ")" + use);
+      }
+    }
+    Path mf = new Path(out, Manifest.FILE);
+    if (!fs.exists(mf)) {
+      return;
+    }
+    Manifest m;
+    try (var in = fs.open(mf)) {
+      m = Manifest.read(in, output + "/" + Manifest.FILE);
+    } catch (IllegalArgumentException e) {
+      throw new UserError(e.getMessage() + use);
+    }
+    List<String> differ = new ArrayList<>();
+    params.forEach((k, v) -> {
+      Object theirs = m.parameters().get(k);
+      // inputs and tokenizer are compared by content (the job key, the tokenizer's sha256) in the job
+      if (!k.equals("input") && !k.equals("tokenizer") && !String.valueOf(v).equals(String.valueOf(theirs))) {
+        differ.add(k + " " + theirs + " -> " + v);
+      }
+    });
+    if (!differ.isEmpty()) {
+      throw new UserError("--output " + output + " holds a dataset made with other settings ("
+          + String.join(", ", differ) + ")" + use);
+    }
+    System.err.println("tokenize: " + output + " holds a finished dataset of these settings; checking that it "
+        + "matches (use --overwrite to rebuild it)");
   }
 }

@@ -68,7 +68,7 @@ public final class TokenizeJob {
 
   /** Input bytes per task when --partitions is not given: a core-independent default, so shards are reproducible. */
   static final long BYTES_PER_PARTITION = 64L << 20;
-  private static final String SPILL_DIR = "_spill";
+  static final String SPILL_DIR = "_spill";
   private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
       new com.fasterxml.jackson.databind.ObjectMapper();
 
@@ -139,19 +139,16 @@ public final class TokenizeJob {
     List<Inputs.InputFile> inputs = Inputs.expand(jsc.hadoopConfiguration(), o.inputs(), o.inputFormat());
     int partitions = o.partitions() > 0 ? o.partitions() : defaultPartitions(inputs);
 
-    // The tokenizer: loaded here to fail fast, stored in the dataset, shipped to executors as those bytes.
+    // The tokenizer: loaded here to fail fast, stored in the dataset (once the folder is known to be this job's),
+    // shipped to executors as those bytes.
     Tokenizer driverTokenizer = TokenizerOption.load(o.tokenizer());
-    Manifest.TokenizerInfo tokInfo;
+    DatasetWriter.TokenizerCopy tokCopy;
     try {
-      tokInfo = DatasetWriter.writeTokenizer(files, driverTokenizer, o.tokenizer());
+      tokCopy = DatasetWriter.tokenizerCopy(driverTokenizer, o.tokenizer());
     } catch (IllegalArgumentException e) {
       throw new UserError("--tokenizer " + o.tokenizer() + ": " + e.getMessage());
     }
-    byte[] tokBytes;
-    try (InputStream in = files.open(tokInfo.file())) {
-      tokBytes = in.readAllBytes();
-    }
-    Broadcast<TokenizerSource> tokenizer = jsc.broadcast(new TokenizerSource(tokInfo.file(), tokBytes));
+    Broadcast<TokenizerSource> tokenizer = jsc.broadcast(new TokenizerSource(tokCopy.file(), tokCopy.content()));
     Map<String, Object> params = new LinkedHashMap<>(o.parameters());
     params.put("input_files", inputs.size());
     params.put("partitions", partitions);
@@ -163,8 +160,8 @@ public final class TokenizeJob {
     try {
       JavaRDD<Doc> docs = DocReader.read(spark, inputs, o.read(), partitions);
       Manifest m = o.globalShuffle()
-          ? globalShuffle(docs, o, files, tokenizer, driverTokenizer, tokInfo, inputs, params, start, phase)
-          : taskShards(docs, o, files, tokenizer, driverTokenizer, tokInfo, inputs, partitions, params, start,
+          ? globalShuffle(docs, o, files, tokenizer, driverTokenizer, tokCopy, inputs, params, start, phase)
+          : taskShards(docs, o, files, tokenizer, driverTokenizer, tokCopy, inputs, partitions, params, start,
               phase);
       fs.delete(new Path(out, SPILL_DIR), true);
       return m;
@@ -185,11 +182,12 @@ public final class TokenizeJob {
 
   /** The default: every task writes the shards of its own input split; no shuffle. */
   private static Manifest taskShards(JavaRDD<Doc> docs, Options o, HadoopDatasetFiles files,
-      Broadcast<TokenizerSource> tokenizer, Tokenizer driverTokenizer, Manifest.TokenizerInfo tokInfo,
+      Broadcast<TokenizerSource> tokenizer, Tokenizer driverTokenizer, DatasetWriter.TokenizerCopy tokCopy,
       List<Inputs.InputFile> inputs, int partitions, Map<String, Object> params, long start, Consumer<String> phase)
       throws IOException {
-    Layout layout = Layout.of(o.format(), driverTokenizer, o.seqLen(), tokInfo.sha256(),
+    Layout layout = Layout.of(o.format(), driverTokenizer, o.seqLen(), tokCopy.sha256(),
         jobKey(inputs, o, "order=input partitions=" + partitions + " shard_tokens=" + o.shardTokens()));
+    Manifest.TokenizerInfo tokInfo = claimFolder(files, layout, o, tokCopy, driverTokenizer);
     Optional<Manifest> done = DatasetWriter.begin(files, layout);
     if (done.isPresent()) {
       phase.accept("already complete");
@@ -328,7 +326,7 @@ public final class TokenizeJob {
 
   /** --global-shuffle: spill tokens per task, shuffle the keys, write each shard in key order from the spills. */
   private static Manifest globalShuffle(JavaRDD<Doc> docs, Options o, HadoopDatasetFiles files,
-      Broadcast<TokenizerSource> tokenizer, Tokenizer driverTokenizer, Manifest.TokenizerInfo tokInfo,
+      Broadcast<TokenizerSource> tokenizer, Tokenizer driverTokenizer, DatasetWriter.TokenizerCopy tokCopy,
       List<Inputs.InputFile> inputs, Map<String, Object> params, long start, Consumer<String> phase)
       throws IOException {
     phase.accept("encoding and spilling");
@@ -378,8 +376,9 @@ public final class TokenizeJob {
       long t = tokensPerSplit.get(split);
       shards.put(split, (int) Math.max(t > 0 ? 1 : 0, (t + o.shardTokens() - 1) / o.shardTokens()));
     }
-    Layout layout = Layout.of(o.format(), driverTokenizer, o.seqLen(), tokInfo.sha256(),
+    Layout layout = Layout.of(o.format(), driverTokenizer, o.seqLen(), tokCopy.sha256(),
         jobKey(inputs, o, "order=global shards=" + shards));
+    Manifest.TokenizerInfo tokInfo = claimFolder(files, layout, o, tokCopy, driverTokenizer);
     Optional<Manifest> done = DatasetWriter.begin(files, layout);
     if (done.isPresent()) {
       keys.unpersist(false);
@@ -521,6 +520,22 @@ public final class TokenizeJob {
   }
 
   /** Names everything that decides the bytes of the shards, so that a rerun only reuses matching shards. */
+  /**
+   * Without --overwrite, only a dataset of this very job may be resumed or confirmed: anything else is refused before
+   * the first write. Then the tokenizer copy is stored.
+   */
+  private static Manifest.TokenizerInfo claimFolder(HadoopDatasetFiles files, Layout layout, Options o,
+      DatasetWriter.TokenizerCopy tokCopy, Tokenizer driverTokenizer) throws IOException {
+    if (!o.overwrite()) {
+      Optional<String> foreign = DatasetWriter.foreignFile(files, layout);
+      if (foreign.isPresent()) {
+        throw new UserError("--output " + o.output() + " holds data of another job: " + foreign.get()
+            + "; use --overwrite to replace it, or another --output");
+      }
+    }
+    return DatasetWriter.writeTokenizerCopy(files, tokCopy.file(), tokCopy.content(), driverTokenizer.name());
+  }
+
   static String jobKey(List<Inputs.InputFile> inputs, Options o, String order) {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");

@@ -75,12 +75,6 @@ public final class TrainTokenizerCommand implements Callable<Integer> {
     if (vocabSize < 256 + specialTokens.size() + 1) {
       throw new UserError("--vocab-size must exceed 256 + the special tokens");
     }
-    if (!(sampleFraction > 0 && sampleFraction <= 1) || !(heldOutFraction >= 0 && heldOutFraction < 1)) {
-      throw new UserError("--sample-fraction must be in (0, 1] and --held-out-fraction in [0, 1)");
-    }
-    if (maxPreTokens < 1 || minFrequency < 1) {
-      throw new UserError("--max-pre-tokens and --min-frequency must be positive");
-    }
     SplitPattern split = switch (pattern.toLowerCase(Locale.ROOT)) {
       case "gpt2", "r50k" -> SplitPattern.GPT2;
       case "cl100k" -> SplitPattern.CL100K;

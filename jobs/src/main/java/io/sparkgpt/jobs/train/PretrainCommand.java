@@ -5,6 +5,7 @@ import io.sparkgpt.cluster.Dl4jSparkTrainer;
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
 import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.jobs.SparkOptions;
+import io.sparkgpt.jobs.Preflight;
 import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.TrainConfig;
@@ -117,6 +118,11 @@ public final class PretrainCommand implements Callable<Integer> {
       description = "Continue from the latest RUN_DIR/checkpoints/step-N (default); --no-resume starts afresh.")
   boolean resume;
 
+  @Option(names = "--allow-config-change",
+      description = "Resume even though the training settings differ from the checkpoint's; the change is written "
+          + "to metrics.jsonl. Without it, a difference is an error listing the settings.")
+  boolean allowConfigChange;
+
   @Option(names = "--no-verify", description = "Skip the sha256 check of the dataset's shards (on the driver).")
   boolean noVerify;
 
@@ -129,14 +135,11 @@ public final class PretrainCommand implements Callable<Integer> {
     if (!ENGINES.contains(engine)) {
       throw new UserError("--engine " + engine + " is not known (known: " + String.join(", ", ENGINES) + ")");
     }
-    if (workers < 1 || averagingEvery < 1 || threads < 0 || batchSize < 1 || gradAccum < 1 || steps < 1) {
-      throw new UserError("--workers, --averaging-every, --batch-size, --grad-accum and --steps must be positive, "
-          + "--threads non-negative");
-    }
     boolean dl4j = Dl4jSparkTrainer.ENGINE.equals(engine);
     if (dl4j && (gradAccum != 1 || syncGradients || model.dropout > 0)) {
       throw new UserError("--engine dl4j-spark trains without --grad-accum, --sync-gradients and --dropout");
     }
+    new Preflight.Paths().input("--data", data).output("--output", output.toString()).check();
     boolean uri = DatasetLocation.isUri(data);
     if (!uri && !Files.isRegularFile(Path.of(data).resolve("manifest.json"))) {
       throw new UserError("--data " + data + " is not a finished dataset (no manifest.json)");
@@ -161,7 +164,7 @@ public final class PretrainCommand implements Callable<Integer> {
     ParameterAveragingTrainer.Options o;
     try {
       o = new ParameterAveragingTrainer.Options(workers, averagingEvery, perTask, evalEvery, checkpointEvery,
-          syncGradients);
+          syncGradients, allowConfigChange);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }

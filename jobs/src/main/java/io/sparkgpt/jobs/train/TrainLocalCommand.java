@@ -1,6 +1,7 @@
 package io.sparkgpt.jobs.train;
 
 import io.sparkgpt.cluster.SparkRuntime;
+import io.sparkgpt.jobs.Preflight;
 import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.TrainConfig;
@@ -77,6 +78,11 @@ public final class TrainLocalCommand implements Callable<Integer> {
   @Option(names = "--no-resume", description = "Start from scratch even if RUN_DIR/checkpoint exists.")
   boolean noResume;
 
+  @Option(names = "--allow-config-change",
+      description = "Resume even though the training settings differ from the checkpoint's; the change is written "
+          + "to metrics.jsonl. Without it, a difference is an error listing the settings.")
+  boolean allowConfigChange;
+
   @Option(names = "--no-verify", description = "Skip the sha256 check of the dataset's shards.")
   boolean noVerify;
 
@@ -86,6 +92,7 @@ public final class TrainLocalCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     SparkRuntime.quietLogs(verbose);
+    new Preflight.Paths().input("--data", data.toString()).output("--output", output.toString()).check();
     if (!Files.isRegularFile(data.resolve("manifest.json"))) {
       throw new UserError("--data " + data + " is not a finished dataset (no manifest.json)");
     }
@@ -103,7 +110,7 @@ public final class TrainLocalCommand implements Callable<Integer> {
       System.err.println("train-local: " + data + " -> " + output + "; model " + tc.model());
       Trainer.Result r;
       try {
-        r = Trainer.train(tc, ds, output, System.err::println);
+        r = Trainer.train(tc, ds, output, allowConfigChange, System.err::println);
       } catch (IllegalArgumentException e) {
         throw new UserError(e.getMessage());
       }

@@ -63,8 +63,8 @@ class Dl4jSparkPretrainTest {
     assertTrue(lastVal < firstLoss - 0.5, "validation loss " + lastVal + " fell well below the first round's " + firstLoss);
     assertTrue(Files.size(full.resolve("loss.png")) > 1000, "a real plot");
     try (var s = Files.list(full.resolve("checkpoints"))) {
-      assertEquals(List.of("step-0000008", "step-0000012", "step-0000016"),
-          s.map(p -> p.getFileName().toString()).sorted().toList(), "the last 3 kept");
+      assertEquals(List.of("latest", "step-0000008", "step-0000012", "step-0000016"),
+          s.map(p -> p.getFileName().toString()).sorted().toList(), "the last 3 kept, and the pointer to the newest");
     }
     Checkpoint a = Checkpoint.load(full.resolve("checkpoint"));
     assertEquals(16, a.optimizer().step);

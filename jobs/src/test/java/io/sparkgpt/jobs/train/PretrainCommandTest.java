@@ -167,8 +167,8 @@ class PretrainCommandTest {
     assertTrue(lastVal < firstLoss - 0.5, "validation loss " + lastVal + " fell well below the first rounds' " + firstLoss);
     assertTrue(Files.size(full.resolve("loss.png")) > 1000, "a real plot");
     try (var s = Files.list(full.resolve("checkpoints"))) {
-      assertEquals(List.of("step-0000016", "step-0000020", "step-0000024"),
-          s.map(p -> p.getFileName().toString()).sorted().toList(), "the last 3 kept");
+      assertEquals(List.of("latest", "step-0000016", "step-0000020", "step-0000024"),
+          s.map(p -> p.getFileName().toString()).sorted().toList(), "the last 3 kept, and the pointer to the newest");
     }
 
     // Stopped after 16 steps (same schedule), resumed to 24: the same parameters as the uninterrupted run. This

@@ -76,10 +76,7 @@ public interface DatasetFiles {
         }
 
         private Path resolve(String name) {
-            if (name.isEmpty() || name.contains("/") || name.contains("\\") || name.equals(".") || name.equals("..")) {
-                throw new IllegalArgumentException("not a plain file name: '" + name + "'");
-            }
-            return dir.resolve(name);
+            return dir.resolve(PlainFileName.check("dataset file", name));
         }
 
         @Override

@@ -29,6 +29,9 @@ import java.util.regex.Pattern;
 public final class DatasetWriter {
     private static final Pattern SHARD_FILE = Pattern.compile("([a-z][a-z0-9_]*)-\\d{5,}(-\\d{5,})?\\.(bin|idx|shard\\.json)");
 
+    private static final String TOKENIZER_JSON = "tokenizer.json";
+    private static final String TOKENIZER_MODEL = "tokenizer.model";
+
     private DatasetWriter() {
     }
 
@@ -55,6 +58,69 @@ public final class DatasetWriter {
         return Optional.empty();
     }
 
+    /**
+     * What in the folder was not written by a job of {@code layout}, or empty: a file that is no dataset file (a
+     * Parquet part, say), or a manifest or shard record of another layout (other seq_len, tokenizer or job key), or
+     * one that cannot be read. A job that must not replace other data calls this before {@link #begin}: only a
+     * dataset of the same job may be resumed (its finished shards reused) or confirmed.
+     */
+    public static Optional<String> foreignFile(DatasetFiles files, Layout layout) throws IOException {
+        for (String name : files.list()) {
+            if (!isDatasetFile(name)) {
+                return Optional.of(name + " (not a dataset file)");
+            }
+            boolean record = name.endsWith(".shard.json") && !DatasetFiles.isTemporary(name);
+            if (!record && !name.equals(Manifest.FILE)) {
+                continue;
+            }
+            Layout theirs;
+            try (InputStream in = files.open(name)) {
+                theirs = record ? Manifest.JSON.readValue(in, ShardWriter.Record.class).layout()
+                        : Manifest.read(in, name).layout();
+            } catch (IOException | IllegalArgumentException e) {
+                return Optional.of(name + " (unreadable: " + Manifest.firstLine(e.getMessage()) + ")");
+            }
+            if (!layout.equals(theirs)) {
+                return Optional.of(name + " (" + differences(theirs, layout) + ")");
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The dataset's HTML report (written by the tokenize command next to the manifest). */
+    public static final String REPORT_HTML = "report.html";
+
+    /**
+     * Whether a job writing datasets may have written a file of this name: the manifest, shards, task records, the
+     * tokenizer copy, the report.
+     */
+    public static boolean isDatasetFile(String name) {
+        return DatasetFiles.isTemporary(name) || SHARD_FILE.matcher(name).matches() || name.equals(Manifest.FILE)
+                || name.equals(TOKENIZER_JSON) || name.equals(TOKENIZER_MODEL) || TaskWriter.isRecord(name)
+                || name.equals(REPORT_HTML);
+    }
+
+    /** "seq_len 16, this job 32; ...": the fields in which two layouts differ. */
+    static String differences(Layout theirs, Layout ours) {
+        List<String> d = new ArrayList<>();
+        if (theirs == null) {
+            return "no layout";
+        }
+        if (theirs.seqLen() != ours.seqLen()) {
+            d.add("seq_len " + theirs.seqLen() + ", this job " + ours.seqLen());
+        }
+        if (theirs.format() != ours.format()) {
+            d.add("format " + theirs.format().id() + ", this job " + ours.format().id());
+        }
+        if (!theirs.tokenizerSha256().equals(ours.tokenizerSha256()) || theirs.vocabSize() != ours.vocabSize()) {
+            d.add("another tokenizer");
+        }
+        if (!theirs.jobKey().equals(ours.jobKey())) {
+            d.add("another job key: other inputs, seed, validation fraction or shard size");
+        }
+        return d.isEmpty() ? "another layout" : String.join("; ", d);
+    }
+
     private static boolean sizesMatch(DatasetFiles files, Manifest m) throws IOException {
         if (files.size(m.tokenizer().file()) < 0) {
             return false;
@@ -75,14 +141,26 @@ public final class DatasetWriter {
      * {@code spec} must be a local path when it names a file; for remote files use {@link #writeTokenizerCopy}.
      */
     public static Manifest.TokenizerInfo writeTokenizer(DatasetFiles files, Tokenizer tokenizer, String spec) throws IOException {
+        TokenizerCopy copy = tokenizerCopy(tokenizer, spec);
+        return writeTokenizerCopy(files, copy.file(), copy.content(), tokenizer.name());
+    }
+
+    /** The name and bytes {@link #writeTokenizer} stores, without writing them. */
+    public record TokenizerCopy(String file, byte[] content) {
+        public String sha256() {
+            return Sha256.of(content);
+        }
+    }
+
+    /** What {@link #writeTokenizer} would store for {@code spec}. */
+    public static TokenizerCopy tokenizerCopy(Tokenizer tokenizer, String spec) throws IOException {
         String lower = spec.toLowerCase(Locale.ROOT);
         Path path = lower.endsWith(".json") || lower.endsWith(".model") ? Path.of(spec) : null;
         if (path != null && Files.isRegularFile(path)) {
-            String file = lower.endsWith(".json") ? "tokenizer.json" : "tokenizer.model";
-            return writeTokenizerCopy(files, file, Files.readAllBytes(path), tokenizer.name());
+            return new TokenizerCopy(lower.endsWith(".json") ? TOKENIZER_JSON : TOKENIZER_MODEL, Files.readAllBytes(path));
         }
         if (tokenizer instanceof ByteLevelBpe bpe) {
-            return writeTokenizerCopy(files, "tokenizer.json", canonicalJson(bpe), tokenizer.name());
+            return new TokenizerCopy(TOKENIZER_JSON, canonicalJson(bpe));
         }
         throw new IllegalArgumentException("cannot store tokenizer '" + spec + "' in the dataset: not a local .json or"
                 + " .model file and not a byte-level BPE; use writeTokenizerCopy with the file's bytes");

@@ -232,12 +232,17 @@ public record Manifest(
         if (tokenizer == null || tokenizer.file() == null || tokenizer.sha256() == null) {
             throw new IllegalArgumentException(FILE + ": tokenizer file and sha256 are required");
         }
+        PlainFileName.check(FILE + ": tokenizer.file", tokenizer.file());
         for (Map.Entry<String, Split> e : splits.entrySet()) {
             Split sp = e.getValue();
             for (Shard sh : sp.shards()) {
                 String where = FILE + ": shard " + sh.file() + ": ";
                 if (sh.file() == null || sh.sha256() == null) {
                     throw new IllegalArgumentException(where + "file and sha256 are required");
+                }
+                PlainFileName.check(FILE + ": splits." + e.getKey() + ".shards[].file", sh.file());
+                if (sh.idxFile() != null) {
+                    PlainFileName.check(FILE + ": splits." + e.getKey() + ".shards[].idx_file", sh.idxFile());
                 }
                 if (sh.tokens() < 0 || sh.samples() != sh.tokens() / sampleTokens || sh.unsampledTokens() != sh.tokens() % sampleTokens) {
                     throw new IllegalArgumentException(where + sh.tokens() + " tokens, " + sh.samples() + " samples and "

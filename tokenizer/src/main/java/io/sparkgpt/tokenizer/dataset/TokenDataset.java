@@ -42,11 +42,13 @@ public final class TokenDataset implements AutoCloseable {
     private final Path dir;
     private final Manifest manifest;
     private final Map<String, SampleReader> splits;
+    private final Path tokenizerFile;
 
-    private TokenDataset(Path dir, Manifest manifest, Map<String, SampleReader> splits) {
+    private TokenDataset(Path dir, Manifest manifest, Map<String, SampleReader> splits, Path tokenizerFile) {
         this.dir = dir;
         this.manifest = manifest;
         this.splits = splits;
+        this.tokenizerFile = tokenizerFile;
     }
 
     /** Opens and verifies every checksum. */
@@ -77,7 +79,8 @@ public final class TokenDataset implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new InvalidDatasetException(dir + ": " + e.getMessage(), e);
         }
-        checkFile(dir, "tokenizer copy " + m.tokenizer().file(), m.tokenizer().file(), -1, m.tokenizer().sha256(), verifyChecksums);
+        Path tokenizerFile = checkFile(dir, "tokenizer copy " + m.tokenizer().file(), m.tokenizer().file(), -1,
+                m.tokenizer().sha256(), verifyChecksums);
         List<Runnable> checks = new ArrayList<>();
         for (Manifest.Shard s : m.allShards()) {
             checks.add(() -> {
@@ -85,7 +88,7 @@ public final class TokenDataset implements AutoCloseable {
                     checkFile(dir, "shard " + s.file(), s.file(), s.bytes(), s.sha256(), verifyChecksums);
                     if (s.idxFile() != null) {
                         checkFile(dir, "index " + s.idxFile(), s.idxFile(), s.idxBytes(), s.idxSha256(), verifyChecksums);
-                        ByteBuffer idx = ByteBuffer.wrap(Files.readAllBytes(dir.resolve(s.idxFile())));
+                        ByteBuffer idx = ByteBuffer.wrap(Files.readAllBytes(inside(dir, "index", s.idxFile())));
                         try {
                             MegatronIndex.check(idx, m.dtype(), s.documents(), s.tokens(), dir + ": index " + s.idxFile());
                         } catch (IllegalArgumentException e) {
@@ -112,15 +115,24 @@ public final class TokenDataset implements AutoCloseable {
             for (int k = 0; k < shards.size(); k++) {
                 Manifest.Shard s = shards.get(k);
                 starts[k + 1] = starts[k] + (int) s.samples();
-                chunks.add(map(dir.resolve(s.file()), s.samples(), sampleBytes, samplesPerChunk));
+                chunks.add(map(inside(dir, "shard", s.file()), s.samples(), sampleBytes, samplesPerChunk));
             }
             splits.put(e.getKey(), new SampleReader(e.getKey(), m.dtype(), m.sampleTokens(), samplesPerChunk, starts, chunks));
         }
-        return new TokenDataset(dir, m, splits);
+        return new TokenDataset(dir, m, splits, tokenizerFile);
     }
 
-    private static void checkFile(Path dir, String what, String file, long bytes, String sha256, boolean verify) throws IOException {
-        Path p = dir.resolve(file);
+    /** The dataset file {@code file} of {@code dir}, refused when it (or a link it is) lies outside the folder. */
+    private static Path inside(Path dir, String what, String file) throws IOException {
+        try {
+            return PlainFileName.resolve(dir, Manifest.FILE + ": " + what, file);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidDatasetException(dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Path checkFile(Path dir, String what, String file, long bytes, String sha256, boolean verify) throws IOException {
+        Path p = inside(dir, what, file);
         if (!Files.isRegularFile(p)) {
             throw new InvalidDatasetException(dir + ": " + what + " is missing");
         }
@@ -135,6 +147,7 @@ public final class TokenDataset implements AutoCloseable {
                 throw new InvalidDatasetException(dir + ": " + what + ": sha256 mismatch (manifest " + sha256 + ", file " + actual + ")");
             }
         }
+        return p;
     }
 
     /** Maps the whole samples of a shard in chunks of whole samples; reads into memory if mapping is unsupported. */
@@ -219,11 +232,16 @@ public final class TokenDataset implements AutoCloseable {
         return split(split).slice(worker, numWorkers);
     }
 
+    /** The tokenizer copy's path (checked at {@link #open} to lie inside the folder). */
+    public Path tokenizerFile() {
+        return tokenizerFile;
+    }
+
     /**
      * Loads the dataset's tokenizer copy and checks that its vocabulary size and end-of-text id are the manifest's.
      */
     public Tokenizer tokenizer() throws IOException {
-        Path p = dir.resolve(manifest.tokenizer().file());
+        Path p = tokenizerFile;
         Tokenizer t;
         try {
             t = Tokenizers.load(p.toString());
