@@ -26,7 +26,10 @@ public final class Settings {
   static final Map<String, String> RANGES = Map.ofEntries(
       // reading and cleaning
       Map.entry("--partitions", NATURAL), Map.entry("--max-doc-bytes", POSITIVE),
-      Map.entry("--dedup-threshold", "(0, 1]"),
+      Map.entry("--dedup-threshold", "(0, 1]"), Map.entry("--decontaminate-ngram", POSITIVE),
+      Map.entry("--decontaminate-margin", NATURAL),
+      // inspect
+      Map.entry("--sample", NATURAL), Map.entry("--docs", POSITIVE), Map.entry("--max-chars", POSITIVE),
       // tokenizers and datasets
       Map.entry("--vocab-size", "[257, 16777216]"), Map.entry("--min-frequency", POSITIVE),
       Map.entry("--sample-fraction", "(0, 1]"), Map.entry("--held-out-fraction", FRACTION),

@@ -150,7 +150,11 @@ final class RunInspector implements InspectCommand.Inspected {
       }
     }
     int files = 0;
+    java.util.Set<Path> verified = new java.util.HashSet<>();
     for (Path c : checkpoints()) {
+      if (!verified.add(c.toRealPath())) {
+        continue; // checkpoint/ is a link to the newest checkpoints/step-N, verified already
+      }
       String name = dir.relativize(c).toString();
       if (readJson(c.resolve("config.json")) == null) {
         problems.add(name + ": config.json missing or not JSON");

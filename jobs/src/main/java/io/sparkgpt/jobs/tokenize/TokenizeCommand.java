@@ -113,7 +113,13 @@ public final class TokenizeCommand implements Callable<Integer> {
       try (Progress progress = new Progress(session.sparkContext(), System.err, 2000)) {
         Manifest m = TokenizeJob.run(session, options, progress::phase);
         Path report = new Path(output, REPORT);
-        writeHtmlReport(report.getFileSystem(session.sparkContext().hadoopConfiguration()), report, m);
+        var fs = report.getFileSystem(session.sparkContext().hadoopConfiguration());
+        // a confirmed dataset keeps its report: a rerun of the same job changes nothing in the folder
+        if (!fs.exists(report)
+            || fs.getFileStatus(report).getModificationTime()
+                < fs.getFileStatus(new Path(output, Manifest.FILE)).getModificationTime()) {
+          writeHtmlReport(fs, report, m);
+        }
         System.out.println(m.summary().stripTrailing());
         System.out.println("dataset: " + output);
       }

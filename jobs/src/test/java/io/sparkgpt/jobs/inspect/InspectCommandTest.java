@@ -268,7 +268,9 @@ class InspectCommandTest {
     assertEquals(1, r.code(), r.out());
     List<String> problems = r.out().lines().filter(l -> l.startsWith("problem: ")).toList();
     assertEquals(2, problems.size(), r.out());
-    assertTrue(problems.stream().anyMatch(p -> p.contains("checkpoint: model.safetensors")), problems.toString());
+    // checkpoint/ links to the newest checkpoints/step-N: the damage is reported once, under the step folder
+    assertTrue(problems.stream().anyMatch(p -> p.contains("checkpoints/step-0000004: model.safetensors")
+        && p.contains("(truncated)")), problems.toString());
     assertTrue(problems.stream().anyMatch(p -> p.contains("metrics.jsonl line")), problems.toString());
   }
 
