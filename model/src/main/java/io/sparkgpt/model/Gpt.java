@@ -59,6 +59,8 @@ public final class Gpt {
     private static final double GELU_K = 0.044715;
 
     private final GptConfig cfg;
+    /** Built over the caller's parameters for {@link #decode} only. */
+    private final boolean inference;
     private final int seqLen;
     private final DataType dt;
     private final List<GptModel.ParamSpec> specs;
@@ -108,6 +110,7 @@ public final class Gpt {
             throw new IllegalArgumentException("sequence length " + seqLen + " must be in [1, block_size " + cfg.blockSize() + "]");
         }
         this.cfg = cfg;
+        this.inference = false;
         this.seqLen = seqLen;
         this.dt = cfg.nd4jType();
         this.specs = GptModel.paramSpecs(cfg);
@@ -134,7 +137,30 @@ public final class Gpt {
         causalMask = Nd4j.create(mask, new long[]{seqLen, seqLen}, 'c').castTo(dt);
     }
 
-    private Map<String, INDArray> views(INDArray flat) {
+    /**
+     * An inference engine over the caller's parameter arrays (shared, not copied; no gradient buffers): what
+     * {@link #decode} runs on.
+     */
+    public static Gpt inference(GptConfig cfg, Map<String, INDArray> params) {
+        return new Gpt(cfg, params);
+    }
+
+    private Gpt(GptConfig cfg, Map<String, INDArray> params) {
+        GptModel.checkParams(cfg, params);
+        this.cfg = cfg;
+        this.inference = true;
+        this.seqLen = cfg.blockSize();
+        this.dt = cfg.nd4jType();
+        this.specs = GptModel.paramSpecs(cfg);
+        this.params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
+        this.flatParams = this.flatGrads = this.decayMask = this.causalMask = null;
+        this.grads = null;
+        this.w = Weights.of(cfg, params);
+        this.dw = null;
+    }
+
+    /** Views of a flat buffer laid out as the parameters (names, shapes, order). */
+    public Map<String, INDArray> views(INDArray flat) {
         Map<String, INDArray> m = new LinkedHashMap<>();
         long off = 0;
         for (GptModel.ParamSpec s : specs) {
@@ -285,6 +311,9 @@ public final class Gpt {
     }
 
     private Acts acts(int b) {
+        if (inference) {
+            throw new IllegalStateException("an inference engine only decodes");
+        }
         if (acts == null || acts.b != b) {
             acts = null;   // let the old set go before the new one is allocated
             acts = new Acts(b);
@@ -493,17 +522,28 @@ public final class Gpt {
         // [B, T, 3, H, hs] -> [3, B, H, T, hs]: q, k, v as contiguous [B*H, T, hs] blocks
         la.qkvh.reshape(3, a.b, h, t, hs).assign(la.qkv.reshape(a.b, t, 3, h, hs).permute(2, 0, 3, 1, 4));
         t0 = lap(Kernel.RESIDUAL_BIAS, t0);
-        // att = softmax(q k^T / sqrt(hs) + causal mask)
-        Nd4j.exec(new Mmul(la.q, la.k, la.att, 1.0 / Math.sqrt(hs), 0.0, MMulTranspose.builder().transposeB(true).build()));
-        t0 = lap(Kernel.MATMUL, t0);
-        Nd4j.exec(new BroadcastAddOp(la.att, causalMask, la.att, 1, 2));
-        Nd4j.exec(new SoftMax(la.att, la.att, -1));
-        t0 = lap(Kernel.ATTN_SOFTMAX, t0);
-        Nd4j.exec(new Mmul(la.att, la.v, a.yh, 1.0, 0.0, MMulTranspose.allFalse()));
-        t0 = lap(Kernel.MATMUL, t0);
+        causalAttention(la.q, la.k, la.v, causalMask, la.att, a.yh);
+        t0 = clock();
         // [B, H, T, hs] -> [B, T, H, hs] = [B*T, d]
         la.atty.reshape(a.b, t, h, hs).assign(a.yh.reshape(a.b, h, t, hs).permute(0, 2, 1, 3));
         lap(Kernel.RESIDUAL_BIAS, t0);
+    }
+
+    /**
+     * att = softmax(q k^T / sqrt(hs) + mask), y = att v, per group (batch row and head): q [G, n, hs] against
+     * k, v [G, m, hs], mask [n, m] (0 or -1e9), att [G, n, m], y [G, n, hs].
+     */
+    private void causalAttention(INDArray q, INDArray k, INDArray v, INDArray mask, INDArray att, INDArray y) {
+        long t0 = clock();
+        Nd4j.exec(new Mmul(q, k, att, 1.0 / Math.sqrt(cfg.headSize()), 0.0, MMulTranspose.builder().transposeB(true).build()));
+        t0 = lap(Kernel.MATMUL, t0);
+        if (mask != null) {
+            Nd4j.exec(new BroadcastAddOp(att, mask, att, 1, 2));
+        }
+        Nd4j.exec(new SoftMax(att, att, -1));
+        t0 = lap(Kernel.ATTN_SOFTMAX, t0);
+        Nd4j.exec(new Mmul(att, v, y, 1.0, 0.0, MMulTranspose.allFalse()));
+        lap(Kernel.MATMUL, t0);
     }
 
     /** From dAtty (d loss / d merged heads) to dQkv. */
@@ -586,6 +626,93 @@ public final class Gpt {
         ScatterSub sub = new ScatterSub(flat, targetIndex, a.tokWeights);
         sub.addOutputArgument(flat);
         Nd4j.exec(sub);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Generation: the same kernels over one sequence, keys and values of earlier positions cached
+
+    /** Keys and values of the positions decoded so far: per layer [H, blockSize, hs]; rows [0, length) filled. */
+    public static final class KvCache {
+        private final INDArray[] k;
+        private final INDArray[] v;
+        private int length;
+
+        public KvCache(GptConfig c) {
+            k = new INDArray[c.nLayer()];
+            v = new INDArray[c.nLayer()];
+            for (int l = 0; l < k.length; l++) {
+                k[l] = Nd4j.create(c.nd4jType(), c.nHead(), c.blockSize(), c.headSize());
+                v[l] = Nd4j.create(c.nd4jType(), c.nHead(), c.blockSize(), c.headSize());
+            }
+        }
+
+        public int length() {
+            return length;
+        }
+
+        public void clear() {
+            length = 0;
+        }
+    }
+
+    /**
+     * Runs {@code ids} at positions [cache.length, cache.length + n) attending to the cached ones, appends their keys
+     * and values to the cache and returns the logits [n, V].
+     */
+    public INDArray decode(KvCache cache, int[] ids) {
+        int n = ids.length, d = cfg.dModel(), h = cfg.nHead(), hs = cfg.headSize(), p0 = cache.length, p1 = p0 + n;
+        if (n == 0) {
+            throw new IllegalArgumentException("no tokens");
+        }
+        if (p1 > cfg.blockSize()) {
+            throw new IllegalArgumentException("context of " + p1 + " tokens exceeds the block size " + cfg.blockSize());
+        }
+        for (int id : ids) {
+            if (id < 0 || id >= cfg.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + cfg.vocabSize());
+            }
+        }
+        INDArray mask = null;
+        if (n > 1) {
+            double[] m = new double[n * p1];
+            for (int i = 0; i < n; i++) {
+                java.util.Arrays.fill(m, i * p1 + p0 + i + 1, (i + 1) * p1, -1e9);
+            }
+            mask = Nd4j.create(m, new long[]{n, p1}, 'c').castTo(dt);
+        }
+        INDArray x = Nd4j.pullRows(w.wte, 1, ids);
+        x.addi(w.wpe.get(NDArrayIndex.interval(p0, p1), NDArrayIndex.all()));
+        INDArray xhat = Nd4j.create(dt, n, d), rstd = Nd4j.create(dt, n), ln = Nd4j.create(dt, n, d);
+        INDArray qkv = Nd4j.create(dt, n, 3 * d), q = Nd4j.create(dt, h, n, hs), y = Nd4j.create(dt, h, n, hs);
+        INDArray att = Nd4j.create(dt, h, n, p1), atty = Nd4j.create(dt, n, d), branch = Nd4j.create(dt, n, d);
+        INDArray fc = Nd4j.create(dt, n, cfg.mlpWidth()), fcGelu = Nd4j.create(dt, n, cfg.mlpWidth());
+        for (int l = 0; l < cfg.nLayer(); l++) {
+            Layer p = w.layers[l];
+            layerNormForward(x, p.ln1w, p.ln1b, xhat, rstd, ln);
+            linearForward(ln, p.attnW, p.attnB, qkv);
+            INDArray heads = qkv.reshape(n, 3, h, hs).permute(1, 2, 0, 3);   // [3, H, n, hs]
+            q.assign(heads.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()));
+            cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all())
+                    .assign(heads.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()));
+            cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all())
+                    .assign(heads.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()));
+            INDArray k = cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
+            INDArray v = cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
+            causalAttention(q, k, v, mask, att, y);
+            atty.reshape(n, h, hs).assign(y.permute(1, 0, 2));
+            linearForward(atty, p.projW, p.projB, branch);
+            x.addi(branch);
+            layerNormForward(x, p.ln2w, p.ln2b, xhat, rstd, ln);
+            linearForward(ln, p.fcW, p.fcB, fc);
+            geluForward(fc, fcGelu);
+            linearForward(fcGelu, p.fcProjW, p.fcProjB, branch);
+            x.addi(branch);
+        }
+        layerNormForward(x, w.lnfw, w.lnfb, xhat, rstd, ln);
+        INDArray logits = Nd4j.create(dt, n, cfg.vocabSize());
+        Nd4j.gemm(ln, w.head, logits, false, true, 1.0, 0.0);
+        cache.length = p1;
+        return logits;
     }
 
     // ------------------------------------------------------------------------------------------------------------

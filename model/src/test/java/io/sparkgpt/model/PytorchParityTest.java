@@ -136,8 +136,8 @@ class PytorchParityTest {
         Map<String, INDArray> params = new LinkedHashMap<>();
         init.forEach((k, v) -> params.put(k, v.dup()));
         StepRunner runner = new StepRunner(cfg, t, hyper, new LrSchedule(maxLr, minLr, warmup, steps), clip);
-        GptModel model = runner.model();
-        model.setParams(params);
+        Gpt model = runner.engine();
+        model.load(params);
 
         // logits of step 0, micro-batch 0
         INDArray logits = model.logits(Batch.of(tok[0][0]));
