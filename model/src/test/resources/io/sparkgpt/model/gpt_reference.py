@@ -265,25 +265,26 @@ def bench(cfg_path, batch, seq, steps, threads, profile=False):
     gen = torch.Generator().manual_seed(1)
     tokens = torch.randint(0, V, (batch, seq + 1), generator=gen)
     w = torch.full((batch, seq), 1.0 / (batch * seq))
+
+    def train_step():
+        opt.zero_grad(set_to_none=True)
+        step_loss, _ = model.loss(tokens, w)
+        step_loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return step_loss
+
     times = []
     for s in range(steps + 1):
         t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        loss, _ = model.loss(tokens, w)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        loss = train_step()
         times.append(time.perf_counter() - t0)
     ms = 1000 * float(np.median(times[1:])) if steps > 0 else 1000 * times[0]
     groups = None
     if profile:
         with torch.autograd.profiler.profile() as prof:
             t0 = time.perf_counter()
-            opt.zero_grad(set_to_none=True)
-            loss, _ = model.loss(tokens, w)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
+            loss = train_step()
             wall = 1000 * (time.perf_counter() - t0)
         groups = {}
         for e in prof.key_averages():
