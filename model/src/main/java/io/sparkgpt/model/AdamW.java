@@ -1,6 +1,7 @@
 package io.sparkgpt.model;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.floating.Sqrt;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -109,6 +110,28 @@ public final class AdamW {
             tmp = Transforms.sqrt(v, true).divi(bc2Sqrt).addi(hyper.eps());   // denominator
             p.subi(tmp.rdivi(m).muli(stepSize));                             // m / denom * step size
         }
+    }
+
+    /**
+     * The same update over flat buffers (parameters, gradients, moments in one order), with {@code decayMask} 1
+     * where weight decay applies and 0 elsewhere, and {@code scratch} a buffer of the same length: nine
+     * element-wise ops whatever the number of tensors, and no allocation.
+     */
+    public void stepFlat(INDArray p, INDArray g, INDArray m, INDArray v, INDArray decayMask, INDArray scratch,
+                         State state, double lr) {
+        state.step++;
+        long t = state.step;
+        double b1 = hyper.beta1(), b2 = hyper.beta2();
+        double stepSize = lr / (1 - Math.pow(b1, t));
+        double bc2Sqrt = Math.sqrt(1 - Math.pow(b2, t));
+        if (hyper.weightDecay() != 0) {
+            p.subi(p.mul(decayMask, scratch).muli(lr * hyper.weightDecay()));   // p * (1 - lr wd) where decayed
+        }
+        m.muli(b1).addi(scratch.assign(g).muli(1 - b1));
+        v.muli(b2).addi(g.mul(g, scratch).muli(1 - b2));
+        Nd4j.exec(new Sqrt(v, scratch));
+        scratch.divi(bc2Sqrt).addi(hyper.eps());                                 // denominator
+        p.subi(m.div(scratch, scratch).muli(stepSize));
     }
 
     /** Global L2 norm of all gradients. */

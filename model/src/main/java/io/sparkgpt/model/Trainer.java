@@ -125,6 +125,8 @@ public final class Trainer {
         log.accept("config " + JSON.writeValueAsString(tc));
 
         StepRunner runner = new StepRunner(mc, seqLen, tc.hyper(), tc.schedule(), tc.gradClip());
+        params = runner.own(params);   // the engine's buffers: steps copy nothing
+        opt = runner.own(opt);
         List<Batch> valBatches = new ArrayList<>();
         if (val != null) {
             int[] ident = new int[val.numSamples()];

@@ -130,10 +130,10 @@ class CheckpointTest {
             assertEquals(opt.m.get(k), c.optimizer().m.get(k), k);
             assertEquals(opt.v.get(k), c.optimizer().v.get(k), k);
         }
-        GptModel a = new GptModel(cfg, 16);
-        a.setParams(params);
-        GptModel b = new GptModel(cfg, 16);
-        b.setParams(c.params());
+        Gpt a = new Gpt(cfg, 16);
+        a.load(params);
+        Gpt b = new Gpt(cfg, 16);
+        b.load(c.params());
         assertEquals(a.logits(batch), b.logits(batch));
         try (Tokenizer tok = c.tokenizer()) {
             assertEquals(257, tok.vocabSize());

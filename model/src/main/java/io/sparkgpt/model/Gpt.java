@@ -1,0 +1,762 @@
+package io.sparkgpt.model;
+
+import org.nd4j.linalg.api.blas.params.MMulTranspose;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastAddOp;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastSubOp;
+import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
+import org.nd4j.linalg.api.ops.impl.scatter.ScatterAdd;
+import org.nd4j.linalg.api.ops.impl.scatter.ScatterSub;
+import org.nd4j.linalg.api.ops.impl.shape.Gather;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.LogSoftMax;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The GPT as explicit forward and backward passes over ND4J arrays, in the style of llm.c's {@code train_gpt2.c}:
+ * each layer's forward sits next to its backward, every kernel is one or a few native ND4J ops writing into arrays
+ * allocated once, and there is no graph.
+ *
+ * <pre>
+ *   x   = wte[idx] + wpe[0..T)                        encoder
+ *   for each of L blocks:
+ *     x = x + c_proj(attn(ln_1(x)))                   causal multi-head self-attention (pre-LayerNorm)
+ *     x = x + mlp.c_proj(gelu(mlp.c_fc(ln_2(x))))     MLP, GELU (tanh approximation, as GPT-2)
+ *   logits = ln_f(x) @ wte^T                          head tied to the token embedding (or lm_head)
+ *   loss   = -sum_t w_t * log softmax(logits_t)[target_t],   w_t = mask_t / (unmasked tokens of the step)
+ * </pre>
+ *
+ * <p><b>Memory.</b> Parameters live in one flat buffer and their gradients in another, both in the order of
+ * {@link GptModel#paramSpecs}; {@link #params()} and {@link #grads()} are views into them under the HF
+ * {@code GPT2LMHeadModel} names and {@code [in, out]} layouts of the checkpoint. Activations are allocated once per
+ * batch size and reused by every step ({@link Acts}). The optimiser ({@link AdamW#stepFlat}) and the gradient clipping
+ * work on the flat buffers with a handful of ops.
+ *
+ * <p><b>Kernels.</b> Linear layers are {@code Nd4j.gemm} with transposes into preallocated outputs; the attention
+ * products are batched {@code matmul} ops over {@code [B*H, T, hs]}; softmax and log-softmax are native ops;
+ * LayerNorm (eps 1e-5) and GELU (tanh) are composed from element-wise and broadcast ops because ND4J's
+ * {@code layer_norm} has no epsilon and its {@code gelu} ops are not the tanh formula (see the module README);
+ * the embedding backward is libnd4j's {@code scatter_add} with its lock flag (without it, repeated ids lose rows).
+ * With {@link #profile(boolean)} on, each kernel group's time is added up ({@link #profileMillis()}).
+ *
+ * <p>Not thread-safe: one instance per thread.
+ */
+public final class Gpt {
+
+    /** Kernel groups of the per-op time breakdown. */
+    public enum Kernel { MATMUL, ATTN_SOFTMAX, LAYERNORM, GELU, LOSS, EMBEDDING, RESIDUAL_BIAS, OPTIMIZER }
+
+    private static final double GELU_C = Math.sqrt(2.0 / Math.PI);
+    private static final double GELU_K = 0.044715;
+
+    private final GptConfig cfg;
+    /** Built over the caller's parameters for {@link #decode} only. */
+    private final boolean inference;
+    private final int seqLen;
+    private final DataType dt;
+    private final List<GptModel.ParamSpec> specs;
+    private final INDArray flatParams;
+    private final INDArray flatGrads;
+    private final Map<String, INDArray> params;
+    private final Map<String, INDArray> grads;
+    /** 1 where weight decay applies, else 0 (flat, parameter order). */
+    private final INDArray decayMask;
+    private final Weights w;
+    private final Weights dw;
+    private final INDArray causalMask;
+    private Acts acts;
+    private boolean profile;
+    private final long[] nanos = new long[Kernel.values().length];
+
+    /** One layer's tensors (views into a flat buffer); biases null when the config has none. */
+    private record Layer(INDArray ln1w, INDArray ln1b, INDArray attnW, INDArray attnB, INDArray projW, INDArray projB,
+                         INDArray ln2w, INDArray ln2b, INDArray fcW, INDArray fcB, INDArray fcProjW, INDArray fcProjB) {
+        static Layer of(Map<String, INDArray> m, int i) {
+            String p = "transformer.h." + i + ".";
+            return new Layer(m.get(p + "ln_1.weight"), m.get(p + "ln_1.bias"), m.get(p + "attn.c_attn.weight"),
+                    m.get(p + "attn.c_attn.bias"), m.get(p + "attn.c_proj.weight"), m.get(p + "attn.c_proj.bias"),
+                    m.get(p + "ln_2.weight"), m.get(p + "ln_2.bias"), m.get(p + "mlp.c_fc.weight"), m.get(p + "mlp.c_fc.bias"),
+                    m.get(p + "mlp.c_proj.weight"), m.get(p + "mlp.c_proj.bias"));
+        }
+    }
+
+    /** The model's tensors by role (parameters or their gradients). */
+    private record Weights(INDArray wte, INDArray wpe, Layer[] layers, INDArray lnfw, INDArray lnfb, INDArray head) {
+        static Weights of(GptConfig c, Map<String, INDArray> m) {
+            Layer[] l = new Layer[c.nLayer()];
+            for (int i = 0; i < l.length; i++) {
+                l[i] = Layer.of(m, i);
+            }
+            return new Weights(m.get(GptModel.WTE), m.get(GptModel.WPE), l, m.get(GptModel.LN_F_W), m.get(GptModel.LN_F_B),
+                    c.tied() ? m.get(GptModel.WTE) : m.get(GptModel.LM_HEAD));
+        }
+    }
+
+    /**
+     * An engine for sequences of {@code seqLen} tokens (at most the block size), parameters initialised as
+     * {@link GptModel#initParams} with {@code seed}; {@link #load} replaces them.
+     */
+    public Gpt(GptConfig cfg, int seqLen) {
+        if (seqLen < 1 || seqLen > cfg.blockSize()) {
+            throw new IllegalArgumentException("sequence length " + seqLen + " must be in [1, block_size " + cfg.blockSize() + "]");
+        }
+        this.cfg = cfg;
+        this.inference = false;
+        this.seqLen = seqLen;
+        this.dt = cfg.nd4jType();
+        this.specs = GptModel.paramSpecs(cfg);
+        long n = 0;
+        for (GptModel.ParamSpec s : specs) {
+            n += length(s.shape());
+        }
+        flatParams = Nd4j.create(dt, n);
+        flatGrads = Nd4j.create(dt, n);
+        decayMask = Nd4j.create(dt, n);
+        params = views(flatParams);
+        grads = views(flatGrads);
+        Map<String, INDArray> decay = views(decayMask);
+        for (GptModel.ParamSpec s : specs) {
+            decay.get(s.name()).assign(s.decay() ? 1 : 0);
+        }
+        w = Weights.of(cfg, params);
+        dw = Weights.of(cfg, grads);
+        // 0 on and below the diagonal, -1e9 above: exp underflows to exactly 0 after the max is subtracted
+        double[] mask = new double[seqLen * seqLen];
+        for (int i = 0; i < seqLen; i++) {
+            java.util.Arrays.fill(mask, i * seqLen + i + 1, (i + 1) * seqLen, -1e9);
+        }
+        causalMask = Nd4j.create(mask, new long[]{seqLen, seqLen}, 'c').castTo(dt);
+    }
+
+    /**
+     * An inference engine over the caller's parameter arrays (shared, not copied; no gradient buffers): what
+     * {@link #decode} runs on.
+     */
+    public static Gpt inference(GptConfig cfg, Map<String, INDArray> params) {
+        return new Gpt(cfg, params);
+    }
+
+    private Gpt(GptConfig cfg, Map<String, INDArray> params) {
+        GptModel.checkParams(cfg, params);
+        this.cfg = cfg;
+        this.inference = true;
+        this.seqLen = cfg.blockSize();
+        this.dt = cfg.nd4jType();
+        this.specs = GptModel.paramSpecs(cfg);
+        this.params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
+        this.flatParams = this.flatGrads = this.decayMask = this.causalMask = null;
+        this.grads = null;
+        this.w = Weights.of(cfg, params);
+        this.dw = null;
+    }
+
+    /** Views of a flat buffer laid out as the parameters (names, shapes, order). */
+    public Map<String, INDArray> views(INDArray flat) {
+        Map<String, INDArray> m = new LinkedHashMap<>();
+        long off = 0;
+        for (GptModel.ParamSpec s : specs) {
+            long len = length(s.shape());
+            m.put(s.name(), flat.get(NDArrayIndex.interval(off, off + len)).reshape('c', s.shape()));
+            off += len;
+        }
+        return Collections.unmodifiableMap(m);
+    }
+
+    private static long length(long[] shape) {
+        long n = 1;
+        for (long x : shape) {
+            n *= x;
+        }
+        return n;
+    }
+
+    public GptConfig config() {
+        return cfg;
+    }
+
+    public int seqLen() {
+        return seqLen;
+    }
+
+    /** Parameter views (HF names, canonical order) into the flat parameter buffer. */
+    public Map<String, INDArray> params() {
+        return params;
+    }
+
+    /** Gradient views, same names and shapes, into the flat gradient buffer. */
+    public Map<String, INDArray> grads() {
+        return grads;
+    }
+
+    public INDArray flatParams() {
+        return flatParams;
+    }
+
+    public INDArray flatGrads() {
+        return flatGrads;
+    }
+
+    public INDArray decayMask() {
+        return decayMask;
+    }
+
+    /** Copies {@code source} (names and shapes as {@link GptModel#paramSpecs}) into the parameter buffer. */
+    public void load(Map<String, INDArray> source) {
+        GptModel.checkParams(cfg, source);
+        for (Map.Entry<String, INDArray> e : params.entrySet()) {
+            e.getValue().assign(source.get(e.getKey()));
+        }
+    }
+
+    /** Copies the parameters out into {@code target}'s arrays. */
+    public void store(Map<String, INDArray> target) {
+        for (Map.Entry<String, INDArray> e : params.entrySet()) {
+            target.get(e.getKey()).assign(e.getValue());
+        }
+    }
+
+    public void zeroGrad() {
+        flatGrads.assign(0);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Activations: one set per batch size, reused by every step
+
+    /** Per-layer saved activations. */
+    private static final class LayerActs {
+        INDArray ln1Xhat, ln1Rstd, ln1, qkv, att, atty, res2, ln2Xhat, ln2Rstd, ln2, fc, fcGelu, res3;
+        INDArray qkvh, q, k, v;   // heads [3, B*H, T, hs] and its three [B*H, T, hs] parts
+    }
+
+    private final class Acts {
+        final int b, n;
+        final INDArray encoded;
+        final LayerActs[] layers;
+        final INDArray lnfXhat, lnfRstd, lnf, logits;
+        final INDArray yh;                                       // [B*H, T, hs], attention output before merging heads
+        // backward scratch, shared by the layers
+        final INDArray dres, dln, dtmp, dAtty, dFc, gA, gB, dQkv, dQkvh, dq, dk, dv, datt, attTmp, dyh;
+        final INDArray rowN1, rowN2, colD, colF, col3D, posSum, attRow, tokWeights, gathered;
+
+        Acts(int b) {
+            int t = seqLen, d = cfg.dModel(), h = cfg.nHead(), hs = cfg.headSize(), f = cfg.mlpWidth();
+            this.b = b;
+            this.n = b * t;
+            encoded = z(n, d);
+            layers = new LayerActs[cfg.nLayer()];
+            for (int i = 0; i < layers.length; i++) {
+                LayerActs a = new LayerActs();
+                a.ln1Xhat = z(n, d);
+                a.ln1Rstd = z(n);
+                a.ln1 = z(n, d);
+                a.qkv = z(n, 3 * d);
+                a.qkvh = z(3, (long) b * h, t, hs);
+                a.q = a.qkvh.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+                a.k = a.qkvh.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+                a.v = a.qkvh.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+                a.att = z((long) b * h, t, t);
+                a.atty = z(n, d);
+                a.res2 = z(n, d);
+                a.ln2Xhat = z(n, d);
+                a.ln2Rstd = z(n);
+                a.ln2 = z(n, d);
+                a.fc = z(n, f);
+                a.fcGelu = z(n, f);
+                a.res3 = z(n, d);
+                layers[i] = a;
+            }
+            lnfXhat = z(n, d);
+            lnfRstd = z(n);
+            lnf = z(n, d);
+            logits = z(n, cfg.vocabSize());
+            yh = z((long) b * h, t, hs);
+            dres = z(n, d);
+            dln = z(n, d);
+            dtmp = z(n, d);
+            dAtty = z(n, d);
+            dFc = z(n, f);
+            gA = z(n, f);
+            gB = z(n, f);
+            dQkv = z(n, 3 * d);
+            dQkvh = z(3, (long) b * h, t, hs);
+            dq = dQkvh.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+            dk = dQkvh.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+            dv = dQkvh.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+            datt = z((long) b * h, t, t);
+            attTmp = z((long) b * h, t, t);
+            dyh = z((long) b * h, t, hs);
+            rowN1 = z(n);
+            rowN2 = z(n);
+            colD = z(d);
+            colF = z(f);
+            col3D = z(3 * d);
+            posSum = z(t, d);
+            attRow = z((long) b * h, t);
+            tokWeights = z(n);
+            gathered = z(n);
+        }
+
+        private INDArray z(long... shape) {
+            return Nd4j.create(dt, shape);
+        }
+    }
+
+    private Acts acts(int b) {
+        if (inference) {
+            throw new IllegalStateException("an inference engine only decodes");
+        }
+        if (acts == null || acts.b != b) {
+            acts = null;   // let the old set go before the new one is allocated
+            acts = new Acts(b);
+        }
+        return acts;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Running it
+
+    /**
+     * Forward and backward of one micro-batch: adds the gradient of {@code sum_t mask_t * nll_t / normalizer} to
+     * {@link #grads()} (call {@link #zeroGrad} at the start of a step) and returns that loss. Pass the unmasked tokens
+     * of the whole step as {@code normalizer}, so that the micro-batches' gradients add up to the step's mean.
+     */
+    public double forwardBackward(Batch batch, double normalizer) {
+        Acts a = acts(batch.size());
+        int[] ids = checkIds(batch);
+        double loss = forward(a, ids, batch, normalizer, true);
+        backward(a, ids);
+        return loss;
+    }
+
+    /** {@code sum_t mask_t * nll_t / normalizer} of a batch, forward only. */
+    public double loss(Batch batch, double normalizer) {
+        Acts a = acts(batch.size());
+        return forward(a, checkIds(batch), batch, normalizer, true);
+    }
+
+    /** Logits [B, T, V] of a batch's inputs (a copy). */
+    public INDArray logits(Batch batch) {
+        Acts a = acts(batch.size());
+        forward(a, checkIds(batch), batch, 1, false);
+        return a.logits.reshape(batch.size(), seqLen, cfg.vocabSize()).dup();
+    }
+
+    private int[] checkIds(Batch batch) {
+        if (batch.seqLen() != seqLen) {
+            throw new IllegalArgumentException("batch has sequences of " + batch.seqLen() + " tokens, the engine " + seqLen);
+        }
+        int[] in = batch.inputsFlat();
+        for (int id : in) {
+            if (id < 0 || id >= cfg.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + cfg.vocabSize());
+            }
+        }
+        return in;
+    }
+
+    /** The whole forward pass; with {@code withLoss}, logits become log-probabilities and the loss is returned. */
+    private double forward(Acts a, int[] ids, Batch batch, double normalizer, boolean withLoss) {
+        long t0 = clock();
+        encoderForward(a, ids);
+        t0 = lap(Kernel.EMBEDDING, t0);
+        INDArray x = a.encoded;
+        for (int l = 0; l < cfg.nLayer(); l++) {
+            Layer p = w.layers[l];
+            LayerActs la = a.layers[l];
+            layerNormForward(x, p.ln1w, p.ln1b, la.ln1Xhat, la.ln1Rstd, la.ln1);
+            linearForward(la.ln1, p.attnW, p.attnB, la.qkv);
+            attentionForward(a, la);
+            linearForward(la.atty, p.projW, p.projB, la.res2);
+            t0 = clock();
+            la.res2.addi(x);
+            t0 = lap(Kernel.RESIDUAL_BIAS, t0);
+            layerNormForward(la.res2, p.ln2w, p.ln2b, la.ln2Xhat, la.ln2Rstd, la.ln2);
+            linearForward(la.ln2, p.fcW, p.fcB, la.fc);
+            geluForward(la.fc, la.fcGelu);
+            linearForward(la.fcGelu, p.fcProjW, p.fcProjB, la.res3);
+            t0 = clock();
+            la.res3.addi(la.res2);
+            lap(Kernel.RESIDUAL_BIAS, t0);
+            x = la.res3;
+        }
+        layerNormForward(x, w.lnfw, w.lnfb, a.lnfXhat, a.lnfRstd, a.lnf);
+        t0 = clock();
+        Nd4j.gemm(a.lnf, w.head, a.logits, false, true, 1.0, 0.0);
+        t0 = lap(Kernel.MATMUL, t0);
+        if (!withLoss) {
+            return 0;
+        }
+        double loss = crossEntropyForward(a, batch, normalizer);
+        lap(Kernel.LOSS, t0);
+        return loss;
+    }
+
+    private void backward(Acts a, int[] ids) {
+        long t0 = clock();
+        crossEntropyBackward(a);
+        t0 = lap(Kernel.LOSS, t0);
+        // dlnf = dlogits @ head; dhead += dlogits^T @ lnf
+        Nd4j.gemm(a.logits, w.head, a.dln, false, false, 1.0, 0.0);
+        Nd4j.gemm(a.logits, a.lnf, dw.head, true, false, 1.0, 1.0);
+        lap(Kernel.MATMUL, t0);
+        INDArray dres = a.dres;
+        dres.assign(0);
+        layerNormBackward(a, a.dln, a.lnfXhat, a.lnfRstd, w.lnfw, dw.lnfw, dw.lnfb, dres);
+        for (int l = cfg.nLayer() - 1; l >= 0; l--) {
+            Layer p = w.layers[l];
+            Layer g = dw.layers[l];
+            LayerActs la = a.layers[l];
+            // dres holds d(loss)/d(res3); the MLP branch and the skip both receive it
+            linearBackward(la.fcGelu, dres, p.fcProjW, g.fcProjW, g.fcProjB, a.dFc, a.colD);
+            geluBackward(a, la.fc, a.dFc);
+            linearBackward(la.ln2, a.dFc, p.fcW, g.fcW, g.fcB, a.dln, a.colF);
+            layerNormBackward(a, a.dln, la.ln2Xhat, la.ln2Rstd, p.ln2w, g.ln2w, g.ln2b, dres);
+            // dres now holds d(loss)/d(res2)
+            linearBackward(la.atty, dres, p.projW, g.projW, g.projB, a.dAtty, a.colD);
+            attentionBackward(a, la);
+            linearBackward(la.ln1, a.dQkv, p.attnW, g.attnW, g.attnB, a.dln, a.col3D);
+            layerNormBackward(a, a.dln, la.ln1Xhat, la.ln1Rstd, p.ln1w, g.ln1w, g.ln1b, dres);
+        }
+        t0 = clock();
+        encoderBackward(a, ids, dres);
+        lap(Kernel.EMBEDDING, t0);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Encoder: token + position embeddings
+
+    private void encoderForward(Acts a, int[] ids) {
+        Nd4j.pullRows(w.wte, a.encoded, 1, ids);
+        INDArray pos = w.wpe.get(NDArrayIndex.interval(0, seqLen), NDArrayIndex.all());
+        Nd4j.exec(new BroadcastAddOp(a.encoded.reshape(a.b, seqLen, cfg.dModel()), pos, a.encoded.reshape(a.b, seqLen, cfg.dModel()), 1, 2));
+    }
+
+    private void encoderBackward(Acts a, int[] ids, INDArray dx) {
+        dx.reshape(a.b, seqLen, cfg.dModel()).sum(a.posSum, 0);
+        dw.wpe.get(NDArrayIndex.interval(0, seqLen), NDArrayIndex.all()).addi(a.posSum);
+        ScatterAdd scatter = new ScatterAdd(dw.wte, Nd4j.createFromArray(ids), dx);
+        scatter.addBArgument(true);   // "use_locking": without it libnd4j adds rows in parallel and loses repeated ids
+        scatter.addOutputArgument(dw.wte);
+        Nd4j.exec(scatter);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // LayerNorm: out = (x - mean) / sqrt(var + eps) * g + b, over the last axis
+
+    private void layerNormForward(INDArray x, INDArray g, INDArray b, INDArray xhat, INDArray rstd, INDArray out) {
+        long t0 = clock();
+        x.mean(rstd, 1);                                                  // the mean, for now
+        Nd4j.exec(new BroadcastSubOp(x, rstd, xhat, 0));
+        xhat.mul(xhat, out).mean(rstd, 1);                                // the variance
+        Transforms.pow(rstd.addi(GptConfig.LN_EPS), -0.5, false);
+        xhat.muliColumnVector(rstd);
+        Nd4j.exec(new BroadcastMulOp(xhat, g, out, 1));
+        if (b != null) {
+            out.addiRowVector(b);
+        }
+        lap(Kernel.LAYERNORM, t0);
+    }
+
+    /** dx += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dout * g; dout is overwritten. */
+    private void layerNormBackward(Acts a, INDArray dout, INDArray xhat, INDArray rstd, INDArray g, INDArray dg,
+                                   INDArray db, INDArray dx) {
+        long t0 = clock();
+        INDArray tmp = a.dtmp;
+        dout.mul(xhat, tmp).sum(a.colD, 0);
+        dg.addi(a.colD);
+        if (db != null) {
+            dout.sum(a.colD, 0);
+            db.addi(a.colD);
+        }
+        dout.muliRowVector(g);                                            // dxhat
+        dout.mean(a.rowN1, 1);
+        dout.mul(xhat, tmp).mean(a.rowN2, 1);
+        Nd4j.exec(new BroadcastMulOp(xhat, a.rowN2, tmp, 0));
+        dout.subi(tmp).subiColumnVector(a.rowN1).muliColumnVector(rstd);
+        dx.addi(dout);
+        lap(Kernel.LAYERNORM, t0);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Linear (GPT-2 Conv1D layout): out = in @ W + b, W [in, out]
+
+    private void linearForward(INDArray in, INDArray weight, INDArray bias, INDArray out) {
+        long t0 = clock();
+        Nd4j.gemm(in, weight, out, false, false, 1.0, 0.0);
+        t0 = lap(Kernel.MATMUL, t0);
+        if (bias != null) {
+            out.addiRowVector(bias);
+        }
+        lap(Kernel.RESIDUAL_BIAS, t0);
+    }
+
+    /** din = dout @ W^T (overwritten); dW += in^T @ dout; db += sum over rows of dout ({@code col} is scratch). */
+    private void linearBackward(INDArray in, INDArray dout, INDArray weight, INDArray dWeight, INDArray dBias,
+                                INDArray din, INDArray col) {
+        long t0 = clock();
+        Nd4j.gemm(dout, weight, din, false, true, 1.0, 0.0);
+        Nd4j.gemm(in, dout, dWeight, true, false, 1.0, 1.0);
+        t0 = lap(Kernel.MATMUL, t0);
+        if (dBias != null) {
+            dout.sum(col, 0);
+            dBias.addi(col);
+        }
+        lap(Kernel.RESIDUAL_BIAS, t0);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Causal self-attention over qkv [B*T, 3d] (q, k, v along the output axis), heads of size hs
+
+    private void attentionForward(Acts a, LayerActs la) {
+        int t = seqLen, h = cfg.nHead(), hs = cfg.headSize();
+        long t0 = clock();
+        // [B, T, 3, H, hs] -> [3, B, H, T, hs]: q, k, v as contiguous [B*H, T, hs] blocks
+        la.qkvh.reshape(3, a.b, h, t, hs).assign(la.qkv.reshape(a.b, t, 3, h, hs).permute(2, 0, 3, 1, 4));
+        t0 = lap(Kernel.RESIDUAL_BIAS, t0);
+        causalAttention(la.q, la.k, la.v, causalMask, la.att, a.yh);
+        t0 = clock();
+        // [B, H, T, hs] -> [B, T, H, hs] = [B*T, d]
+        la.atty.reshape(a.b, t, h, hs).assign(a.yh.reshape(a.b, h, t, hs).permute(0, 2, 1, 3));
+        lap(Kernel.RESIDUAL_BIAS, t0);
+    }
+
+    /**
+     * att = softmax(q k^T / sqrt(hs) + mask), y = att v, per group (batch row and head): q [G, n, hs] against
+     * k, v [G, m, hs], mask [n, m] (0 or -1e9), att [G, n, m], y [G, n, hs].
+     */
+    private void causalAttention(INDArray q, INDArray k, INDArray v, INDArray mask, INDArray att, INDArray y) {
+        long t0 = clock();
+        Nd4j.exec(new Mmul(q, k, att, 1.0 / Math.sqrt(cfg.headSize()), 0.0, MMulTranspose.builder().transposeB(true).build()));
+        t0 = lap(Kernel.MATMUL, t0);
+        if (mask != null) {
+            Nd4j.exec(new BroadcastAddOp(att, mask, att, 1, 2));
+        }
+        Nd4j.exec(new SoftMax(att, att, -1));
+        t0 = lap(Kernel.ATTN_SOFTMAX, t0);
+        Nd4j.exec(new Mmul(att, v, y, 1.0, 0.0, MMulTranspose.allFalse()));
+        lap(Kernel.MATMUL, t0);
+    }
+
+    /** From dAtty (d loss / d merged heads) to dQkv. */
+    private void attentionBackward(Acts a, LayerActs la) {
+        int t = seqLen, h = cfg.nHead(), hs = cfg.headSize();
+        long t0 = clock();
+        a.dyh.reshape(a.b, h, t, hs).assign(a.dAtty.reshape(a.b, t, h, hs).permute(0, 2, 1, 3));
+        t0 = lap(Kernel.RESIDUAL_BIAS, t0);
+        Nd4j.exec(new Mmul(a.dyh, la.v, a.datt, 1.0, 0.0, MMulTranspose.builder().transposeB(true).build()));
+        Nd4j.exec(new Mmul(la.att, a.dyh, a.dv, 1.0, 0.0, MMulTranspose.builder().transposeA(true).build()));
+        t0 = lap(Kernel.MATMUL, t0);
+        // softmax backward: dpre = att * (datt - sum(datt * att, -1)); masked entries have att = 0
+        a.datt.mul(la.att, a.attTmp).sum(a.attRow, 2);
+        Nd4j.exec(new BroadcastSubOp(a.datt, a.attRow, a.datt, 0, 1));
+        a.datt.muli(la.att);
+        t0 = lap(Kernel.ATTN_SOFTMAX, t0);
+        double scale = 1.0 / Math.sqrt(hs);
+        Nd4j.exec(new Mmul(a.datt, la.k, a.dq, scale, 0.0, MMulTranspose.allFalse()));
+        Nd4j.exec(new Mmul(a.datt, la.q, a.dk, scale, 0.0, MMulTranspose.builder().transposeA(true).build()));
+        t0 = lap(Kernel.MATMUL, t0);
+        a.dQkv.reshape(a.b, t, 3, h, hs).permute(2, 0, 3, 1, 4).assign(a.dQkvh.reshape(3, a.b, h, t, hs));
+        lap(Kernel.RESIDUAL_BIAS, t0);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // GELU, tanh approximation: 0.5 x (1 + tanh(u)), u = c (x + k x^3)
+
+    private void geluForward(INDArray x, INDArray out) {
+        long t0 = clock();
+        x.mul(x, out).muli(GELU_K * GELU_C).addi(GELU_C).muli(x);        // u
+        Transforms.tanh(out, false).addi(1.0).muli(x).muli(0.5);
+        lap(Kernel.GELU, t0);
+    }
+
+    /**
+     * d gelu / dx = 0.5 (1 + th) + 0.5 x (1 - th^2) u' = 0.5 (1 + th) (1 + x u' (1 - th)), th = tanh(u),
+     * u' = c (1 + 3k x^2); {@code dout} becomes dx.
+     */
+    private void geluBackward(Acts a, INDArray x, INDArray dout) {
+        long t0 = clock();
+        INDArray th = a.gA, f = a.gB;
+        x.mul(x, th).muli(GELU_K * GELU_C).addi(GELU_C).muli(x);
+        Transforms.tanh(th, false).rsubi(1.0);                            // 1 - th
+        x.mul(x, f).muli(3 * GELU_K * GELU_C).addi(GELU_C).muli(x);      // x u'
+        f.muli(th).addi(1.0);
+        th.rsubi(2.0);                                                    // 1 + th
+        f.muli(th).muli(0.5);
+        dout.muli(f);
+        lap(Kernel.GELU, t0);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Cross-entropy with per-token weights w_t = mask_t / normalizer: loss = -sum_t w_t log p_t[target_t]
+
+    private INDArray targetIndex;
+
+    private double crossEntropyForward(Acts a, Batch batch, double normalizer) {
+        int v = cfg.vocabSize();
+        int[] targets = batch.targetsFlat();
+        float[] mask = batch.maskFlat();
+        double[] wt = new double[a.n];
+        long[] idx = new long[a.n];
+        for (int i = 0; i < a.n; i++) {
+            wt[i] = mask[i] / normalizer;
+            idx[i] = (long) i * v + targets[i];
+        }
+        a.tokWeights.assign(Nd4j.createFromArray(wt));
+        targetIndex = Nd4j.createFromArray(idx);
+        Nd4j.exec(new LogSoftMax(a.logits, a.logits));                // logits -> log-probabilities, in place
+        Gather gather = new Gather(a.logits.reshape(-1), targetIndex, 0);
+        gather.addOutputArgument(a.gathered);
+        Nd4j.exec(gather);
+        return -a.gathered.mul(a.tokWeights).sumNumber().doubleValue();
+    }
+
+    /** d loss / d logits = w_t (softmax - onehot(target)), written over the log-probabilities. */
+    private void crossEntropyBackward(Acts a) {
+        Transforms.exp(a.logits, false).muliColumnVector(a.tokWeights);
+        INDArray flat = a.logits.reshape(-1);
+        ScatterSub sub = new ScatterSub(flat, targetIndex, a.tokWeights);
+        sub.addOutputArgument(flat);
+        Nd4j.exec(sub);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Generation: the same kernels over one sequence, keys and values of earlier positions cached
+
+    /** Keys and values of the positions decoded so far: per layer [H, blockSize, hs]; rows [0, length) filled. */
+    public static final class KvCache {
+        private final INDArray[] k;
+        private final INDArray[] v;
+        private int length;
+
+        public KvCache(GptConfig c) {
+            k = new INDArray[c.nLayer()];
+            v = new INDArray[c.nLayer()];
+            for (int l = 0; l < k.length; l++) {
+                k[l] = Nd4j.create(c.nd4jType(), c.nHead(), c.blockSize(), c.headSize());
+                v[l] = Nd4j.create(c.nd4jType(), c.nHead(), c.blockSize(), c.headSize());
+            }
+        }
+
+        public int length() {
+            return length;
+        }
+
+        public void clear() {
+            length = 0;
+        }
+    }
+
+    /**
+     * Runs {@code ids} at positions [cache.length, cache.length + n) attending to the cached ones, appends their keys
+     * and values to the cache and returns the logits [n, V].
+     */
+    public INDArray decode(KvCache cache, int[] ids) {
+        int n = ids.length, d = cfg.dModel(), h = cfg.nHead(), hs = cfg.headSize(), p0 = cache.length, p1 = p0 + n;
+        if (n == 0) {
+            throw new IllegalArgumentException("no tokens");
+        }
+        if (p1 > cfg.blockSize()) {
+            throw new IllegalArgumentException("context of " + p1 + " tokens exceeds the block size " + cfg.blockSize());
+        }
+        for (int id : ids) {
+            if (id < 0 || id >= cfg.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + cfg.vocabSize());
+            }
+        }
+        INDArray mask = null;
+        if (n > 1) {
+            double[] m = new double[n * p1];
+            for (int i = 0; i < n; i++) {
+                java.util.Arrays.fill(m, i * p1 + p0 + i + 1, (i + 1) * p1, -1e9);
+            }
+            mask = Nd4j.create(m, new long[]{n, p1}, 'c').castTo(dt);
+        }
+        INDArray x = Nd4j.pullRows(w.wte, 1, ids);
+        x.addi(w.wpe.get(NDArrayIndex.interval(p0, p1), NDArrayIndex.all()));
+        INDArray xhat = Nd4j.create(dt, n, d), rstd = Nd4j.create(dt, n), ln = Nd4j.create(dt, n, d);
+        INDArray qkv = Nd4j.create(dt, n, 3 * d), q = Nd4j.create(dt, h, n, hs), y = Nd4j.create(dt, h, n, hs);
+        INDArray att = Nd4j.create(dt, h, n, p1), atty = Nd4j.create(dt, n, d), branch = Nd4j.create(dt, n, d);
+        INDArray fc = Nd4j.create(dt, n, cfg.mlpWidth()), fcGelu = Nd4j.create(dt, n, cfg.mlpWidth());
+        for (int l = 0; l < cfg.nLayer(); l++) {
+            Layer p = w.layers[l];
+            layerNormForward(x, p.ln1w, p.ln1b, xhat, rstd, ln);
+            linearForward(ln, p.attnW, p.attnB, qkv);
+            INDArray heads = qkv.reshape(n, 3, h, hs).permute(1, 2, 0, 3);   // [3, H, n, hs]
+            q.assign(heads.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()));
+            cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all())
+                    .assign(heads.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()));
+            cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all())
+                    .assign(heads.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()));
+            INDArray k = cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
+            INDArray v = cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
+            causalAttention(q, k, v, mask, att, y);
+            atty.reshape(n, h, hs).assign(y.permute(1, 0, 2));
+            linearForward(atty, p.projW, p.projB, branch);
+            x.addi(branch);
+            layerNormForward(x, p.ln2w, p.ln2b, xhat, rstd, ln);
+            linearForward(ln, p.fcW, p.fcB, fc);
+            geluForward(fc, fcGelu);
+            linearForward(fcGelu, p.fcProjW, p.fcProjB, branch);
+            x.addi(branch);
+        }
+        layerNormForward(x, w.lnfw, w.lnfb, xhat, rstd, ln);
+        INDArray logits = Nd4j.create(dt, n, cfg.vocabSize());
+        Nd4j.gemm(ln, w.head, logits, false, true, 1.0, 0.0);
+        cache.length = p1;
+        return logits;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Profiling
+
+    /** Turns the per-kernel timers on or off (off by default; each lap costs a System.nanoTime call). */
+    public void profile(boolean on) {
+        profile = on;
+    }
+
+    /** Milliseconds per kernel group since the last {@link #resetProfile}, the optimiser's included when timed. */
+    public Map<Kernel, Double> profileMillis() {
+        Map<Kernel, Double> m = new LinkedHashMap<>();
+        for (Kernel k : Kernel.values()) {
+            m.put(k, nanos[k.ordinal()] / 1e6);
+        }
+        return m;
+    }
+
+    public void resetProfile() {
+        java.util.Arrays.fill(nanos, 0);
+    }
+
+    /** Adds time measured outside the engine (the optimiser step) to a group. */
+    public void addProfile(Kernel k, long nanoseconds) {
+        if (profile) {
+            nanos[k.ordinal()] += nanoseconds;
+        }
+    }
+
+    public boolean profiling() {
+        return profile;
+    }
+
+    private long clock() {
+        return profile ? System.nanoTime() : 0;
+    }
+
+    private long lap(Kernel k, long since) {
+        if (!profile) {
+            return 0;
+        }
+        long now = System.nanoTime();
+        nanos[k.ordinal()] += now - since;
+        return now;
+    }
+}
