@@ -29,12 +29,14 @@ import java.io.Serializable;
  * @param samplesPerIteration generations per iteration written to samples.jsonl
  * @param checkpointEvery     checkpoint every this many iterations (and at the end)
  * @param resume              continue from RUN_DIR/checkpoint when it exists
+ * @param allowConfigChange   resume even when other settings differ from the checkpoint's (recorded in metrics)
  */
 public record PpoConfig(int iterations, int promptsPerIteration, int workers, int threadsPerTask, int maxPromptTokens,
                         int maxNewTokens, double temperature, int ppoEpochs, int miniBatch, double lr, double gradClip,
                         double gamma, double lambda, double clipRange, double valueClip, double valueCoef,
                         double entropyCoef, double klCoef, Double klTarget, double klHorizon, long seed,
-                        int samplesPerIteration, int checkpointEvery, boolean resume) implements Serializable {
+                        int samplesPerIteration, int checkpointEvery, boolean resume, boolean allowConfigChange)
+    implements Serializable {
   public PpoConfig {
     if (iterations < 1 || promptsPerIteration < 1 || workers < 1 || threadsPerTask < 1 || maxPromptTokens < 1
         || maxNewTokens < 1 || ppoEpochs < 1 || miniBatch < 1 || checkpointEvery < 0 || samplesPerIteration < 0) {

@@ -117,6 +117,7 @@ public final class PpoTrainer {
     int iteration = 0;
     double klCoef = pc.klCoef();
     Checkpoint ck = pc.resume() ? Checkpoint.newest(runDir, log) : null;
+    List<String> changes = List.of();
     if (ck != null) {
       if (!ck.config().equals(cfg) || ck.head() != Head.VALUE || ck.trainingState() == null) {
         throw new IllegalArgumentException(ck.dir() + " is not a PPO checkpoint of this policy (use another run "
@@ -127,6 +128,7 @@ public final class PpoTrainer {
       iteration = (int) ck.trainingState().step();
       Object beta = ck.trainingState().trainConfig().get("kl_coef");
       klCoef = beta instanceof Number nb ? nb.doubleValue() : klCoef;
+      changes = resumeChanges(ck, pc);
       log.accept(String.format(Locale.ROOT, "resuming from %s at iteration %d (KL coefficient %.4g)", ck.dir(), iteration, klCoef));
     }
     if (params == null) {
@@ -147,6 +149,7 @@ public final class PpoTrainer {
     Path samplesFile = runDir.resolve(SAMPLES);
     keepUpTo(metricsFile, iteration);
     keepUpTo(samplesFile, iteration);
+    Trainer.recordConfigChange(metricsFile, iteration, 0, changes);
     String cfgJson = JSON.writeValueAsString(cfg);
     Broadcast<TrainState> refBc = sc.broadcast(TrainState.weights(GptModel.withNewHead(cfg, reference, Head.VALUE, 0)));
     List<IterationStats> stats = new ArrayList<>();
@@ -224,6 +227,32 @@ public final class PpoTrainer {
       refBc.destroy(false);
     }
     return new Result(firstIteration, iteration, stats, ckptDir);
+  }
+
+  /** Settings a resumed PPO run may change freely: its length and how it is run and logged. */
+  private static final java.util.Set<String> MAY_CHANGE_ON_RESUME = java.util.Set.of("iterations", "workers",
+      "threadsPerTask", "samplesPerIteration", "checkpointEvery", "resume", "allowConfigChange");
+
+  /**
+   * The PPO settings that differ from the checkpoint's; refused (one line listing them) unless
+   * {@link PpoConfig#allowConfigChange}.
+   */
+  @SuppressWarnings("unchecked")
+  static List<String> resumeChanges(Checkpoint from, PpoConfig now) {
+    Object stored = from.trainingState().trainConfig().get("ppo");
+    if (!(stored instanceof Map<?, ?>)) {
+      return List.of();   // an older checkpoint without its settings
+    }
+    Map<String, Object> before = new LinkedHashMap<>((Map<String, Object>) stored);
+    Map<String, Object> after = new LinkedHashMap<>(JSON.convertValue(now, Map.class));
+    before.keySet().removeAll(MAY_CHANGE_ON_RESUME);
+    after.keySet().removeAll(MAY_CHANGE_ON_RESUME);
+    List<String> changes = Checkpoint.configChanges(before, after);
+    if (!changes.isEmpty() && !now.allowConfigChange()) {
+      throw new IllegalArgumentException(from.dir() + " was written with other settings (" + String.join(", ", changes)
+          + "); rerun with the same settings, or --allow-config-change to go on with the new ones");
+    }
+    return changes;
   }
 
   private static java.util.stream.DoubleStream floats(float[] a) {

@@ -138,6 +138,11 @@ public final class PpoCommand implements Callable<Integer> {
       description = "Continue from RUN_DIR/checkpoint (default); --no-resume starts afresh from --policy.")
   boolean resume;
 
+  @Option(names = "--allow-config-change",
+      description = "Resume even when settings differ from the checkpoint's (the change is recorded in metrics.jsonl); "
+          + "without it such a resume is refused.")
+  boolean allowConfigChange;
+
   @Mixin
   SparkOptions spark;
 
@@ -171,7 +176,7 @@ public final class PpoCommand implements Callable<Integer> {
     try {
       pc = new PpoConfig(iterations, promptsPerIteration, workers, perTask, maxPrompt, maxNewTokens, temperature,
           ppoEpochs, miniBatch, lr, gradClip, gamma, lambda, clipRange, valueClip, valueCoef, entropyCoef, klCoef,
-          klTarget, klHorizon, seed, samplesPerIteration, checkpointEvery, resume);
+          klTarget, klHorizon, seed, samplesPerIteration, checkpointEvery, resume, allowConfigChange);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }
