@@ -76,12 +76,13 @@ class PpoCommandTest {
     double first = (reward.get(0) + reward.get(1) + reward.get(2)) / 3;
     double last = (reward.get(7) + reward.get(8) + reward.get(9)) / 3;
     assertTrue(last > first + 0.5 && last > 1.5 * first, "reward rose: " + reward + "\n" + r.err());
-    // The adaptive penalty (target 6 nats) holds the policy near the reference: the coefficient rises once the KL
-    // passes the target, and the KL stays within a few targets (float-order differences between runs move the
-    // trajectory: peaks of 10.4 and 17.6 were seen).
+    // The adaptive penalty (target 6 nats) holds the policy near the reference: the coefficient, which decays
+    // while the KL is under the target, rises once the KL passes it, and the KL stays within a few targets
+    // (float-order differences between runs move the trajectory: peaks of 10.4, 17.6 and 20.4 were seen).
     List<Double> coef = AlignFixture.values(m, "kl_coef");
-    assertTrue(kl.stream().allMatch(k -> k < 24), "KL bounded: " + kl);
-    assertTrue(kl.stream().noneMatch(k -> k > 6) || coef.get(coef.size() - 1) > coef.get(0),
+    assertTrue(kl.stream().allMatch(k -> k < 30), "KL bounded: " + kl);
+    int over = java.util.stream.IntStream.range(0, kl.size()).filter(i -> kl.get(i) > 6).findFirst().orElse(-1);
+    assertTrue(over < 0 || over == kl.size() - 1 || coef.get(coef.size() - 1) > coef.get(over),
         "the KL coefficient rose after the KL passed its target: " + coef + ", KL " + kl);
     assertTrue(r.err().contains("missing field 'prompt': 1 (line 65)"), r.err());
     List<String> samples = Files.readAllLines(run.resolve("samples.jsonl"));
