@@ -353,6 +353,28 @@ class BadInputTest {
     assertEquals(null, SparkGpt.outOfMemory(new java.io.IOException("disk full")));
   }
 
+  // Case 8, end to end: a real JVM out of heap prints one line, no stack trace, and exits 1.
+  @Test
+  void outOfMemoryInAJvmIsOneLine() throws Exception {
+    Path big = tmp.resolve("big.txt");
+    byte[] line = "the quick brown fox jumps over the lazy dog\n".repeat(1000).getBytes(StandardCharsets.US_ASCII);
+    try (var out = Files.newOutputStream(big)) {
+      for (int i = 0; i < 48 << 20; i += line.length) {
+        out.write(line);
+      }
+    }
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx48m",
+        "-cp", System.getProperty("java.class.path"), "io.sparkgpt.jobs.SparkGpt", "encode", "--whole", "-t", "r50k_base");
+    Process p = new ProcessBuilder(cmd).redirectInput(big.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectError(tmp.resolve("oom.err").toFile()).start();
+    assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "encode did not end");
+    String err = Files.readString(tmp.resolve("oom.err"));
+    assertEquals(1, p.exitValue(), err);
+    List<String> lines = err.lines().filter(l -> !l.isBlank()).toList();
+    assertEquals(1, lines.size(), err);
+    assertTrue(lines.get(0).matches("(sparkgpt|encode): out of memory: raise the driver's heap .*"), err);
+  }
+
   static String readParts(Path dir) throws IOException {
     StringBuilder b = new StringBuilder();
     try (Stream<Path> s = Files.walk(dir)) {
