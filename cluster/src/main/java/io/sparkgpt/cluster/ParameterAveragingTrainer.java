@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkgpt.model.AdamW;
 import io.sparkgpt.model.Batch;
 import io.sparkgpt.model.Checkpoint;
+import io.sparkgpt.model.DataBlend;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.GptModel;
 import io.sparkgpt.model.Head;
@@ -13,6 +14,7 @@ import io.sparkgpt.model.Objective;
 import io.sparkgpt.model.StepRunner;
 import io.sparkgpt.model.TrainConfig;
 import io.sparkgpt.model.Trainer;
+import io.sparkgpt.tokenizer.dataset.Mixture;
 import io.sparkgpt.tokenizer.dataset.TokenDataset;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -191,6 +193,14 @@ public final class ParameterAveragingTrainer {
     tsConfig.put("objective", objective.kind().name().toLowerCase(Locale.ROOT));
     tsConfig.put("workers", n);
     tsConfig.put("averaging_every", o.averagingEvery());
+    Mixture mixture = data.mixture(tc.dataSeed());
+    if (mixture != null) {
+      tsConfig.put("data_mixture", DataBlend.describe(mixture.sources()));
+      long needed = tc.maxSteps() * tc.gradAccum() * (long) tc.microBatch() * n;
+      if (needed > mixture.capacity()) {
+        throw new IllegalArgumentException(DataBlend.tooFew(mixture, needed));
+      }
+    }
     Checkpoint from = tc.resume() ? resumable(runDir, tc, head, log) : null;
     boolean resumed = from != null;
     List<String> changes = List.of();
@@ -328,15 +338,17 @@ public final class ParameterAveragingTrainer {
             .put("loss_last_step", lastLoss).put("workers", n).put("tokens_per_s_per_worker", Trainer.round(tokS / n, 1))
             .put("compute_ms", Trainer.round(sum.computeMsMax, 1)).put("data_ms", Trainer.round(sum.dataMsMax, 1))
             .put("averaging_ms", Trainer.round(averagingMs, 1));
+        long drawn = step * tc.gradAccum() * (long) tc.microBatch() * n;
+        DataBlend.putTokensPerSource(mixture, m, drawn, seqLen);
         metrics.write(JSON.writeValueAsString(m));
         metrics.newLine();
         trTok.add((double) tokens);
         trLoss.add(lossMean);
         double eta = (tc.maxSteps() - step) / (double) Math.max(1, step - firstStep) * (wallSum / 1000);
         log.accept(String.format(Locale.ROOT, "round %d | step %d/%d | loss %.4f | lr %.3e | gnorm %.3f | %,.0f tok/s "
-                + "(%,.0f/worker) | %.0f ms/round: compute %.0f, data %.0f, averaging+overhead %.0f | eta %s",
+                + "(%,.0f/worker) | %.0f ms/round: compute %.0f, data %.0f, averaging+overhead %.0f | eta %s%s",
             round, step, tc.maxSteps(), lossMean, lr, gnMean, tokS, tokS / n, wallMs, sum.computeMsMax, sum.dataMsMax,
-            averagingMs, Trainer.duration(eta)));
+            averagingMs, Trainer.duration(eta), DataBlend.sharesLine(mixture, drawn)));
         boolean last = step >= tc.maxSteps();
         boolean evalNow = (o.evalEvery() > 0 && round % o.evalEvery() == 0) || last;
         if (!valBatches.isEmpty() && evalNow) {

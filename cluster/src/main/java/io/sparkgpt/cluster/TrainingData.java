@@ -26,6 +26,14 @@ public interface TrainingData extends Serializable {
 
   int valSize();
 
+  /**
+   * The blend's schedule when this data is a token-weighted mixture (for the driver's metrics and capacity
+   * check), else null.
+   */
+  default io.sparkgpt.tokenizer.dataset.Mixture mixture(long dataSeed) {
+    return null;
+  }
+
   /** Batch rows per example: 1, or 2 for preference pairs (chosen and rejected). */
   default int rowsPerExample() {
     return 1;

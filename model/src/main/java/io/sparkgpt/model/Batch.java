@@ -1,6 +1,6 @@
 package io.sparkgpt.model;
 
-import io.sparkgpt.tokenizer.dataset.SampleReader;
+import io.sparkgpt.tokenizer.dataset.SampleOrder;
 
 import java.util.Arrays;
 
@@ -59,11 +59,11 @@ public record Batch(int[][] tokens, float[][] mask, PpoTargets ppo) {
         return new Batch(tokens, null);
     }
 
-    /** Samples {@code order[from .. from+b)} of a dataset split (wrapping around the order array). */
-    public static Batch fromSplit(SampleReader split, int[] order, long from, int b) {
-        int[][] t = new int[b][split.sampleTokens()];
+    /** The samples at positions {@code [from, from + b)} of a training order. */
+    public static Batch from(SampleOrder order, long from, int b) {
+        int[][] t = new int[b][order.sampleTokens()];
         for (int i = 0; i < b; i++) {
-            split.sample(order[(int) ((from + i) % order.length)], t[i]);
+            order.sample(from + i, t[i]);
         }
         return of(t);
     }

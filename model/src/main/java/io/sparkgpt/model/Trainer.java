@@ -3,7 +3,7 @@ package io.sparkgpt.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sparkgpt.tokenizer.dataset.SampleReader;
+import io.sparkgpt.tokenizer.dataset.Mixture;
 import io.sparkgpt.tokenizer.dataset.TokenDataset;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -40,7 +40,8 @@ import java.util.function.Consumer;
  * <p>Data order: the sample at global position {@code pos = (step * grad_accum + micro) * micro_batch + i} is
  * {@code perm_e[pos mod n]} with {@code e = pos / n} and {@code perm_e = SampleReader.permutation(n, e, data_seed)}
  * over the {@code train} split. Validation uses the first {@code eval_batches * micro_batch} samples of
- * {@code val} in order.
+ * {@code val} in order. On a blend of datasets ({@link DataBlend}, {@link io.sparkgpt.tokenizer.dataset.Mixture})
+ * the position first picks the source, and {@code metrics.jsonl} adds {@code tokens_per_source}.
  */
 public final class Trainer {
     public static final String METRICS = "metrics.jsonl";
@@ -77,9 +78,27 @@ public final class Trainer {
      */
     public static Result train(TrainConfig tc, TokenDataset ds, Path runDir, boolean allowConfigChange,
                                Consumer<String> log) throws IOException {
+        return train(tc, List.of(ds), null, runDir, allowConfigChange, log);
+    }
+
+    /**
+     * As above on a token-weighted blend of datasets ({@link Mixture}; one per source, in the sources' order), or
+     * on {@code sets.get(0)} alone when {@code sources} is null. The sources must share seq_len and vocabulary;
+     * checkpoints copy the first one's tokenizer.
+     */
+    public static Result train(TrainConfig tc, List<TokenDataset> sets, List<Mixture.Source> sources, Path runDir,
+                               boolean allowConfigChange, Consumer<String> log) throws IOException {
         GptConfig mc = tc.model();
-        if (mc.vocabSize() != ds.vocabSize()) {
-            throw new IllegalArgumentException("model vocabulary " + mc.vocabSize() + " != dataset vocabulary " + ds.vocabSize());
+        TokenDataset ds = sets.get(0);
+        for (TokenDataset d : sets) {
+            if (mc.vocabSize() != d.vocabSize()) {
+                throw new IllegalArgumentException("model vocabulary " + mc.vocabSize() + " != dataset vocabulary "
+                        + d.vocabSize() + " (" + d.dir() + ")");
+            }
+            if (d.seqLen() != ds.seqLen()) {
+                throw new IllegalArgumentException("mixture sources have different seq_len: " + ds.seqLen() + " ("
+                        + ds.dir() + ") and " + d.seqLen() + " (" + d.dir() + ")");
+            }
         }
         int seqLen = ds.seqLen();
         if (seqLen > mc.blockSize()) {
@@ -88,12 +107,15 @@ public final class Trainer {
         applyThreads(tc.threads());
         Files.createDirectories(runDir);
         Path ckptDir = runDir.resolve(CHECKPOINT);
-        SampleReader train = ds.split("train");
-        if (train.numSamples() == 0) {
-            throw new IllegalArgumentException(ds.dir() + ": the train split has no samples");
+        DataBlend data = DataBlend.of(sets, sources, tc.dataSeed());
+        long needed = tc.maxSteps() * tc.gradAccum() * (long) tc.microBatch();
+        if (needed > data.train().capacity()) {
+            throw new IllegalArgumentException(data.capacityError(needed));
         }
-        SampleReader val = ds.splits().contains("val") && ds.split("val").numSamples() > 0 ? ds.split("val") : null;
-
+        Map<String, Object> runConfig = new java.util.LinkedHashMap<>(tc.toMap());
+        if (sources != null) {
+            runConfig.put("data_mixture", DataBlend.describe(sources));
+        }
         Map<String, INDArray> params;
         AdamW.State opt;
         long step;
@@ -106,7 +128,7 @@ public final class Trainer {
                 throw new IllegalArgumentException(from.dir() + " holds " + from.config() + ", the run asks for " + mc
                         + " (use another run folder or resume=false)");
             }
-            changes = resumeChanges(from, tc.toMap(), allowConfigChange);
+            changes = resumeChanges(from, runConfig, allowConfigChange);
             params = from.params();
             opt = from.optimizer();
             step = opt.step;
@@ -120,24 +142,17 @@ public final class Trainer {
         long tokensPerStep = (long) tc.microBatch() * tc.gradAccum() * seqLen;
         log.accept("model " + mc);
         log.accept(String.format(Locale.ROOT, "train %,d samples, val %,d samples, seq_len %d, %,d tokens/step, %d steps, "
-                        + "threads %s", train.numSamples(), val == null ? 0 : val.numSamples(), seqLen, tokensPerStep, tc.maxSteps(),
+                        + "threads %s", data.trainSize(), data.valSize(), seqLen, tokensPerStep, tc.maxSteps(),
                 tc.threads() > 0 ? tc.threads() : "default (OMP_NUM_THREADS=" + System.getenv("OMP_NUM_THREADS") + ")"));
         log.accept("config " + JSON.writeValueAsString(tc));
 
         StepRunner runner = new StepRunner(mc, seqLen, tc.hyper(), tc.schedule(), tc.gradClip());
         params = runner.own(params);   // the engine's buffers: steps copy nothing
         opt = runner.own(opt);
-        List<Batch> valBatches = new ArrayList<>();
-        if (val != null) {
-            int[] ident = new int[val.numSamples()];
-            for (int i = 0; i < ident.length; i++) {
-                ident[i] = i;
-            }
-            int nb = Math.min(tc.evalBatches(), Math.max(1, val.numSamples() / tc.microBatch()));
-            for (int k = 0; k < nb; k++) {
-                int b = Math.min(tc.microBatch(), val.numSamples());
-                valBatches.add(Batch.fromSplit(val, ident, (long) k * b, b));
-            }
+        List<Batch> valBatches = data.valBatches(tc.evalBatches(), tc.microBatch());
+        if (sources != null) {
+            log.accept("mixture " + DataBlend.describe(sources) + "; capacity " + (data.train().capacity() == Long.MAX_VALUE
+                    ? "unbounded" : String.format(Locale.ROOT, "%,d samples", data.train().capacity())));
         }
 
         Path metricsFile = runDir.resolve(METRICS);
@@ -152,13 +167,12 @@ public final class Trainer {
         double msSum = 0;
         double windowMs = 0;
         int windowSteps = 0;
-        Epochs epochs = new Epochs(train, tc.dataSeed());
         try (BufferedWriter metrics = Files.newBufferedWriter(metricsFile, StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
             while (step < tc.maxSteps()) {
                 List<Batch> micro = new ArrayList<>(tc.gradAccum());
                 for (int j = 0; j < tc.gradAccum(); j++) {
-                    micro.add(epochs.batch((step * tc.gradAccum() + j) * tc.microBatch(), tc.microBatch()));
+                    micro.add(Batch.from(data.train(), (step * tc.gradAccum() + j) * tc.microBatch(), tc.microBatch()));
                 }
                 StepRunner.StepStats s = runner.step(params, opt, micro, tc.seed());
                 step = s.step();
@@ -170,6 +184,7 @@ public final class Trainer {
                 ObjectNode m = JSON.createObjectNode();
                 m.put("step", step).put("tokens", tokens).put("loss", s.loss()).put("lr", s.lr()).put("grad_norm", s.gradNorm())
                         .put("ms", round(s.millis(), 1)).put("tokens_per_s", round(s.tokens() / (s.millis() / 1000), 1));
+                data.putTokensPerSource(m, step * tc.gradAccum() * (long) tc.microBatch(), seqLen);
                 metrics.write(JSON.writeValueAsString(m));
                 metrics.newLine();
                 trTok.add((double) tokens);
@@ -177,8 +192,9 @@ public final class Trainer {
                 if (step % tc.logEvery() == 0 || step == tc.maxSteps() || step == first + 1) {
                     double msPerStep = windowMs / windowSteps;
                     double eta = (tc.maxSteps() - step) * msPerStep / 1000;
-                    log.accept(String.format(Locale.ROOT, "step %d/%d | loss %.4f | lr %.3e | gnorm %.3f | %,.0f tok/s | %.0f ms/step | eta %s",
-                            step, tc.maxSteps(), s.loss(), s.lr(), s.gradNorm(), tokensPerStep / (msPerStep / 1000), msPerStep, duration(eta)));
+                    log.accept(String.format(Locale.ROOT, "step %d/%d | loss %.4f | lr %.3e | gnorm %.3f | %,.0f tok/s | %.0f ms/step | eta %s%s",
+                            step, tc.maxSteps(), s.loss(), s.lr(), s.gradNorm(), tokensPerStep / (msPerStep / 1000), msPerStep, duration(eta),
+                            data.sharesLine(step * tc.gradAccum() * (long) tc.microBatch())));
                     windowMs = 0;
                     windowSteps = 0;
                 }
@@ -199,8 +215,8 @@ public final class Trainer {
                 }
                 if ((tc.checkpointEvery() > 0 && step % tc.checkpointEvery() == 0) || last) {
                     Checkpoint.TrainingState ts = new Checkpoint.TrainingState(step, s.lr(), step * tc.gradAccum() * (long) tc.microBatch(),
-                            tokens, step * tc.gradAccum() * (long) tc.microBatch() / train.numSamples(), tc.seed(), tc.dataSeed(),
-                            lastVal, tc.toMap());
+                            tokens, step * tc.gradAccum() * (long) tc.microBatch() / data.trainSize(), tc.seed(), tc.dataSeed(),
+                            lastVal, runConfig);
                     Path saved = Checkpoint.commit(runDir, mc, Head.NONE, params, opt, ts, tokenizerFile, KEEP_CHECKPOINTS);
                     log.accept("checkpoint " + saved + " (and " + ckptDir + ") at step " + step);
                 }
@@ -245,34 +261,6 @@ public final class Trainer {
         changes.forEach(n.putArray("config_change")::add);
         Files.writeString(metricsFile, JSON.writeValueAsString(n) + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND);
-    }
-
-    /** The training split's sample order, one permutation per epoch, computed when first needed. */
-    static final class Epochs {
-        private final SampleReader split;
-        private final long seed;
-        private long epoch = -1;
-        private int[] perm;
-
-        Epochs(SampleReader split, long seed) {
-            this.split = split;
-            this.seed = seed;
-        }
-
-        Batch batch(long firstPosition, int b) {
-            int n = split.numSamples();
-            int[][] t = new int[b][split.sampleTokens()];
-            for (int i = 0; i < b; i++) {
-                long pos = firstPosition + i;
-                long e = pos / n;
-                if (e != epoch) {
-                    perm = split.epochPermutation(e, seed);
-                    epoch = e;
-                }
-                split.sample(perm[(int) (pos % n)], t[i]);
-            }
-            return Batch.of(t);
-        }
     }
 
     /**

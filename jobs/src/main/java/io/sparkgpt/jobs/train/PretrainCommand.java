@@ -3,16 +3,19 @@ package io.sparkgpt.jobs.train;
 import io.sparkgpt.cluster.DatasetLocation;
 import io.sparkgpt.cluster.Dl4jSparkTrainer;
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
+import io.sparkgpt.cluster.PretrainData;
 import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.jobs.SparkOptions;
 import io.sparkgpt.jobs.Preflight;
 import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.model.GptConfig;
+import io.sparkgpt.model.Objective;
 import io.sparkgpt.model.TrainConfig;
 import io.sparkgpt.tokenizer.dataset.TokenDataset;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -36,9 +39,10 @@ import picocli.CommandLine.Option;
 public final class PretrainCommand implements Callable<Integer> {
   static final List<String> ENGINES = List.of("averaging", Dl4jSparkTrainer.ENGINE);
 
-  @Option(names = {"-d", "--data"}, required = true, paramLabel = "DIR|URI",
+  @Option(names = {"-d", "--data"}, required = true, paramLabel = "DIR|URI|MIX",
       description = "A dataset folder (manifest.json): a path that is the same on every executor, or a Hadoop "
-          + "file system URI (hdfs://, s3a://, file:///) that each executor copies to its local disk once.")
+          + "file system URI (hdfs://, s3a://, file:///) that each executor copies to its local disk once. Or a "
+          + "token-weighted mixture of them: NAME=DIR:WEIGHT[:max_epochs=E],... or a mixture .json file.")
   String data;
 
   @Option(names = {"-o", "--output"}, required = true, paramLabel = "RUN_DIR", description = "The run folder.")
@@ -139,10 +143,16 @@ public final class PretrainCommand implements Callable<Integer> {
     if (dl4j && (gradAccum != 1 || syncGradients || model.dropout > 0)) {
       throw new UserError("--engine dl4j-spark trains without --grad-accum, --sync-gradients and --dropout");
     }
-    new Preflight.Paths().input("--data", data).output("--output", output.toString()).check();
-    boolean uri = DatasetLocation.isUri(data);
-    if (!uri && !Files.isRegularFile(Path.of(data).resolve("manifest.json"))) {
-      throw new UserError("--data " + data + " is not a finished dataset (no manifest.json)");
+    DataSpec spec = DataSpec.parse(data);
+    if (dl4j && spec.mixture()) {
+      throw new UserError("--engine dl4j-spark reads one dataset; train a mixture with --engine averaging");
+    }
+    Preflight.Paths paths = new Preflight.Paths().inputs("--data", spec.locations());
+    paths.output("--output", output.toString()).check();
+    for (String l : spec.locations()) {
+      if (!DatasetLocation.isUri(l) && !Files.isRegularFile(Path.of(l).resolve("manifest.json"))) {
+        throw new UserError("--data " + l + " is not a finished dataset (no manifest.json)");
+      }
     }
     String master = spark.master;
     if (master == null && System.getProperty("spark.master") == null) {
@@ -171,13 +181,20 @@ public final class PretrainCommand implements Callable<Integer> {
     ParameterAveragingTrainer.Result r;
     try (SparkSession session = SparkRuntime.start("sparkgpt pretrain", master, spark.verbose, conf)) {
       JavaSparkContext sc = JavaSparkContext.fromSparkContext(session.sparkContext());
-      Path local;
+      List<TokenDataset> sets = new ArrayList<>();
+      List<String> workerLocations = new ArrayList<>();
       try {
-        local = DatasetLocation.localize(data, sc.hadoopConfiguration(), DatasetLocation.cacheRoot());
-      } catch (IOException e) {
-        throw new UserError("--data " + e.getMessage());
-      }
-      try (TokenDataset ds = TokenDataset.open(local, !noVerify)) {
+        for (String l : spec.locations()) {
+          Path local;
+          try {
+            local = DatasetLocation.localize(l, sc.hadoopConfiguration(), DatasetLocation.cacheRoot());
+          } catch (IOException e) {
+            throw new UserError("--data " + e.getMessage());
+          }
+          sets.add(TokenDataset.open(local, !noVerify));
+          workerLocations.add(DatasetLocation.isUri(l) ? l : null);
+        }
+        TokenDataset ds = sets.get(0);
         TrainConfig tc;
         try {
           GptConfig m = model.config(ds.vocabSize());
@@ -193,11 +210,19 @@ public final class PretrainCommand implements Callable<Integer> {
             + ", " + workers + " workers, " + (syncGradients ? "averaging gradients every step" : "averaging parameters every "
             + averagingEvery + " steps"));
         try {
-          r = dl4j ? Dl4jSparkTrainer.train(sc, tc, o, ds, uri ? data : null, output, System.err::println)
-              : ParameterAveragingTrainer.train(sc, tc, o, ds, uri ? data : null, output, System.err::println);
+          if (dl4j) {
+            r = Dl4jSparkTrainer.train(sc, tc, o, ds, workerLocations.get(0), output, System.err::println);
+          } else if (spec.mixture()) {
+            r = ParameterAveragingTrainer.train(sc, tc, o, new ParameterAveragingTrainer.Run("pretrain",
+                PretrainData.of(sets, workerLocations, spec.sources()), Objective.lm(), null), output, System.err::println);
+          } else {
+            r = ParameterAveragingTrainer.train(sc, tc, o, ds, workerLocations.get(0), output, System.err::println);
+          }
         } catch (IllegalArgumentException e) {
           throw new UserError(e.getMessage());
         }
+      } finally {
+        sets.forEach(TokenDataset::close);
       }
     }
     double lastLoss = r.rounds().isEmpty() ? Double.NaN : r.rounds().get(r.rounds().size() - 1).lastStepLoss();

@@ -9,6 +9,8 @@ import io.sparkgpt.model.Trainer;
 import io.sparkgpt.tokenizer.dataset.TokenDataset;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -20,8 +22,10 @@ import picocli.CommandLine.Option;
         "Prints step, loss, tokens/s, learning rate and ETA; writes RUN_DIR/metrics.jsonl, RUN_DIR/loss.png and "
             + "RUN_DIR/checkpoint/ (safetensors), and resumes from that checkpoint when it exists."})
 public final class TrainLocalCommand implements Callable<Integer> {
-  @Option(names = {"-d", "--data"}, required = true, paramLabel = "DIR", description = "A dataset folder (manifest.json).")
-  Path data;
+  @Option(names = {"-d", "--data"}, required = true, paramLabel = "DIR|MIX",
+      description = "A dataset folder (manifest.json), or a token-weighted mixture of them: "
+          + "NAME=DIR:WEIGHT[:max_epochs=E],... or a mixture .json file (see the README).")
+  String data;
 
   @Option(names = {"-o", "--output"}, required = true, paramLabel = "RUN_DIR", description = "The run folder.")
   Path output;
@@ -44,6 +48,11 @@ public final class TrainLocalCommand implements Callable<Integer> {
 
   @Option(names = "--min-lr", paramLabel = "LR", description = "Final learning rate of the cosine decay (default: lr / 10).")
   Double minLr;
+
+  @Option(names = "--decay-steps", paramLabel = "N",
+      description = "Step at which the cosine decay reaches --min-lr (default: --steps). Set it to the final step "
+          + "count when a run is done in parts, so each part follows the same schedule.")
+  Long decaySteps;
 
   @Option(names = "--warmup", defaultValue = "100", paramLabel = "N", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
   long warmup;
@@ -92,15 +101,22 @@ public final class TrainLocalCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     SparkRuntime.quietLogs(verbose);
-    new Preflight.Paths().input("--data", data.toString()).output("--output", output.toString()).check();
-    if (!Files.isRegularFile(data.resolve("manifest.json"))) {
-      throw new UserError("--data " + data + " is not a finished dataset (no manifest.json)");
-    }
-    try (TokenDataset ds = TokenDataset.open(data, !noVerify)) {
+    DataSpec spec = DataSpec.parse(data);
+    Preflight.Paths paths = new Preflight.Paths().inputs("--data", spec.locations());
+    paths.output("--output", output.toString()).check();
+    List<TokenDataset> sets = new ArrayList<>();
+    try {
+      for (String l : spec.locations()) {
+        if (!Files.isRegularFile(Path.of(l).resolve("manifest.json"))) {
+          throw new UserError("--data " + l + " is not a finished dataset (no manifest.json)");
+        }
+        sets.add(TokenDataset.open(Path.of(l), !noVerify));
+      }
       TrainConfig tc;
       try {
-        GptConfig m = model.config(ds.vocabSize());
-        tc = TrainConfig.defaults(m).withBatch(batchSize, gradAccum).withSteps(steps, warmup)
+        GptConfig m = model.config(sets.get(0).vocabSize());
+        tc = TrainConfig.defaults(m).withBatch(batchSize, gradAccum)
+            .withSteps(decaySteps != null ? decaySteps : steps, warmup).withMaxSteps(steps)
             .withLr(lr, minLr != null ? minLr : lr / 10).withEval(evalEvery, evalBatches)
             .withCheckpointEvery(checkpointEvery).withLogEvery(logEvery).withSeeds(seed, seed).withThreads(threads)
             .withResume(!noResume).withRegularisation(weightDecay, gradClip);
@@ -110,7 +126,7 @@ public final class TrainLocalCommand implements Callable<Integer> {
       System.err.println("train-local: " + data + " -> " + output + "; model " + tc.model());
       Trainer.Result r;
       try {
-        r = Trainer.train(tc, ds, output, allowConfigChange, System.err::println);
+        r = Trainer.train(tc, sets, spec.sources(), output, allowConfigChange, System.err::println);
       } catch (IllegalArgumentException e) {
         throw new UserError(e.getMessage());
       }
@@ -119,6 +135,8 @@ public final class TrainLocalCommand implements Callable<Integer> {
               : r.trainLosses().get(r.trainLosses().size() - 1),
           r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()), r.meanMsPerStep());
       System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoint/)");
+    } finally {
+      sets.forEach(TokenDataset::close);
     }
     return 0;
   }
