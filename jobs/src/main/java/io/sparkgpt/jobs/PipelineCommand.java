@@ -153,6 +153,7 @@ public final class PipelineCommand implements Callable<Integer> {
                   (int) Math.max(1, rounds / 5), false, allowConfigChange), ds, null, run, System.err::println);
           System.out.printf(Locale.ROOT, "trained to step %d, validation loss %s%n", r.lastStep(),
               r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()));
+          io.sparkgpt.jobs.train.RunReport.write(run, "sparkgpt pipeline: " + run);
         }
       });
     }

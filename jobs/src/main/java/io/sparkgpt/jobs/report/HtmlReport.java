@@ -10,10 +10,14 @@ import java.util.Map;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
- * A self-contained HTML report: tables and bar charts drawn with XChart, embedded as base64 PNG data URIs, one
+ * A self-contained HTML report: tables, bar and line charts drawn with XChart, embedded as base64 PNG data URIs, one
  * inline style sheet, no script and nothing fetched from anywhere, so that it opens the same from a mail
  * attachment, a CI artifact or an air-gapped cluster.
  */
@@ -86,6 +90,35 @@ public final class HtmlReport {
     chart.getStyler().setXAxisLabelRotation(crowded ? 45 : 0);
     chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
     series.forEach((name, values) -> chart.addSeries(name, categories, values));
+    return png(chartTitle, chart);
+  }
+
+  /**
+   * A line chart, as an embedded PNG.
+   *
+   * @param series name -> {x values, y values}
+   */
+  public HtmlReport lineChart(String chartTitle, String xTitle, String yTitle, Map<String, double[][]> series) {
+    Map<String, double[][]> drawn = new LinkedHashMap<>();
+    series.forEach((name, xy) -> {
+      if (xy[0].length > 0) {
+        drawn.put(name, xy);
+      }
+    });
+    if (drawn.isEmpty()) {
+      return paragraph(chartTitle + ": nothing to draw.");
+    }
+    XYChart chart = new XYChartBuilder().width(900).height(420).title(chartTitle).xAxisTitle(xTitle)
+        .yAxisTitle(yTitle).build();
+    chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+    chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+    chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
+    drawn.forEach((name, xy) -> chart.addSeries(name, xy[0], xy[1]).setMarker(
+        xy[0].length > 40 ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE));
+    return png(chartTitle, chart);
+  }
+
+  private HtmlReport png(String chartTitle, org.knowm.xchart.internal.chartpart.Chart<?, ?> chart) {
     try {
       byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
       body.append("<figure><img alt=\"").append(escape(chartTitle)).append("\" width=\"900\" height=\"420\" src=\"")

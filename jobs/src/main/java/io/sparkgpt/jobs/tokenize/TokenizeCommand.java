@@ -153,6 +153,17 @@ public final class TokenizeCommand implements Callable<Integer> {
     h.table(List.of("split", "documents", "tokens", "samples", "text bytes", "shards", "bytes/token"), rows);
     h.heading("Shards");
     h.barChart("Tokens per shard", "shard", "tokens", shards, tokens);
+    if (!m.sources().isEmpty()) {
+      h.heading("Sources");
+      List<List<Object>> bySource = new ArrayList<>();
+      Map<String, Long> sourceTokens = new LinkedHashMap<>();
+      m.sources().forEach((name, s) -> {
+        bySource.add(List.of(name, s.documents(), s.tokens(), s.textBytes(), s.rejectedDocuments()));
+        sourceTokens.put(name, s.tokens());
+      });
+      h.table(List.of("source", "documents", "tokens", "text bytes", "rejected documents"), bySource);
+      h.barChart("Tokens per source", "source", "tokens", sourceTokens);
+    }
     Path tmp = new Path(file.getParent(), "." + file.getName() + ".inprogress");
     try (var out = fs.create(tmp, true)) {
       out.write(h.html().getBytes(java.nio.charset.StandardCharsets.UTF_8));

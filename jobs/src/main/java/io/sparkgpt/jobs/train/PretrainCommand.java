@@ -229,7 +229,8 @@ public final class PretrainCommand implements Callable<Integer> {
     System.out.printf(Locale.ROOT, "steps %d..%d, %d rounds, final train loss %.4f, validation loss %s, %,.0f tok/s%n",
         r.firstStep(), r.lastStep(), r.rounds().size(), lastLoss,
         r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()), r.tokensPerS());
-    System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/)");
+    RunReport.write(output, "sparkgpt pretrain: " + output.getFileName());
+    System.out.println("run: " + output + " (metrics.jsonl, loss.png, report.html, checkpoints/, checkpoint/)");
     return 0;
   }
 }

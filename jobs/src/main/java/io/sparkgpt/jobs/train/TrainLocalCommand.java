@@ -134,7 +134,8 @@ public final class TrainLocalCommand implements Callable<Integer> {
           r.firstStep(), r.firstStep() + r.steps(), r.trainLosses().isEmpty() ? Double.NaN
               : r.trainLosses().get(r.trainLosses().size() - 1),
           r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()), r.meanMsPerStep());
-      System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoint/)");
+      RunReport.write(output, "sparkgpt train-local: " + output.getFileName());
+      System.out.println("run: " + output + " (metrics.jsonl, loss.png, report.html, checkpoint/)");
     } finally {
       sets.forEach(TokenDataset::close);
     }

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The report.html of clean and tokenize, made by the real commands from sample/, rendered by headless Chromium
+ * The report.html of clean, tokenize and a training run, made by the real commands from sample/, rendered by headless Chromium
  * (Debian's chromium package): the screenshot must show the page and the browser must log no console message.
  */
 class HtmlReportTest {
@@ -35,6 +35,7 @@ class HtmlReportTest {
 
   static Path cleanHtml;
   static Path tokenizeHtml;
+  static Path runHtml;
 
   static void ok(Result r) {
     assertEquals(0, r.code(), () -> r.err() + r.out());
@@ -54,6 +55,11 @@ class HtmlReportTest {
     ok(Cli.run("tokenize", "--master", "local[2]", "-i", clean.toString(), "-t", tok.toString(), "-o",
         data.toString(), "--seq-len", "64", "--val-fraction", "0.05", "--shard-tokens", "100000"));
     tokenizeHtml = data.resolve("report.html");
+    Path run = tmp.resolve("run");
+    ok(Cli.run("train-local", "--data", "a=" + data + ":3,b=" + data + ":1", "--output", run.toString(), "--preset",
+        "tiny", "--block-size", "64", "--d-model", "32", "--layers", "1", "--heads", "2", "--batch-size", "4",
+        "--steps", "12", "--warmup", "2", "--eval-every", "4", "--eval-batches", "1", "--threads", "1"));
+    runHtml = run.resolve("report.html");
   }
 
   static final Pattern REFERENCE = Pattern.compile("(?:src|href)=\"([^\"]*)\"");
@@ -86,8 +92,21 @@ class HtmlReportTest {
   @Test
   void tokenizeReportHasItsChartsAndNothingExternal() throws IOException {
     String html = Files.readString(tokenizeHtml);
-    assertSelfContained(html, 1);
+    // tokens per shard and per source (the clean output's source field)
+    assertSelfContained(html, 2);
     assertTrue(html.contains("<td>train</td>") && html.contains("<td>val</td>"));
+    assertTrue(html.contains("<h2>Sources</h2>"), html);
+  }
+
+  @Test
+  void trainingReportHasTheLossCurvesAndTheBlend() throws IOException {
+    String html = Files.readString(runHtml);
+    // loss against tokens, tokens/s, tokens per source
+    assertSelfContained(html, 3);
+    for (String heading : List.of("Loss", "Throughput", "Tokens per source")) {
+      assertTrue(html.contains("<h2>" + heading + "</h2>"), heading);
+    }
+    assertTrue(html.contains("<td>a</td>") && html.contains("<td>b</td>"), html);
   }
 
   static String chromium() {
@@ -143,7 +162,7 @@ class HtmlReportTest {
   }
 
   @Test
-  void chromiumRendersBothReportsWithoutConsoleErrors() throws Exception {
+  void chromiumRendersTheReportsWithoutConsoleErrors() throws Exception {
     // First, that the checks can fail: a page that logs an error is caught, and it counts as blank.
     Path bad = Files.writeString(tmp.resolve("bad.html"),
         "<!DOCTYPE html><html><head><link rel=\"icon\" href=\"data:,\"></head><body><p>x</p>"
@@ -153,7 +172,7 @@ class HtmlReportTest {
         "Chromium's console log is where this test looks");
     assertTrue(ink(control.screenshot())[0] < 0.03, "a nearly empty page is blank to the ink check");
     List<String> problems = new ArrayList<>();
-    for (Path page : List.of(cleanHtml, tokenizeHtml)) {
+    for (Path page : List.of(cleanHtml, tokenizeHtml, runHtml)) {
       Rendered r = render(page);
       if (!r.console().isEmpty()) {
         problems.add(page.getFileName() + ": " + r.console());
