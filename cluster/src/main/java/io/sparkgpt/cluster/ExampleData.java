@@ -196,15 +196,20 @@ public final class ExampleData implements TrainingData {
 
   /** Padded rows and masks of some examples (see the class comment). */
   public Batch batch(List<Example> examples) {
+    return batch(kind, seqLen, padId, examples);
+  }
+
+  /** As above for examples held in memory (e.g. an evaluation set). */
+  public static Batch batch(Kind kind, int seqLen, int padId, List<Example> examples) {
     int b = examples.size();
-    int rows = b * rowsPerExample();
+    int rows = b * (kind == Kind.PAIRS ? 2 : 1);
     int[][] tokens = new int[rows][seqLen + 1];
     float[][] mask = new float[rows][seqLen];
     for (int i = 0; i < b; i++) {
       Example e = examples.get(i);
       if (kind == Kind.SFT) {
         int[] s = e.seqs()[0];
-        fill(tokens[i], s);
+        fill(tokens[i], s, padId);
         for (int t = e.lossFrom() - 1; t < s.length - 1; t++) {
           mask[i][t] = 1;   // input t predicts s[t + 1]
         }
@@ -212,7 +217,7 @@ public final class ExampleData implements TrainingData {
         for (int j = 0; j < 2; j++) {
           int[] s = e.seqs()[j];
           int row = j * b + i;
-          fill(tokens[row], s);
+          fill(tokens[row], s, padId);
           mask[row][s.length - 1] = 1;
         }
       }
@@ -220,7 +225,7 @@ public final class ExampleData implements TrainingData {
     return new Batch(tokens, mask);
   }
 
-  private void fill(int[] row, int[] seq) {
+  private static void fill(int[] row, int[] seq, int padId) {
     Arrays.fill(row, padId);
     System.arraycopy(seq, 0, row, 0, seq.length);
   }

@@ -57,7 +57,9 @@ public final class Settings {
       Map.entry("--clip-range", POSITIVE_REAL), Map.entry("--value-clip", POSITIVE_REAL),
       Map.entry("--value-coef", NATURAL), Map.entry("--entropy-coef", NATURAL), Map.entry("--kl-coef", NATURAL),
       Map.entry("--kl-target", POSITIVE_REAL), Map.entry("--kl-horizon", POSITIVE_REAL),
-      Map.entry("--samples-per-iteration", NATURAL));
+      Map.entry("--samples-per-iteration", NATURAL),
+      // eval
+      Map.entry("--max-examples", POSITIVE));
 
   private static final Set<Class<?>> NUMBERS = Set.of(int.class, Integer.class, long.class, Long.class,
       double.class, Double.class, float.class, Float.class);

@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
         DecodeCommand.class, TrainLocalCommand.class, GenerateCommand.class, PipelineCommand.class,
         io.sparkgpt.jobs.train.PretrainCommand.class, io.sparkgpt.jobs.align.SftCommand.class,
         io.sparkgpt.jobs.align.TrainRewardCommand.class, io.sparkgpt.jobs.align.PpoCommand.class,
+        io.sparkgpt.jobs.align.EvalCommand.class,
         io.sparkgpt.jobs.inspect.InspectCommand.class,
         CommandLine.HelpCommand.class})
 public final class SparkGpt implements Runnable {

@@ -256,16 +256,10 @@ public final class StepRunner {
 
     /** Reward model: the fraction of pairs whose chosen reward is above the rejected one (ties count half). */
     public double pairwiseAccuracy(Map<String, INDArray> params, List<Batch> batches) {
-        if (model == null) {
-            throw new IllegalStateException("pairwise accuracy needs the reward objective");
-        }
-        if (model.params() != params) {
-            model.setParams(params);
-        }
         double right = 0;
         long pairs = 0;
         for (Batch b : batches) {
-            float[] r = model.rewards(b);
+            float[] r = rewards(params, b);
             int p = r.length / 2;
             for (int i = 0; i < p; i++) {
                 right += r[i] > r[p + i] ? 1 : r[i] == r[p + i] ? 0.5 : 0;
@@ -273,5 +267,16 @@ public final class StepRunner {
             pairs += p;
         }
         return right / pairs;
+    }
+
+    /** Reward model: the score of each row of {@code b}, read at the position where its mask is 1. */
+    public float[] rewards(Map<String, INDArray> params, Batch b) {
+        if (model == null) {
+            throw new IllegalStateException("rewards need the reward objective");
+        }
+        if (model.params() != params) {
+            model.setParams(params);
+        }
+        return model.rewards(b);
     }
 }

@@ -1,5 +1,6 @@
 package io.sparkgpt.jobs.align;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.sparkgpt.cluster.ExampleData;
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
 import io.sparkgpt.jobs.Preflight;
@@ -48,17 +49,7 @@ public final class SftCommand implements Callable<Integer> {
       if (tok.endOfTextId() < 0) {
         throw new UserError("the base checkpoint's tokenizer has no end-of-text token");
       }
-      examples = JsonlExamples.read(data, (o, note) -> {
-        int[] prompt = ChatTemplate.encodePrompt(tok, JsonlExamples.text(o, "prompt"));
-        int[] completion = ChatTemplate.encodeCompletion(tok, JsonlExamples.text(o, "completion"));
-        int len = prompt.length + completion.length;
-        if (len > t + 1) {
-          throw new JsonlExamples.Rejected("too long (more than " + (t + 1) + " tokens)");
-        }
-        int[] seq = java.util.Arrays.copyOf(prompt, len);
-        System.arraycopy(completion, 0, seq, prompt.length, completion.length);
-        return new ExampleData.Example(new int[][]{seq}, prompt.length);
-      });
+      examples = JsonlExamples.read(data, (o, note) -> example(tok, o, t));
       List<List<ExampleData.Example>> split = examples.split(train.valFraction, train.seed);
       Path dataDir = output.resolve("data");
       examples.writeReport(dataDir, split.get(0).size(), split.get(1).size());
@@ -76,5 +67,18 @@ public final class SftCommand implements Callable<Integer> {
       System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/, data/report.json)");
     }
     return 0;
+  }
+
+  /** Template prompt + completion + end-of-text; the loss is on the completion and the end-of-text. */
+  static ExampleData.Example example(Tokenizer tok, JsonNode o, int t) throws JsonlExamples.Rejected {
+    int[] prompt = ChatTemplate.encodePrompt(tok, JsonlExamples.text(o, "prompt"));
+    int[] completion = ChatTemplate.encodeCompletion(tok, JsonlExamples.text(o, "completion"));
+    int len = prompt.length + completion.length;
+    if (len > t + 1) {
+      throw new JsonlExamples.Rejected("too long (more than " + (t + 1) + " tokens)");
+    }
+    int[] seq = java.util.Arrays.copyOf(prompt, len);
+    System.arraycopy(completion, 0, seq, prompt.length, completion.length);
+    return new ExampleData.Example(new int[][]{seq}, prompt.length);
   }
 }

@@ -1,5 +1,6 @@
 package io.sparkgpt.jobs.align;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.sparkgpt.cluster.ExampleData;
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
 import io.sparkgpt.jobs.Preflight;
@@ -53,15 +54,7 @@ public final class TrainRewardCommand implements Callable<Integer> {
       if (tok.endOfTextId() < 0) {
         throw new UserError("the base checkpoint's tokenizer has no end-of-text token");
       }
-      JsonlExamples<ExampleData.Example> examples = JsonlExamples.read(data, (o, note) -> {
-        String prompt = JsonlExamples.text(o, "prompt");
-        String chosen = JsonlExamples.text(o, "chosen");
-        String rejected = JsonlExamples.text(o, "rejected");
-        if (chosen.equals(rejected)) {
-          throw new JsonlExamples.Rejected("chosen and rejected are identical");
-        }
-        return pair(tok, prompt, chosen, rejected, t, note);
-      });
+      JsonlExamples<ExampleData.Example> examples = JsonlExamples.read(data, (o, note) -> pair(tok, o, t, note));
       List<List<ExampleData.Example>> split = examples.split(train.valFraction, train.seed);
       Path dataDir = output.resolve("data");
       examples.writeReport(dataDir, split.get(0).size(), split.get(1).size());
@@ -80,6 +73,17 @@ public final class TrainRewardCommand implements Callable<Integer> {
       System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/, data/report.json)");
     }
     return 0;
+  }
+
+  /** A preference line: prompt, chosen and rejected, which must differ. */
+  static ExampleData.Example pair(Tokenizer tok, JsonNode o, int t, Consumer<String> note) throws JsonlExamples.Rejected {
+    String prompt = JsonlExamples.text(o, "prompt");
+    String chosen = JsonlExamples.text(o, "chosen");
+    String rejected = JsonlExamples.text(o, "rejected");
+    if (chosen.equals(rejected)) {
+      throw new JsonlExamples.Rejected("chosen and rejected are identical");
+    }
+    return pair(tok, prompt, chosen, rejected, t, note);
   }
 
   /**

@@ -79,6 +79,40 @@ class RewardCommandTest {
     Cli.Result gen = Cli.run("generate", "--checkpoint", run.resolve("checkpoint").toString(), "--prompt", "x");
     assertEquals(2, gen.code(), gen.err());
     assertTrue(gen.err().contains("is a reward model"), gen.err());
+
+    evaluates(data, run.resolve("checkpoint"));
+  }
+
+  /** {@code eval}: each figure of the trained checkpoints against its baseline, as JSON and one summary line. */
+  private static void evaluates(Path pairs, Path rewardModel) throws Exception {
+    Cli.Result ppl = ok(Cli.run("eval", "--checkpoint", base.toString(), "--dataset", tmp.resolve("data").toString()));
+    JsonNode p = json(ppl);
+    System.out.println("eval base: " + ppl.out().strip());
+    assertTrue(p.get("perplexity").asDouble() < p.get("untrained_perplexity").asDouble() / 2, ppl.out());
+    assertTrue(ppl.err().strip().startsWith("eval: perplexity ") && ppl.err().strip().lines().count() == 1, ppl.err());
+
+    Path out = tmp.resolve("eval-pairs.json");
+    Cli.Result acc = ok(Cli.run("eval", "--checkpoint", rewardModel.toString(), "--pairs", pairs.toString(), "--output",
+        out.toString()));
+    JsonNode a = AlignFixture.JSON.readTree(out.toFile());
+    assertEquals(a, json(acc));
+    assertTrue(a.get("accuracy").asDouble() > 0.9 && a.get("mean_margin").asDouble() > 0, acc.out());
+    assertEquals(1, a.get("rejected_lines").asInt(), "the identical pair");
+
+    Path prompts = tmp.resolve("prompts.jsonl");
+    Files.writeString(prompts, "{\"prompt\": \"ROMEO:\"}\n{\"prompt\": \"Speak, sir.\"}\n");
+    Cli.Result self = ok(Cli.run("eval", "--checkpoint", base.toString(), "--prompts", prompts.toString(), "--against",
+        base.toString(), "--reward", rewardModel.toString(), "--max-new-tokens", "8"));
+    JsonNode w = json(self);
+    assertEquals(0.5, w.get("win_rate").asDouble(), 1e-12, "a policy against itself ties: " + self.out());
+    assertEquals(2, w.get("prompts").asInt());
+
+    Cli.Result wrong = Cli.run("eval", "--checkpoint", rewardModel.toString(), "--dataset", tmp.resolve("data").toString());
+    assertEquals(2, wrong.code(), wrong.err());
+    assertTrue(wrong.err().contains("is a reward model, not a language model"), wrong.err());
+    Cli.Result missing = Cli.run("eval", "--checkpoint", base.toString(), "--prompts", prompts.toString());
+    assertEquals(2, missing.code(), missing.err());
+    assertTrue(missing.err().contains("needs --against"), missing.err());
   }
 
   /**
@@ -106,6 +140,11 @@ class RewardCommandTest {
     assertTrue(report.get("accepted_with_changes").get("prompt truncated from the left").asInt() > 0, report.toString());
     assertTrue(last < 0.55 && last < first - 0.1, "training loss " + loss + "\n" + r.err());
     assertTrue(acc.stream().allMatch(a -> a >= 0 && a <= 1), "accuracy " + acc);
+  }
+
+  /** eval's JSON line (ND4J 1.0.0-M2.1's SameDiff prints to stdout too when it builds a gradient function). */
+  private static JsonNode json(Cli.Result r) throws Exception {
+    return AlignFixture.JSON.readTree(r.out().lines().filter(l -> l.startsWith("{")).reduce((x, y) -> y).orElseThrow());
   }
 
   private static double mean(List<Double> xs) {
