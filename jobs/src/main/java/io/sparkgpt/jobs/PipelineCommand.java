@@ -1,6 +1,7 @@
 package io.sparkgpt.jobs;
 
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
+import io.sparkgpt.cluster.PretrainData;
 import io.sparkgpt.cluster.Progress;
 import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.jobs.clean.CleanConfig;
@@ -10,18 +11,22 @@ import io.sparkgpt.jobs.clean.DocReader;
 import io.sparkgpt.jobs.clean.Inputs;
 import io.sparkgpt.jobs.tokenize.TokenizeJob;
 import io.sparkgpt.jobs.tokenize.TrainTokenizerJob;
+import io.sparkgpt.jobs.train.DataSpec;
 import io.sparkgpt.model.Checkpoint;
 import io.sparkgpt.model.Generator;
 import io.sparkgpt.model.GptConfig;
+import io.sparkgpt.model.Objective;
 import io.sparkgpt.model.TrainConfig;
 import io.sparkgpt.model.Trainer;
 import io.sparkgpt.tokenizer.SplitPattern;
 import io.sparkgpt.tokenizer.dataset.Format;
 import io.sparkgpt.tokenizer.dataset.Manifest;
+import io.sparkgpt.tokenizer.dataset.Mixture;
 import io.sparkgpt.tokenizer.dataset.TokenDataset;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -47,7 +52,9 @@ public final class PipelineCommand implements Callable<Integer> {
   SparkOptions spark;
 
   @Option(names = {"-i", "--input"}, required = true, split = ",", paramLabel = "PATH",
-      description = "Raw input: files, directories or globs (text, JSONL, Parquet; .gz/.zst/.bz2).")
+      description = "Raw input: files, directories or globs (text, JSONL, Parquet; .gz/.zst/.bz2). Or a "
+          + "token-weighted mixture, NAME=PATH:WEIGHT[:max_epochs=E],...: each source is cleaned and tokenized "
+          + "on its own (clean/NAME, dataset/NAME), one tokenizer is trained on all, and pretrain blends them.")
   List<String> inputs;
 
   @Option(names = {"-w", "--work-dir"}, required = true, paramLabel = "DIR", description = "Where every stage writes.")
@@ -94,7 +101,10 @@ public final class PipelineCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Preflight.check(inputs, null, true, "--work-dir", work.toString()); // resumes: an existing work dir is fine
+    DataSpec mix = inputs.stream().anyMatch(i -> i.contains("=") && !Files.exists(Path.of(i)))
+        ? DataSpec.parse("--input", String.join(",", inputs)) : null;
+    List<String> raw = mix != null ? mix.locations() : inputs;
+    Preflight.check(raw, null, true, "--work-dir", work.toString()); // resumes: an existing work dir is fine
     if (overwrite && Files.exists(work)) {
       try (Stream<Path> files = Files.walk(work)) {
         files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -115,45 +125,72 @@ public final class PipelineCommand implements Callable<Integer> {
     DocReader.Options read = new DocReader.Options(DocReader.DocSplit.FILE, "text", DocReader.Content.AUTO, 64 << 20);
     try (SparkSession session = SparkRuntime.start("sparkgpt pipeline", spark.master, spark.verbose, spark.conf)) {
       Progress progress = new Progress(session.sparkContext(), System.err, 2000);
-      stage("1/5 clean", Files.exists(clean), () -> {
-        CleanReport r = CleanJob.run(session, new CleanJob.Options(inputs, clean.toString(),
-            CleanJob.OutputFormat.PARQUET, null, read, Set.of(), CleanConfig.DEFAULTS,
-            work.resolve("clean-report.json").toString(), work.resolve("rejected").toString(), 0, false, List.of()),
-            progress::phase);
-        System.out.print(r.table());
-      });
+      List<String> names = mix == null ? List.of("") : mix.sources().stream().map(Mixture.Source::name).toList();
+      List<Path> cleans = names.stream().map(n -> n.isEmpty() ? clean : clean.resolve(n)).toList();
+      List<Path> datasets = names.stream().map(n -> n.isEmpty() ? dataset : dataset.resolve(n)).toList();
+      for (int s = 0; s < names.size(); s++) {
+        Path out = cleans.get(s);
+        String suffix = names.get(s).isEmpty() ? "" : "-" + names.get(s);
+        List<String> in = mix == null ? inputs : List.of(raw.get(s));
+        stage("1/5 clean" + (suffix.isEmpty() ? "" : " " + names.get(s)), Files.exists(out), () -> {
+          CleanReport r = CleanJob.run(session, new CleanJob.Options(in, out.toString(),
+              CleanJob.OutputFormat.PARQUET, null, read, Set.of(), CleanConfig.DEFAULTS,
+              work.resolve("clean" + suffix + "-report.json").toString(), work.resolve("rejected" + suffix).toString(),
+              0, false, List.of()), progress::phase);
+          System.out.print(r.table());
+        });
+      }
       stage("2/5 train-tokenizer", Files.exists(tokenizer), () -> {
         TrainTokenizerJob.Result r = TrainTokenizerJob.run(session, new TrainTokenizerJob.Options(
-            List.of(clean.toString()), Inputs.Format.PARQUET, read, tokenizer.toString(), vocabSize, 2,
+            cleans.stream().map(Path::toString).toList(), Inputs.Format.PARQUET, read, tokenizer.toString(), vocabSize, 2,
             SplitPattern.GPT2, List.of("<|endoftext|>"), 1.0, 0.01, 2_000_000, 0, 0, false, null), progress::phase,
             System.err);
         System.out.printf(Locale.ROOT, "vocabulary %,d, held-back %.3f bytes/token (GPT-2 %.3f)%n", r.vocabSize(),
             r.heldOutBytesPerToken(), r.gpt2BytesPerToken());
       });
-      stage("3/5 tokenize", Files.exists(dataset.resolve(Manifest.FILE)), () -> {
-        Manifest m = TokenizeJob.run(session, new TokenizeJob.Options(List.of(clean.toString()),
-            Inputs.Format.PARQUET, read, tokenizer.toString(), dataset.toString(), model.blockSize(), 0.05,
-            100_000_000, 0, Format.NATIVE, 0, false, false, Map.of("pipeline", true)), progress::phase);
-        org.apache.hadoop.fs.Path report = new org.apache.hadoop.fs.Path(dataset.toUri().toString(),
-            io.sparkgpt.jobs.tokenize.TokenizeCommand.REPORT);
-        io.sparkgpt.jobs.tokenize.TokenizeCommand.writeHtmlReport(
-            report.getFileSystem(session.sparkContext().hadoopConfiguration()), report, m);
-        System.out.println(m.summary().stripTrailing());
-      });
+      for (int s = 0; s < names.size(); s++) {
+        Path in = cleans.get(s);
+        Path out = datasets.get(s);
+        stage("3/5 tokenize" + (names.get(s).isEmpty() ? "" : " " + names.get(s)), Files.exists(out.resolve(Manifest.FILE)), () -> {
+          Manifest m = TokenizeJob.run(session, new TokenizeJob.Options(List.of(in.toString()),
+              Inputs.Format.PARQUET, read, tokenizer.toString(), out.toString(), model.blockSize(), 0.05,
+              100_000_000, 0, Format.NATIVE, 0, false, false, Map.of("pipeline", true)), progress::phase);
+          org.apache.hadoop.fs.Path report = new org.apache.hadoop.fs.Path(out.toUri().toString(),
+              io.sparkgpt.jobs.tokenize.TokenizeCommand.REPORT);
+          io.sparkgpt.jobs.tokenize.TokenizeCommand.writeHtmlReport(
+              report.getFileSystem(session.sparkContext().hadoopConfiguration()), report, m);
+          System.out.println(m.summary().stripTrailing());
+        });
+      }
       progress.close();   // pretrain prints its own progress line per round
       stage("4/5 pretrain", false, () -> {
-        try (TokenDataset ds = TokenDataset.open(dataset)) {
+        List<TokenDataset> sets = new ArrayList<>();
+        try {
+          for (Path d : datasets) {
+            sets.add(TokenDataset.open(d));
+          }
+          TokenDataset ds = sets.get(0);
           TrainConfig tc = TrainConfig.defaults(model.withVocab(ds.vocabSize()))
               .withBatch(batchSize, 1).withSteps(steps, Math.min(100, steps / 10))
               .withEval((int) Math.max(1, steps / 10), 10).withCheckpointEvery((int) Math.max(1, steps / 5));
           long rounds = (steps + averagingEvery - 1) / averagingEvery;
-          ParameterAveragingTrainer.Result r = ParameterAveragingTrainer.train(
-              JavaSparkContext.fromSparkContext(session.sparkContext()), tc,
-              new ParameterAveragingTrainer.Options(workers, averagingEvery, 1, (int) Math.max(1, rounds / 10),
-                  (int) Math.max(1, rounds / 5), false, allowConfigChange), ds, null, run, System.err::println);
+          ParameterAveragingTrainer.Options o = new ParameterAveragingTrainer.Options(workers, averagingEvery, 1,
+              (int) Math.max(1, rounds / 10), (int) Math.max(1, rounds / 5), false, allowConfigChange);
+          JavaSparkContext sc = JavaSparkContext.fromSparkContext(session.sparkContext());
+          ParameterAveragingTrainer.Result r;
+          try {
+            r = mix == null ? ParameterAveragingTrainer.train(sc, tc, o, ds, null, run, System.err::println)
+                : ParameterAveragingTrainer.train(sc, tc, o, new ParameterAveragingTrainer.Run("pretrain",
+                    PretrainData.of(sets, java.util.Collections.nCopies(sets.size(), null), mix.sources()),
+                    Objective.lm(), null), run, System.err::println);
+          } catch (IllegalArgumentException e) {
+            throw new UserError(e.getMessage());
+          }
           System.out.printf(Locale.ROOT, "trained to step %d, validation loss %s%n", r.lastStep(),
               r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()));
           io.sparkgpt.jobs.train.RunReport.write(run, "sparkgpt pipeline: " + run);
+        } finally {
+          sets.forEach(TokenDataset::close);
         }
       });
     }

@@ -23,14 +23,27 @@ import java.util.Set;
  * @param locations one per source (one for a single dataset)
  * @param sources   the blend, or null for a single dataset
  */
-record DataSpec(List<String> locations, List<Mixture.Source> sources) {
+public record DataSpec(List<String> locations, List<Mixture.Source> sources) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  boolean mixture() {
+  public boolean mixture() {
     return sources != null;
   }
 
-  static DataSpec parse(String data) {
+  public static DataSpec parse(String data) {
+    return parse("--data", data);
+  }
+
+  /** As above for an option named {@code flag} (in error messages). */
+  public static DataSpec parse(String flag, String data) {
+    try {
+      return parseData(data);
+    } catch (UserError e) {
+      throw e.getMessage().startsWith("--data") ? new UserError(flag + e.getMessage().substring("--data".length())) : e;
+    }
+  }
+
+  private static DataSpec parseData(String data) {
     if (data.endsWith(".json") && Files.isRegularFile(Path.of(data))) {
       return file(Path.of(data));
     }
