@@ -104,5 +104,11 @@ class GptOutputLayerTest {
         worstParam, lr, worstM);
     assertTrue(worstParam < 2e-4 * lr, "parameters differ by " + worstParam + " after one step");
     assertTrue(worstM < 1e-4, "first moments differ by " + worstM);
+
+    // The layer's engine trains DL4J's parameter array itself, not a copy: its next forward pass sees the update.
+    engine.load(after);
+    INDArray afterLogits = engine.logits(Batch.of(tokens)).reshape(4L * T, CFG.vocabSize());
+    assertTrue(maxAbsDiff(net.output(ds.getFeatures()), afterLogits) < 1e-6, "logits after the step");
+    assertTrue(maxAbsDiff(afterLogits, expected) > 1e-4, "the step changed the logits");
   }
 }
