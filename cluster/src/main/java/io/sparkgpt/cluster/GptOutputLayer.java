@@ -35,8 +35,9 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
  *       Matrices with weight decay are DL4J weight parameters, everything else bias parameters, so the network's
  *       weight decay ({@link BaseLayer#getRegularizationByParam}) applies to exactly the matrices AdamW decays.</li>
  * </ul>
- * Float32 only, no dropout. The fields are what DL4J serialises; the updater, regularisation and gradient clipping
- * come from the network's global configuration like any {@link BaseLayer}'s.
+ * Float32 only, no dropout. The fields are what DL4J serialises; the updater and gradient clipping come from the
+ * network's global configuration like any {@link BaseLayer}'s, the weight decay is set on the layer
+ * ({@link Dl4jGpt#network}).
  */
 public final class GptOutputLayer extends BaseLayer {
   private static final long serialVersionUID = 2L;
