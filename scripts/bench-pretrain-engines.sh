@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Benchmark of the two `pretrain` engines (issue #6): averaging (the SameDiff model over Spark RDDs) and dl4j-spark
-# (deeplearning4j-spark's ParameterAveragingTrainingMaster) on the same dataset, model and run shape: 2 workers on
-# local[2], K=4 steps between averages, batch 8 per worker, a fixed number of steps, 1 ND4J thread per task.
+# Benchmark of the two `pretrain` engines (issue #6): averaging (the explicit engine Gpt over Spark RDDs) and
+# dl4j-spark (deeplearning4j-spark's ParameterAveragingTrainingMaster, the same Gpt as a DL4J layer) on the same
+# dataset, model and run shape: 2 workers on local[2], K=4 steps between averages, batch 8 per worker, a fixed
+# number of steps, 1 ND4J thread per task.
 # Prints ms/round and tokens/s (medians over the rounds after the first, which includes start-up), the last
 # round's train loss (at its last step) and the final validation loss, and the dl4j-spark/averaging ratios.
 # usage: scripts/bench-pretrain-engines.sh [SHARED_CORPUS] [WORK_DIR]   (env: STEPS=24 D=64 L=2 H=2 T=64 B=8 K=4)

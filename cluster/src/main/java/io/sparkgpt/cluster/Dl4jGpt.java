@@ -5,6 +5,7 @@ import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.GptModel;
 import io.sparkgpt.model.LrSchedule;
 import io.sparkgpt.model.TrainConfig;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,13 +57,15 @@ public final class Dl4jGpt {
         .seed(tc.seed())
         .dataType(DataType.FLOAT)
         .updater(adam);
-    if (tc.weightDecay() > 0) {
-      b.regularization(List.<Regularization>of(new DecoupledWeightDecay(tc.weightDecay())));
-    }
     if (tc.gradClip() > 0) {
       b.gradientNormalization(GradientNormalization.ClipL2PerLayer).gradientNormalizationThreshold(tc.gradClip());
     }
-    MultiLayerConfiguration conf = b.list().layer(new GptOutputLayer(tc.model(), seqLen, tc.seed())).build();
+    GptOutputLayer layer = new GptOutputLayer(tc.model(), seqLen, tc.seed());
+    if (tc.weightDecay() > 0) {
+      // on the layer, not the global configuration: DL4J copies a global weight decay into a BaseLayer twice
+      layer.setRegularization(new ArrayList<>(List.<Regularization>of(new DecoupledWeightDecay(tc.weightDecay()))));
+    }
+    MultiLayerConfiguration conf = b.list().layer(layer).build();
     MultiLayerNetwork net = new MultiLayerNetwork(conf);
     net.init();
     net.getUpdater();   // DL4J creates the updater (and its state) lazily, at the first fit otherwise

@@ -39,8 +39,9 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Data-parallel pretraining with deeplearning4j-spark's {@link ParameterAveragingTrainingMaster}
- * ({@code pretrain --engine dl4j-spark}): the same GPT ({@link GptOutputLayer}, built by the same code as
- * {@code GptModel}), the same data order, run folder and checkpoint format as {@link ParameterAveragingTrainer}
+ * ({@code pretrain --engine dl4j-spark}): the same GPT (the explicit engine {@code Gpt}, as a DL4J layer:
+ * {@link GptOutputLayer}, {@link GptLayer}), the same data order, run folder and checkpoint format as
+ * {@link ParameterAveragingTrainer}
  * ({@code --engine averaging}); read that class's comment first.
  *
  * <h2>A round</h2>
@@ -62,11 +63,11 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>{@code loss} in metrics.jsonl: DL4J returns one score per worker, its last minibatch's, so a round's loss
  *       is the mean over workers of the loss at the round's last step ({@code loss_last_step} is the same), where
  *       the averaging engine averages over all K steps. {@code val_loss} is computed identically (on the driver,
- *       by {@code GptModel}).</li>
+ *       by {@link StepRunner#evaluate}).</li>
  *   <li>No {@code grad_norm}, {@code compute_ms}, {@code data_ms}, {@code averaging_ms}: DL4J does not report
  *       them per round.</li>
- *   <li>Each step runs the forward pass twice: DL4J computes the score with a second forward pass after the
- *       backward one, and every task builds the SameDiff graph again each round.</li>
+ *   <li>Every task builds its network again each round (DL4J's worker instantiates it from the broadcast
+ *       configuration), so the engine allocates its activations once per round, not once per run.</li>
  *   <li>Only float32, no dropout, {@code grad_accum} 1, parameter averaging only (no {@code --sync-gradients}).</li>
  * </ul>
  */

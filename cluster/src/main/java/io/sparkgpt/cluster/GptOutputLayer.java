@@ -1,43 +1,46 @@
 package io.sparkgpt.cluster;
 
+import io.sparkgpt.model.Gpt;
 import io.sparkgpt.model.GptConfig;
-import io.sparkgpt.model.GptGraph;
 import io.sparkgpt.model.GptModel;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import org.deeplearning4j.nn.api.ParamInitializer;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.layers.samediff.SDLayerParams;
-import org.deeplearning4j.nn.conf.layers.samediff.SameDiffOutputLayer;
-import org.nd4j.autodiff.samediff.SDVariable;
-import org.nd4j.autodiff.samediff.SameDiff;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.memory.LayerMemoryReport;
+import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 /**
- * The whole GPT as one deeplearning4j layer, for {@code pretrain --engine dl4j-spark}: the graph is built by
- * {@link GptGraph}, exactly as {@link GptModel}'s, from this layer's parameters.
+ * The configuration of the whole GPT as one deeplearning4j output layer, for {@code pretrain --engine dl4j-spark}:
+ * what DL4J serialises (as JSON) to ship the network to the workers, and what instantiates {@link GptLayer}, which
+ * runs the explicit engine {@link Gpt} over DL4J's parameter and gradient arrays.
  *
  * <ul>
- *   <li><b>Input</b>: token ids {@code [B, T]} as floats (a DataSet's features), cast to int inside. <b>Labels</b>:
- *       the next tokens {@code [B, T]}, also floats.</li>
- *   <li><b>Embedding</b>: one-hot times {@code wte} inside the graph (GptModel gathers rows outside its graph,
- *       which a DL4J layer cannot do); the product is exact, since every row has a single 1.</li>
- *   <li><b>Loss</b>: the per-sequence mean cross-entropy summed over the batch: DL4J divides both the score and the
- *       gradients by the minibatch size, which makes them GptModel's mean over all tokens.</li>
+ *   <li><b>Parameters</b>: the layer's flat parameter view is {@link Gpt}'s flat parameter buffer and its gradient
+ *       view Gpt's gradient buffer (same order, {@link GptModel#paramSpecs}, and {@code c}-order shapes), so a step
+ *       copies nothing between DL4J and the engine.</li>
  *   <li><b>Parameter names</b>: DL4J keys gradients {@code layer_param} and splits at the last {@code _} (a name
  *       with {@code _} fails in the updater with an NPE), so the HF names are camel-cased: {@link #dl4jName}.
  *       Matrices with weight decay are DL4J weight parameters, everything else bias parameters, so the network's
- *       weight decay applies to exactly the matrices AdamW decays.</li>
- *   <li><b>Activations</b> (what {@code output()} returns): the logits {@code [B*T, V]}.</li>
+ *       weight decay ({@link BaseLayer#getRegularizationByParam}) applies to exactly the matrices AdamW decays.</li>
  * </ul>
- * No dropout (the layer cannot tell training from inference passes through extra placeholders) and float32 only.
- * The fields are what DL4J serialises to ship the network configuration to the workers.
+ * Float32 only, no dropout. The fields are what DL4J serialises; the updater and gradient clipping come from the
+ * network's global configuration like any {@link BaseLayer}'s, the weight decay is set on the layer
+ * ({@link Dl4jGpt#network}).
  */
-public final class GptOutputLayer extends SameDiffOutputLayer {
-  static final String LOGITS = "logits";
-  private static final long serialVersionUID = 1L;
+public final class GptOutputLayer extends BaseLayer {
+  private static final long serialVersionUID = 2L;
 
   @JsonProperty private int vocabSize;
   @JsonProperty private int blockSize;
@@ -50,12 +53,21 @@ public final class GptOutputLayer extends SameDiffOutputLayer {
   @JsonProperty private int seqLen;
   @JsonProperty private long seed;
 
+  {
+    // "not set", as BaseLayer's builder leaves them, so that the network's global configuration fills them in
+    // (BaseLayer's own constructor sets no clipping, which the global gradient clipping would not replace)
+    gradientNormalization = null;
+    gradientNormalizationThreshold = Double.NaN;
+    biasInit = Double.NaN;
+    gainInit = Double.NaN;
+  }
+
   /** For DL4J's JSON deserialisation. */
   private GptOutputLayer() {
   }
 
   /**
-   * @param seqLen tokens per sequence (the graph's T, at most the block size)
+   * @param seqLen tokens per sequence (the engine's T, at most the block size)
    * @param seed   initialisation seed: {@link GptModel#initParams} with it
    */
   public GptOutputLayer(GptConfig cfg, int seqLen, long seed) {
@@ -80,6 +92,10 @@ public final class GptOutputLayer extends SameDiffOutputLayer {
 
   public GptConfig config() {
     return new GptConfig(vocabSize, blockSize, dModel, nLayer, nHead, mlpRatio, 0.0, bias, tied, "float32");
+  }
+
+  public int seqLen() {
+    return seqLen;
   }
 
   /**
@@ -111,48 +127,120 @@ public final class GptOutputLayer extends SameDiffOutputLayer {
   }
 
   @Override
-  public void defineParameters(SDLayerParams params) {
-    for (GptModel.ParamSpec s : GptModel.paramSpecs(config())) {
-      if (s.decay()) {
-        params.addWeightParam(dl4jName(s.name()), s.shape());
-      } else {
-        params.addBiasParam(dl4jName(s.name()), s.shape());
-      }
-    }
+  public org.deeplearning4j.nn.api.Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners,
+                                                     int layerIndex, INDArray paramsView, boolean initializeParams,
+                                                     DataType networkDataType) {
+    GptLayer layer = new GptLayer(conf, networkDataType);
+    layer.setListeners(listeners);
+    layer.setIndex(layerIndex);
+    layer.setParamsViewArray(paramsView);
+    layer.setParamTable(initializer().init(conf, paramsView, initializeParams));
+    layer.setConf(conf);
+    return layer;
   }
 
   @Override
-  public void initializeParameters(Map<String, INDArray> params) {
-    GptModel.initParams(config(), seed).forEach((name, a) -> params.get(dl4jName(name)).assign(a));
-  }
-
-  @Override
-  public SDVariable defineLayer(SameDiff sd, SDVariable input, SDVariable labels, Map<String, SDVariable> paramTable) {
-    GptConfig cfg = config();
-    Map<String, SDVariable> p = new HashMap<>();
-    dl4jNames(cfg).forEach((hf, d) -> p.put(hf, paramTable.get(d)));
-    SDVariable ids = sd.reshape(input, -1).castTo(DataType.INT);                            // [B*T]
-    SDVariable tokEmb = sd.mmul(sd.oneHot(ids, vocabSize, -1, 1.0, 0.0, DataType.FLOAT), p.get(GptModel.WTE));
-    GptGraph graph = new GptGraph(sd, cfg, seqLen);
-    SDVariable logits = graph.logits(p, tokEmb, GptGraph.Dropout.NONE).rename(LOGITS);
-    SDVariable targetsFloat = sd.reshape(labels, -1);
-    SDVariable weights = sd.onesLike(targetsFloat).mul(1.0 / seqLen);
-    SDVariable loss = graph.loss("ce", logits, targetsFloat.castTo(DataType.INT), weights);
-    // The input reaches the loss only through the int cast, which has no gradient, but DL4J reads the input's
-    // gradient after every backward pass (an NPE when there is none): a zero term gives it one. The loss op made
-    // itself the graph's loss variable; the sum must be instead, or the zero term is not differentiated.
-    SDVariable total = loss.add(input.sum().mul(0.0));
-    sd.setLossVariables(total);
-    return total;
-  }
-
-  @Override
-  public String activationsVertexName() {
-    return LOGITS;
+  public ParamInitializer initializer() {
+    return Params.INSTANCE;
   }
 
   @Override
   public InputType getOutputType(int layerIndex, InputType inputType) {
     return InputType.feedForward(vocabSize);
+  }
+
+  @Override
+  public void setNIn(InputType inputType, boolean override) {
+  }
+
+  @Override
+  public InputPreProcessor getPreProcessorForInputType(InputType inputType) {
+    return null;
+  }
+
+  @Override
+  public boolean isPretrainParam(String paramName) {
+    return false;
+  }
+
+  @Override
+  public LayerMemoryReport getMemoryReport(InputType inputType) {
+    return new LayerMemoryReport();
+  }
+
+  /** The parameters as DL4J sees them: {@link Gpt#views} of the flat array under {@link #dl4jName}s. */
+  static final class Params implements ParamInitializer {
+    static final Params INSTANCE = new Params();
+
+    private static GptOutputLayer gpt(Layer layer) {
+      return (GptOutputLayer) layer;
+    }
+
+    @Override
+    public long numParams(NeuralNetConfiguration conf) {
+      return numParams(conf.getLayer());
+    }
+
+    @Override
+    public long numParams(Layer layer) {
+      return Gpt.paramCount(gpt(layer).config());
+    }
+
+    @Override
+    public List<String> paramKeys(Layer layer) {
+      return new ArrayList<>(dl4jNames(gpt(layer).config()).values());
+    }
+
+    @Override
+    public List<String> weightKeys(Layer layer) {
+      return keys(layer, true);
+    }
+
+    @Override
+    public List<String> biasKeys(Layer layer) {
+      return keys(layer, false);
+    }
+
+    /** Names of the parameters with ({@code decay}) or without weight decay. */
+    private static List<String> keys(Layer layer, boolean decay) {
+      List<String> out = new ArrayList<>();
+      for (GptModel.ParamSpec s : GptModel.paramSpecs(gpt(layer).config())) {
+        if (s.decay() == decay) {
+          out.add(dl4jName(s.name()));
+        }
+      }
+      return out;
+    }
+
+    @Override
+    public boolean isWeightParam(Layer layer, String key) {
+      return weightKeys(layer).contains(key);
+    }
+
+    @Override
+    public boolean isBiasParam(Layer layer, String key) {
+      return biasKeys(layer).contains(key);
+    }
+
+    @Override
+    public Map<String, INDArray> init(NeuralNetConfiguration conf, INDArray paramsView, boolean initializeParams) {
+      GptOutputLayer l = gpt(conf.getLayer());
+      Map<String, INDArray> views = dl4jViews(l.config(), paramsView);
+      if (initializeParams) {
+        GptModel.initParams(l.config(), l.seed).forEach((name, a) -> views.get(dl4jName(name)).assign(a));
+      }
+      return views;
+    }
+
+    @Override
+    public Map<String, INDArray> getGradientsFromFlattened(NeuralNetConfiguration conf, INDArray gradientView) {
+      return dl4jViews(gpt(conf.getLayer()).config(), gradientView);
+    }
+
+    private static Map<String, INDArray> dl4jViews(GptConfig cfg, INDArray flat) {
+      Map<String, INDArray> out = new LinkedHashMap<>();
+      Gpt.views(cfg, flat.reshape(flat.length())).forEach((name, a) -> out.put(dl4jName(name), a));
+      return out;
+    }
   }
 }

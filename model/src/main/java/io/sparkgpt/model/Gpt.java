@@ -106,6 +106,15 @@ public final class Gpt {
      * {@link GptModel#initParams} with {@code seed}; {@link #load} replaces them.
      */
     public Gpt(GptConfig cfg, int seqLen) {
+        this(cfg, seqLen, null, null);
+    }
+
+    /**
+     * As {@link #Gpt(GptConfig, int)}, over the caller's flat parameter and gradient buffers (contiguous, of
+     * {@link GptConfig#nd4jType()}, {@link #paramCount} elements in any shape): a framework that owns the parameters
+     * (a deeplearning4j layer's views) trains them in place. A null buffer is allocated here.
+     */
+    public Gpt(GptConfig cfg, int seqLen, INDArray paramBuffer, INDArray gradientBuffer) {
         if (seqLen < 1 || seqLen > cfg.blockSize()) {
             throw new IllegalArgumentException("sequence length " + seqLen + " must be in [1, block_size " + cfg.blockSize() + "]");
         }
@@ -114,12 +123,9 @@ public final class Gpt {
         this.seqLen = seqLen;
         this.dt = cfg.nd4jType();
         this.specs = GptModel.paramSpecs(cfg);
-        long n = 0;
-        for (GptModel.ParamSpec s : specs) {
-            n += length(s.shape());
-        }
-        flatParams = Nd4j.create(dt, n);
-        flatGrads = Nd4j.create(dt, n);
+        long n = paramCount(cfg);
+        flatParams = paramBuffer == null ? Nd4j.create(dt, n) : flatView(paramBuffer, n, "parameter");
+        flatGrads = gradientBuffer == null ? Nd4j.create(dt, n) : flatView(gradientBuffer, n, "gradient");
         decayMask = Nd4j.create(dt, n);
         params = views(flatParams);
         grads = views(flatGrads);
@@ -159,8 +165,35 @@ public final class Gpt {
         this.dw = null;
     }
 
+    /** Parameters of a model of {@code cfg}: the length of its flat buffers. */
+    public static long paramCount(GptConfig cfg) {
+        long n = 0;
+        for (GptModel.ParamSpec s : GptModel.paramSpecs(cfg)) {
+            n += length(s.shape());
+        }
+        return n;
+    }
+
+    /** {@code buffer} as a 1-D view of {@code n} elements, or an error if it cannot be one. */
+    private INDArray flatView(INDArray buffer, long n, String what) {
+        if (buffer.length() != n || buffer.dataType() != dt || buffer.elementWiseStride() != 1) {
+            throw new IllegalArgumentException("the " + what + " buffer must be " + n + " contiguous " + dt + " elements, not "
+                    + buffer.shapeInfoToString());
+        }
+        return buffer.reshape(n);
+    }
+
     /** Views of a flat buffer laid out as the parameters (names, shapes, order). */
     public Map<String, INDArray> views(INDArray flat) {
+        return views(specs, flat);
+    }
+
+    /** Views of a 1-D buffer laid out as the parameters of {@code cfg}, without an engine. */
+    public static Map<String, INDArray> views(GptConfig cfg, INDArray flat) {
+        return views(GptModel.paramSpecs(cfg), flat);
+    }
+
+    private static Map<String, INDArray> views(List<GptModel.ParamSpec> specs, INDArray flat) {
         Map<String, INDArray> m = new LinkedHashMap<>();
         long off = 0;
         for (GptModel.ParamSpec s : specs) {

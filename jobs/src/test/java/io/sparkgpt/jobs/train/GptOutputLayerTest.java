@@ -8,6 +8,7 @@ import io.sparkgpt.cluster.Dl4jSparkTrainer;
 import io.sparkgpt.cluster.GptOutputLayer;
 import io.sparkgpt.model.AdamW;
 import io.sparkgpt.model.Batch;
+import io.sparkgpt.model.Gpt;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.GptModel;
 import io.sparkgpt.model.StepRunner;
@@ -19,14 +20,13 @@ import java.util.Random;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.ops.transforms.Transforms;
 import org.nd4j.linalg.dataset.DataSet;
 
 /**
- * The deeplearning4j layer of {@code pretrain --engine dl4j-spark} is the same GPT as {@link GptModel}: same
- * initial parameters, same logits and loss for the same parameters, and one training step (Adam, weight decay,
- * clipping, DL4J's division by the minibatch size) that moves the parameters as {@link StepRunner}'s AdamW step
- * does, once AdamW's epsilon is placed as DL4J places it.
+ * The deeplearning4j layer of {@code pretrain --engine dl4j-spark} runs the explicit engine {@link Gpt} of the
+ * {@code averaging} engine: same initial parameters, same logits and loss for the same parameters, and one
+ * training step (Adam, weight decay, clipping, DL4J's division by the minibatch size) that moves the parameters as
+ * {@link StepRunner}'s AdamW step does, once AdamW's epsilon is placed as DL4J places it.
  */
 class GptOutputLayerTest {
   static final GptConfig CFG = new GptConfig(512, 64, 64, 2, 2, 4, 0.0, true, true, "float32");
@@ -57,7 +57,7 @@ class GptOutputLayerTest {
   }
 
   @Test
-  void sameInitLogitsLossAndStepAsGptModel() {
+  void sameInitLogitsLossAndStepAsTheAveragingEngine() {
     TrainConfig tc = TrainConfig.defaults(CFG).withBatch(4, 1).withSteps(100, 10).withLr(3e-3, 3e-4);
     MultiLayerNetwork net = Dl4jGpt.network(tc, T);
     Map<String, INDArray> init = GptModel.initParams(CFG, tc.seed());
@@ -68,15 +68,15 @@ class GptOutputLayerTest {
 
     int[][] tokens = tokens(4, 5);
     DataSet ds = Dl4jSparkTrainer.dataSet(tokens);   // as the engine's workers build them
-    GptModel model = new GptModel(CFG, T);
-    model.setParams(params);
-    INDArray expected = model.logits(Batch.of(tokens)).reshape(4L * T, CFG.vocabSize());
+    Gpt engine = new Gpt(CFG, T);
+    engine.load(params);
+    INDArray expected = engine.logits(Batch.of(tokens)).reshape(4L * T, CFG.vocabSize());
     INDArray logits = net.output(ds.getFeatures());
     double diff = maxAbsDiff(logits, expected);
-    System.out.printf(Locale.ROOT, "logits: max |dl4j - GptModel| = %.3e%n", diff);
-    assertTrue(diff < 1e-5, "logits differ by " + diff);
-    double loss = model.loss(Batch.of(tokens));
-    assertEquals(loss, net.score(ds), 1e-5, "DL4J's score is the mean token loss");
+    System.out.printf(Locale.ROOT, "logits: max |dl4j - Gpt| = %.3e%n", diff);
+    assertTrue(diff < 1e-6, "logits differ by " + diff);
+    double loss = engine.loss(Batch.of(tokens), 4.0 * T);
+    assertEquals(loss, net.score(ds), 1e-6, "DL4J's score is the mean token loss");
 
     // One step each from the same state. DL4J's Adam adds epsilon to sqrt(v) before the bias correction, which at
     // step 1 is PyTorch's AdamW with epsilon / sqrt(1 - beta2): with that, the steps agree to float rounding
@@ -84,32 +84,31 @@ class GptOutputLayerTest {
     AdamW.Hyper h = new AdamW.Hyper(tc.beta1(), tc.beta2(), tc.eps() / Math.sqrt(1 - tc.beta2()), tc.weightDecay());
     StepRunner runner = new StepRunner(CFG, T, h, tc.schedule(), tc.gradClip());
     AdamW.State opt = AdamW.State.zeros(params);
-    runner.run(params, opt, List.of(List.of(Batch.of(tokens))), tc.seed());
+    double gradNorm = runner.run(params, opt, List.of(List.of(Batch.of(tokens))), tc.seed()).get(0).gradNorm();
+    assertTrue(gradNorm > tc.gradClip() && tc.weightDecay() > 0, "the step must clip and decay: norm " + gradNorm);
     net.fit(ds);
     Map<String, INDArray> after = Dl4jGpt.params(net, CFG);
     AdamW.State dl4jOpt = Dl4jGpt.optimizer(net, CFG);
     assertEquals(1, dl4jOpt.step);
     double lr = tc.schedule().lr(0);
-    // The runner's step comes from the explicit engine (Gpt), whose gradients differ from the graph's by float32
-    // rounding (about 1e-9 absolute). At step 1 Adam moves an element by lr * g / (|g| + eps'): where |g| is near
-    // eps' (4.5e-8) that rounding can move it by a visible fraction of lr (up to 2.4% of lr seen), so the tight
-    // check is on the elements whose gradient is a thousand times eps' (|m| = 0.1 |g| > 4.5e-6), every element
-    // must stay within one Adam step of the other, and the gradients themselves (first moments) must agree.
+    // Both sides run the same engine on the same batch; they differ in float32 rounding only where DL4J divides
+    // by the minibatch size (gradient 1e-6 relative), so every element, those with gradients near epsilon included,
+    // lands within a few float ulps (|p| <= 0.1: ulp 7.5e-9; 7.5e-9 seen) of the other.
     double worstParam = 0;
-    double worstAnyParam = 0;
     double worstM = 0;
-    double clearGradient = 1000 * h.eps() * (1 - tc.beta1());
     for (String name : params.keySet()) {
-      INDArray moved = Transforms.abs(after.get(name).sub(params.get(name)), false);
-      INDArray clear = Transforms.abs(opt.m.get(name), true).gt(clearGradient).castTo(moved.dataType());
-      worstParam = Math.max(worstParam, moved.mul(clear).maxNumber().doubleValue());
-      worstAnyParam = Math.max(worstAnyParam, moved.maxNumber().doubleValue());
+      worstParam = Math.max(worstParam, maxAbsDiff(after.get(name), params.get(name)));
       worstM = Math.max(worstM, maxAbsDiff(dl4jOpt.m.get(name), opt.m.get(name)) / (opt.m.get(name).amaxNumber().doubleValue() + 1e-12));
     }
-    System.out.printf(Locale.ROOT, "one step: max |param diff| = %.3e where |g| >> eps, %.3e anywhere (lr %.1e), "
-        + "max relative first-moment diff %.3e%n", worstParam, worstAnyParam, lr, worstM);
-    assertTrue(worstParam < 1e-3 * lr, "parameters with clear gradients differ by " + worstParam + " after one step");
-    assertTrue(worstAnyParam < lr, "a parameter moved differently by more than one step: " + worstAnyParam);
-    assertTrue(worstM < 1e-3, "first moments differ by " + worstM);
+    System.out.printf(Locale.ROOT, "one step: max |param diff| = %.3e (lr %.1e), max relative first-moment diff %.3e%n",
+        worstParam, lr, worstM);
+    assertTrue(worstParam < 2e-4 * lr, "parameters differ by " + worstParam + " after one step");
+    assertTrue(worstM < 1e-4, "first moments differ by " + worstM);
+
+    // The layer's engine trains DL4J's parameter array itself, not a copy: its next forward pass sees the update.
+    engine.load(after);
+    INDArray afterLogits = engine.logits(Batch.of(tokens)).reshape(4L * T, CFG.vocabSize());
+    assertTrue(maxAbsDiff(net.output(ds.getFeatures()), afterLogits) < 1e-6, "logits after the step");
+    assertTrue(maxAbsDiff(afterLogits, expected) > 1e-4, "the step changed the logits");
   }
 }
