@@ -114,7 +114,7 @@ public final class StepRunner {
     }
 
     /** Copies the engine's parameters and moments back into the caller's arrays (when they are not the engine's). */
-    private void giveBack(Map<String, INDArray> params, AdamW.State opt) {
+    public void giveBack(Map<String, INDArray> params, AdamW.State opt) {
         if (params != gpt.params()) {
             gpt.store(params);
         }
