@@ -896,9 +896,11 @@ public final class Gpt {
         INDArray unclipped = a.ratio.mul(a.adv, a.gLogp).negi();
         keepFirst(unclipped, clipped, a.keepPolicy);
         clipped.addi(unclipped.subi(clipped).muli(a.keepPolicy));   // the max, in policy
-        // value = 0.5 max((v-R)^2, (v_clip-R)^2), v_clip = old_v + clip(v - old_v, -c, c)
+        // value = 0.5 max((v-R)^2, (v_clip-R)^2), v_clip = old_v + clip(v - old_v, -c, c) computed as
+        // min(max(v, old_v - c), old_v + c): exactly v inside the range, so that the two terms tie there
         a.scoreVec.sub(a.ret, a.vErr);
-        Transforms.min(Transforms.max(a.scoreVec.sub(a.oldV, a.vClipErr), -c, false), c, false).addi(a.oldV).subi(a.ret);
+        Transforms.max(a.oldV.sub(c, a.vClipErr), a.scoreVec, false);
+        Transforms.min(a.vClipErr, a.oldV.add(c, a.gLogp), false).subi(a.ret);
         INDArray sq = a.vErr.mul(a.vErr, a.gLogp), sqClip = a.vClipErr.mul(a.vClipErr, a.vClipErr);
         keepFirst(sq, sqClip, a.keepValue);
         sqClip.addi(sq.subi(sqClip).muli(a.keepValue)).muli(0.5 * objective.valueCoef());

@@ -9,10 +9,16 @@ import java.util.Map;
 
 /**
  * The GPT's forward pass and loss as SameDiff ops on a caller's graph, from the caller's parameter variables (keyed
- * by the HF names of {@link GptModel#paramSpecs}). {@link GptModel} builds its graph with it, and so does the
- * deeplearning4j layer of {@code pretrain --engine dl4j-spark}: one definition of the model, whoever runs it. The
- * choices forced by ND4J (composed LayerNorm and GELU, matmul attention with an additive causal mask, the fused
- * cross-entropy with rank-1 weights) are explained on {@link GptModel}.
+ * by the HF names of {@link GptModel#paramSpecs}): what the deeplearning4j layer of {@code pretrain --engine
+ * dl4j-spark} runs. Every other path runs the explicit passes of {@link Gpt}, which define the math; this graph
+ * computes the same functions (checked against it in the dl4j layer's test).
+ *
+ * <p>Choices forced by ND4J 1.0.0-M2.1 in a graph: LayerNorm composed from mean/variance ops ({@code layer_norm} has
+ * no epsilon); attention as matmul + additive causal mask + softmax (the fused {@code multiHeadDotProductAttention}
+ * without a mask is not causal); GELU composed as {@code x * sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3))}, PyTorch's
+ * {@code gelu(approximate="tanh")} ({@code preciseGelu} is not); the loss as the fused {@code softmaxCrossEntropy}
+ * with one-hot labels and rank-1 per-token weights ({@code sparseSoftmaxCrossEntropy}'s backward ignores the
+ * upstream gradient).
  */
 public final class GptGraph {
 

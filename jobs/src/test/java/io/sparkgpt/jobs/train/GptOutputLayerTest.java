@@ -8,6 +8,7 @@ import io.sparkgpt.cluster.Dl4jSparkTrainer;
 import io.sparkgpt.cluster.GptOutputLayer;
 import io.sparkgpt.model.AdamW;
 import io.sparkgpt.model.Batch;
+import io.sparkgpt.model.Gpt;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.GptModel;
 import io.sparkgpt.model.StepRunner;
@@ -23,7 +24,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 import org.nd4j.linalg.dataset.DataSet;
 
 /**
- * The deeplearning4j layer of {@code pretrain --engine dl4j-spark} is the same GPT as {@link GptModel}: same
+ * The deeplearning4j layer of {@code pretrain --engine dl4j-spark} is the same GPT as {@link Gpt}: same
  * initial parameters, same logits and loss for the same parameters, and one training step (Adam, weight decay,
  * clipping, DL4J's division by the minibatch size) that moves the parameters as {@link StepRunner}'s AdamW step
  * does, once AdamW's epsilon is placed as DL4J places it.
@@ -57,7 +58,7 @@ class GptOutputLayerTest {
   }
 
   @Test
-  void sameInitLogitsLossAndStepAsGptModel() {
+  void sameInitLogitsLossAndStepAsGpt() {
     TrainConfig tc = TrainConfig.defaults(CFG).withBatch(4, 1).withSteps(100, 10).withLr(3e-3, 3e-4);
     MultiLayerNetwork net = Dl4jGpt.network(tc, T);
     Map<String, INDArray> init = GptModel.initParams(CFG, tc.seed());
@@ -68,14 +69,14 @@ class GptOutputLayerTest {
 
     int[][] tokens = tokens(4, 5);
     DataSet ds = Dl4jSparkTrainer.dataSet(tokens);   // as the engine's workers build them
-    GptModel model = new GptModel(CFG, T);
-    model.setParams(params);
+    Gpt model = new Gpt(CFG, T);
+    model.load(params);
     INDArray expected = model.logits(Batch.of(tokens)).reshape(4L * T, CFG.vocabSize());
     INDArray logits = net.output(ds.getFeatures());
     double diff = maxAbsDiff(logits, expected);
-    System.out.printf(Locale.ROOT, "logits: max |dl4j - GptModel| = %.3e%n", diff);
+    System.out.printf(Locale.ROOT, "logits: max |dl4j - Gpt| = %.3e%n", diff);
     assertTrue(diff < 1e-5, "logits differ by " + diff);
-    double loss = model.loss(Batch.of(tokens));
+    double loss = model.loss(Batch.of(tokens), 4.0 * T);
     assertEquals(loss, net.score(ds), 1e-5, "DL4J's score is the mean token loss");
 
     // One step each from the same state. DL4J's Adam adds epsilon to sqrt(v) before the bias correction, which at
