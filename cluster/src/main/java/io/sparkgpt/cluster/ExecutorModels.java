@@ -1,7 +1,7 @@
 package io.sparkgpt.cluster;
 
+import io.sparkgpt.model.Gpt;
 import io.sparkgpt.model.GptConfig;
-import io.sparkgpt.model.GptModel;
 import io.sparkgpt.model.Objective;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -9,9 +9,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.spark.broadcast.Broadcast;
 
 /**
- * Per executor JVM: idle SameDiff graphs for rollout tasks, reused across iterations, each remembering which
- * broadcast its parameters came from so that frozen models (reference policy, reward model) are converted from
- * the broadcast floats once, and the policy once per iteration.
+ * Per executor JVM: idle engines ({@link Gpt}) for rollout tasks, reused across iterations with their buffers, each
+ * remembering which broadcast its parameters came from so that frozen models (reference policy, reward model) are
+ * loaded from the broadcast once, and the policy once per iteration.
  */
 final class ExecutorModels {
   private static final Map<String, ConcurrentLinkedQueue<Loaded>> IDLE = new ConcurrentHashMap<>();
@@ -19,27 +19,27 @@ final class ExecutorModels {
   private ExecutorModels() {
   }
 
-  /** A graph and the broadcast id of its parameters (-1: none yet). */
+  /** An engine and the broadcast id of its parameters (-1: none yet). */
   static final class Loaded {
     final String key;
-    final GptModel model;
+    final Gpt model;
     long broadcastId = -1;
 
-    Loaded(String key, GptModel model) {
+    Loaded(String key, Gpt model) {
       this.key = key;
       this.model = model;
     }
   }
 
-  /** A graph for {@code cfg}/{@code seqLen}/{@code objective} holding the parameters of {@code weights}. */
+  /** An engine for {@code cfg}/{@code seqLen}/{@code objective} holding (a copy of) the parameters of {@code weights}. */
   static Loaded borrow(GptConfig cfg, int seqLen, Objective objective, Broadcast<TrainState> weights) {
     String key = cfg + "|" + seqLen + "|" + objective;
     Loaded l = IDLE.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>()).poll();
     if (l == null) {
-      l = new Loaded(key, new GptModel(cfg, seqLen, objective));
+      l = new Loaded(key, new Gpt(cfg, seqLen, objective));
     }
     if (l.broadcastId != weights.id()) {
-      l.model.setParams(weights.value().params());
+      l.model.load(weights.value().params());
       l.broadcastId = weights.id();
     }
     return l;

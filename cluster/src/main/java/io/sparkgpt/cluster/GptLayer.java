@@ -2,6 +2,7 @@ package io.sparkgpt.cluster;
 
 import io.sparkgpt.model.Batch;
 import io.sparkgpt.model.Gpt;
+import io.sparkgpt.model.Objective;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -65,7 +66,7 @@ public final class GptLayer extends AbstractLayer<GptOutputLayer> implements IOu
 
   private Gpt gpt() {
     if (gpt == null) {
-      gpt = outsideWorkspaces(() -> new Gpt(layerConf().config(), layerConf().seqLen(), params, gradients));
+      gpt = outsideWorkspaces(() -> new Gpt(layerConf().config(), layerConf().seqLen(), Objective.lm(), params, gradients));
     }
     return gpt;
   }

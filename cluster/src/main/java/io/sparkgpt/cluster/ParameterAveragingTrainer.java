@@ -524,7 +524,7 @@ public final class ParameterAveragingTrainer {
   }
 
   /**
-   * Per executor JVM: idle step runners (a SameDiff graph each; one per concurrently running task, reused across
+   * Per executor JVM: idle step runners (an engine's buffers each; one per concurrently running task, reused across
    * rounds).
    */
   static final class RunnerCache {

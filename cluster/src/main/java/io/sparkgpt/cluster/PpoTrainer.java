@@ -7,10 +7,13 @@ import io.sparkgpt.model.AdamW;
 import io.sparkgpt.model.Batch;
 import io.sparkgpt.model.Checkpoint;
 import io.sparkgpt.model.Generator;
+import io.sparkgpt.model.Gpt;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.GptModel;
 import io.sparkgpt.model.Head;
+import io.sparkgpt.model.LrSchedule;
 import io.sparkgpt.model.Objective;
+import io.sparkgpt.model.StepRunner;
 import io.sparkgpt.model.Trainer;
 import io.sparkgpt.tokenizer.Tokenizer;
 import io.sparkgpt.tokenizer.Tokenizers;
@@ -136,9 +139,8 @@ public final class PpoTrainer {
       opt = AdamW.State.zeros(params);
     }
     final int firstIteration = iteration;
-    GptModel updater = new GptModel(cfg, seqLen, objective);
-    updater.setParams(params);
-    AdamW adamw = new AdamW(new AdamW.Hyper(0.9, 0.95, 1e-8, 0.0), GptModel.paramSpecs(cfg, Head.VALUE));
+    StepRunner updater = new StepRunner(cfg, seqLen, new AdamW.Hyper(0.9, 0.95, 1e-8, 0.0),
+        LrSchedule.constant(pc.lr()), pc.gradClip(), objective);
     log.accept(String.format(Locale.ROOT, "ppo: policy %s, %d prompts, %d per iteration over %d workers, up to %d new "
             + "tokens, %d PPO epochs x mini-batch %d, lr %.2g, KL coefficient %.4g (%s), iterations %d..%d", cfg,
         prompts.size(), pc.promptsPerIteration(), pc.workers(), pc.maxNewTokens(), pc.ppoEpochs(), pc.miniBatch(),
@@ -179,7 +181,7 @@ public final class PpoTrainer {
         // 3. update
         // no task runs during the update: it may use every core of the driver (tasks set their own count again)
         Trainer.applyThreads(Runtime.getRuntime().availableProcessors());
-        UpdateStats u = update(updater, adamw, params, opt, rollouts, adv, pc, iteration, seqLen, eot);
+        UpdateStats u = update(updater, params, opt, rollouts, adv, pc, iteration, seqLen, eot);
         long t2 = System.nanoTime();
 
         double meanScore = rollouts.stream().mapToDouble(Rollout::score).average().orElse(0);
@@ -333,9 +335,14 @@ public final class PpoTrainer {
   record UpdateStats(double loss, double clipFraction, double approxKl) {
   }
 
-  /** PPO epochs over the rollouts in shuffled mini-batches; updates params and opt in place. */
-  static UpdateStats update(GptModel model, AdamW adamw, Map<String, INDArray> params, AdamW.State opt,
-                            List<Rollout> rollouts, Advantages adv, PpoConfig pc, int iteration, int seqLen, int eot) {
+  /**
+   * PPO epochs over the rollouts in shuffled mini-batches, one optimiser step each on the runner's engine; updates
+   * params and opt (copied into the engine once, back out at the end).
+   */
+  static UpdateStats update(StepRunner runner, Map<String, INDArray> params, AdamW.State opt, List<Rollout> rollouts,
+                            Advantages adv, PpoConfig pc, int iteration, int seqLen, int eot) {
+    Map<String, INDArray> p = runner.own(params);
+    AdamW.State o = runner.own(opt);
     Random rng = new Random(pc.seed() * 31 + iteration);
     List<Integer> order = new ArrayList<>();
     for (int i = 0; i < rollouts.size(); i++) {
@@ -350,12 +357,9 @@ public final class PpoTrainer {
       for (int from = 0; from < order.size(); from += pc.miniBatch()) {
         List<Integer> mb = order.subList(from, Math.min(order.size(), from + pc.miniBatch()));
         Batch batch = batch(rollouts, adv, mb, seqLen, eot);
-        GptModel.LossAndGrads lg = model.lossAndGradients(batch, model.lossUnits(batch), 0);
-        AdamW.clipGlobalNorm(lg.grads(), pc.gradClip());
-        adamw.step(params, lg.grads(), opt, pc.lr());
-        lossSum += lg.loss();
+        lossSum += runner.step(p, o, List.of(batch), 0).loss();
         steps++;
-        double[] ratio = lg.ratios().toDoubleVector();
+        double[] ratio = runner.engine().ratios().toDoubleVector();
         float[][] mask = batch.mask();
         for (int b = 0; b < mask.length; b++) {
           for (int t = 0; t < seqLen; t++) {
@@ -369,6 +373,7 @@ public final class PpoTrainer {
         }
       }
     }
+    runner.giveBack(params, opt);
     return new UpdateStats(steps == 0 ? 0 : lossSum / steps, tokens == 0 ? 0 : clipped / tokens,
         tokens == 0 ? 0 : approxKl / tokens);
   }
@@ -458,8 +463,8 @@ public final class PpoTrainer {
           }
           long s0 = System.nanoTime();
           Batch rows = new Batch(tokens, null);
-          GptModel.PolicyOutputs po = pol.model.policyOutputs(rows);
-          GptModel.PolicyOutputs ro = ref.model.policyOutputs(rows);
+          Gpt.PolicyOutputs po = pol.model.policyOutputs(rows);
+          Gpt.PolicyOutputs ro = ref.model.policyOutputs(rows);
           double[] scores = reward.score(Arrays.asList(s.prompts), Arrays.asList(responses), seqLen, eot);
           double scoreMs = (System.nanoTime() - s0) / 1e6 / b;
           for (int i = 0; i < b; i++) {

@@ -8,9 +8,7 @@ import io.sparkgpt.jobs.tokenize.TokenizeCommand;
 import io.sparkgpt.jobs.tokenize.TrainTokenizerCommand;
 import io.sparkgpt.jobs.train.GenerateCommand;
 import io.sparkgpt.jobs.train.TrainLocalCommand;
-import java.io.PrintStream;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -30,7 +28,6 @@ public final class SparkGpt implements Runnable {
 
   public static void main(String[] args) {
     SparkRuntime.widenCommonPool();
-    System.setOut(new QuietStdout(System.out));
     System.exit(run(args));
   }
 
@@ -94,24 +91,6 @@ public final class SparkGpt implements Runnable {
         + " MB; spark.driver.memory with spark-submit)";
     return "out of memory: raise " + (here ? heap : "spark.executor.memory (an executor ran out of heap)")
         + ", or make the job smaller (--batch-size, --partitions, the model)";
-  }
-
-  /**
-   * ND4J 1.0.0-M2.1's SameDiff prints one "Added differentiated op X" line to stdout per op whenever a gradient
-   * function is built (every model a trainer or generator creates); stdout is where commands write their
-   * results, so those lines are dropped here.
-   */
-  static final class QuietStdout extends PrintStream {
-    QuietStdout(PrintStream out) {
-      super(out, true, StandardCharsets.UTF_8);
-    }
-
-    @Override
-    public void println(String x) {
-      if (x == null || !x.startsWith("Added differentiated op ")) {
-        super.println(x);
-      }
-    }
   }
 
   @Override

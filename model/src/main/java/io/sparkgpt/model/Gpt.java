@@ -12,6 +12,9 @@ import org.nd4j.linalg.api.ops.impl.scatter.ScatterSub;
 import org.nd4j.linalg.api.ops.impl.shape.Gather;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.LogSoftMax;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
+import org.nd4j.linalg.api.ops.random.impl.BernoulliDistribution;
+import org.nd4j.linalg.api.rng.Random;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -34,6 +37,16 @@ import java.util.Map;
  *   logits = ln_f(x) @ wte^T                          head tied to the token embedding (or lm_head)
  *   loss   = -sum_t w_t * log softmax(logits_t)[target_t],   w_t = mask_t / (unmasked tokens of the step)
  * </pre>
+ * That is the {@link Objective.Kind#LM} objective. The alignment objectives of {@link Objective} put a scalar
+ * {@link Head} on the same final hidden states ({@code s = ln_f(x) @ w + b}, one score per position):
+ * <pre>
+ *   reward model:  r_b = s[b, read_b];   loss = sum_pairs softplus(-(r_chosen - r_rejected)) / pairs of the step
+ *   PPO:           ratio = exp(logp - old_logp);   per token, weighted by w_t:
+ *                  max(-A ratio, -A clip(ratio, 1-e, 1+e)) + c_v 0.5 max((v-R)^2, (v_clip-R)^2) - c_e entropy
+ * </pre>
+ * Dropout ({@link GptConfig#dropout()} &gt; 0, training passes only) multiplies the embeddings, the attention
+ * probabilities and both residual branches by inverted-dropout masks drawn from ND4J's generator seeded per pass,
+ * kept for the backward.
  *
  * <p><b>Memory.</b> Parameters live in one flat buffer and their gradients in another, both in the order of
  * {@link GptModel#paramSpecs}; {@link #params()} and {@link #grads()} are views into them under the HF
@@ -59,6 +72,7 @@ public final class Gpt {
     private static final double GELU_K = 0.044715;
 
     private final GptConfig cfg;
+    private final Objective objective;
     /** Built over the caller's parameters for {@link #decode} only. */
     private final boolean inference;
     private final int seqLen;
@@ -73,6 +87,8 @@ public final class Gpt {
     private final Weights w;
     private final Weights dw;
     private final INDArray causalMask;
+    /** Dropout's generator, reseeded for every training pass (null without dropout). */
+    private final Random dropoutRng;
     private Acts acts;
     private boolean profile;
     private final long[] nanos = new long[Kernel.values().length];
@@ -89,15 +105,17 @@ public final class Gpt {
         }
     }
 
-    /** The model's tensors by role (parameters or their gradients). */
-    private record Weights(INDArray wte, INDArray wpe, Layer[] layers, INDArray lnfw, INDArray lnfb, INDArray head) {
-        static Weights of(GptConfig c, Map<String, INDArray> m) {
+    /** The model's tensors by role (parameters or their gradients); the scalar head's null without one. */
+    private record Weights(INDArray wte, INDArray wpe, Layer[] layers, INDArray lnfw, INDArray lnfb, INDArray head,
+                           INDArray scalarW, INDArray scalarB) {
+        static Weights of(GptConfig c, Head h, Map<String, INDArray> m) {
             Layer[] l = new Layer[c.nLayer()];
             for (int i = 0; i < l.length; i++) {
                 l[i] = Layer.of(m, i);
             }
             return new Weights(m.get(GptModel.WTE), m.get(GptModel.WPE), l, m.get(GptModel.LN_F_W), m.get(GptModel.LN_F_B),
-                    c.tied() ? m.get(GptModel.WTE) : m.get(GptModel.LM_HEAD));
+                    c.tied() ? m.get(GptModel.WTE) : m.get(GptModel.LM_HEAD),
+                    h == Head.NONE ? null : m.get(h.weight()), h == Head.NONE ? null : m.get(h.bias()));
         }
     }
 
@@ -106,24 +124,30 @@ public final class Gpt {
      * {@link GptModel#initParams} with {@code seed}; {@link #load} replaces them.
      */
     public Gpt(GptConfig cfg, int seqLen) {
-        this(cfg, seqLen, null, null);
+        this(cfg, seqLen, Objective.lm());
+    }
+
+    /** As above, computing {@code objective}'s loss; the parameters then include its {@link Head}. */
+    public Gpt(GptConfig cfg, int seqLen, Objective objective) {
+        this(cfg, seqLen, objective, null, null);
     }
 
     /**
-     * As {@link #Gpt(GptConfig, int)}, over the caller's flat parameter and gradient buffers (contiguous, of
-     * {@link GptConfig#nd4jType()}, {@link #paramCount} elements in any shape): a framework that owns the parameters
-     * (a deeplearning4j layer's views) trains them in place. A null buffer is allocated here.
+     * As {@link #Gpt(GptConfig, int, Objective)}, over the caller's flat parameter and gradient buffers (contiguous,
+     * of {@link GptConfig#nd4jType()}, {@link #paramCount} elements in any shape): a framework that owns the
+     * parameters (a deeplearning4j layer's views) trains them in place. A null buffer is allocated here.
      */
-    public Gpt(GptConfig cfg, int seqLen, INDArray paramBuffer, INDArray gradientBuffer) {
+    public Gpt(GptConfig cfg, int seqLen, Objective objective, INDArray paramBuffer, INDArray gradientBuffer) {
         if (seqLen < 1 || seqLen > cfg.blockSize()) {
             throw new IllegalArgumentException("sequence length " + seqLen + " must be in [1, block_size " + cfg.blockSize() + "]");
         }
         this.cfg = cfg;
+        this.objective = objective;
         this.inference = false;
         this.seqLen = seqLen;
         this.dt = cfg.nd4jType();
-        this.specs = GptModel.paramSpecs(cfg);
-        long n = paramCount(cfg);
+        this.specs = GptModel.paramSpecs(cfg, objective.head());
+        long n = paramCount(specs);
         flatParams = paramBuffer == null ? Nd4j.create(dt, n) : flatView(paramBuffer, n, "parameter");
         flatGrads = gradientBuffer == null ? Nd4j.create(dt, n) : flatView(gradientBuffer, n, "gradient");
         decayMask = Nd4j.create(dt, n);
@@ -133,8 +157,9 @@ public final class Gpt {
         for (GptModel.ParamSpec s : specs) {
             decay.get(s.name()).assign(s.decay() ? 1 : 0);
         }
-        w = Weights.of(cfg, params);
-        dw = Weights.of(cfg, grads);
+        w = Weights.of(cfg, objective.head(), params);
+        dw = Weights.of(cfg, objective.head(), grads);
+        dropoutRng = cfg.dropout() > 0 ? Nd4j.getRandomFactory().getNewRandomInstance(0) : null;
         // 0 on and below the diagonal, -1e9 above: exp underflows to exactly 0 after the max is subtracted
         double[] mask = new double[seqLen * seqLen];
         for (int i = 0; i < seqLen; i++) {
@@ -154,6 +179,7 @@ public final class Gpt {
     private Gpt(GptConfig cfg, Map<String, INDArray> params) {
         GptModel.checkParams(cfg, params);
         this.cfg = cfg;
+        this.objective = Objective.lm();
         this.inference = true;
         this.seqLen = cfg.blockSize();
         this.dt = cfg.nd4jType();
@@ -161,14 +187,19 @@ public final class Gpt {
         this.params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
         this.flatParams = this.flatGrads = this.decayMask = this.causalMask = null;
         this.grads = null;
-        this.w = Weights.of(cfg, params);
+        this.w = Weights.of(cfg, Head.NONE, params);
         this.dw = null;
+        this.dropoutRng = null;
     }
 
-    /** Parameters of a model of {@code cfg}: the length of its flat buffers. */
+    /** Parameters of a language model of {@code cfg}: the length of its flat buffers. */
     public static long paramCount(GptConfig cfg) {
+        return paramCount(GptModel.paramSpecs(cfg));
+    }
+
+    private static long paramCount(List<GptModel.ParamSpec> specs) {
         long n = 0;
-        for (GptModel.ParamSpec s : GptModel.paramSpecs(cfg)) {
+        for (GptModel.ParamSpec s : specs) {
             n += length(s.shape());
         }
         return n;
@@ -220,6 +251,10 @@ public final class Gpt {
         return seqLen;
     }
 
+    public Objective objective() {
+        return objective;
+    }
+
     /** Parameter views (HF names, canonical order) into the flat parameter buffer. */
     public Map<String, INDArray> params() {
         return params;
@@ -242,9 +277,9 @@ public final class Gpt {
         return decayMask;
     }
 
-    /** Copies {@code source} (names and shapes as {@link GptModel#paramSpecs}) into the parameter buffer. */
+    /** Copies {@code source} (names and shapes as {@link GptModel#paramSpecs} with the head) into the parameters. */
     public void load(Map<String, INDArray> source) {
-        GptModel.checkParams(cfg, source);
+        GptModel.checkParams(cfg, objective.head(), source);
         for (Map.Entry<String, INDArray> e : params.entrySet()) {
             e.getValue().assign(source.get(e.getKey()));
         }
@@ -268,6 +303,7 @@ public final class Gpt {
     private static final class LayerActs {
         INDArray ln1Xhat, ln1Rstd, ln1, qkv, att, atty, res2, ln2Xhat, ln2Rstd, ln2, fc, fcGelu, res3;
         INDArray qkvh, q, k, v;   // heads [3, B*H, T, hs] and its three [B*H, T, hs] parts
+        INDArray dropAtt, dropRes1, dropRes2;   // dropout masks (null without dropout)
     }
 
     private final class Acts {
@@ -279,6 +315,16 @@ public final class Gpt {
         // backward scratch, shared by the layers
         final INDArray dres, dln, dtmp, dAtty, dFc, gA, gB, dQkv, dQkvh, dq, dk, dv, datt, attTmp, dyh;
         final INDArray rowN1, rowN2, colD, colF, col3D, posSum, attRow, tokWeights, gathered;
+        /** Whether this pass applies dropout (set by {@link #forward}), its masks and the scratch it needs. */
+        boolean dropping;
+        final INDArray dropEmb, attDropped, dBranch;
+        /** Scalar head: scores [B*T, 1] (as a vector [B*T]), their gradient, the bias gradient's sum. */
+        final INDArray score, scoreVec, dScore, dScoreVec, dScalarB;
+        /** Reward model: read positions [B, T], rewards [B], their gradient, pair margins and a pair scratch [B/2]. */
+        final INDArray readAt, readScores, reward, dReward, margin, pairTmp;
+        double pairNormalizer;
+        /** PPO, per token [B*T]: the targets, the ratio, the kept branches of the two max() and scratch. */
+        final INDArray probs, entropy, ratio, oldLogp, adv, ret, oldV, policy, keepPolicy, vErr, vClipErr, keepValue, gLogp;
 
         Acts(int b) {
             int t = seqLen, d = cfg.dModel(), h = cfg.nHead(), hs = cfg.headSize(), f = cfg.mlpWidth();
@@ -336,6 +382,46 @@ public final class Gpt {
             attRow = z((long) b * h, t);
             tokWeights = z(n);
             gathered = z(n);
+            boolean dropout = cfg.dropout() > 0;
+            dropEmb = dropout ? z(n, d) : null;
+            attDropped = dropout ? z((long) b * h, t, t) : null;
+            dBranch = dropout ? z(n, d) : null;
+            if (dropout) {
+                for (LayerActs la : layers) {
+                    la.dropAtt = z((long) b * h, t, t);
+                    la.dropRes1 = z(n, d);
+                    la.dropRes2 = z(n, d);
+                }
+            }
+            Objective.Kind kind = objective.kind();
+            boolean scalar = kind != Objective.Kind.LM;
+            score = scalar ? z(n, 1) : null;
+            scoreVec = scalar ? score.reshape(n) : null;
+            dScore = scalar ? z(n, 1) : null;
+            dScoreVec = scalar ? dScore.reshape(n) : null;
+            dScalarB = scalar ? z(1) : null;
+            boolean reward = kind == Objective.Kind.PAIRWISE_REWARD;
+            int pairs = Math.max(1, b / 2);
+            readAt = reward ? z(b, t) : null;
+            readScores = reward ? z(b, t) : null;
+            this.reward = reward ? z(b) : null;
+            dReward = reward ? z(b) : null;
+            margin = reward ? z(pairs) : null;
+            pairTmp = reward ? z(pairs) : null;
+            boolean ppo = kind == Objective.Kind.PPO;
+            probs = ppo ? z(n, cfg.vocabSize()) : null;
+            entropy = ppo ? z(n) : null;
+            ratio = ppo ? z(n) : null;
+            oldLogp = ppo ? z(n) : null;
+            adv = ppo ? z(n) : null;
+            ret = ppo ? z(n) : null;
+            oldV = ppo ? z(n) : null;
+            policy = ppo ? z(n) : null;
+            keepPolicy = ppo ? z(n) : null;
+            vErr = ppo ? z(n) : null;
+            vClipErr = ppo ? z(n) : null;
+            keepValue = ppo ? z(n) : null;
+            gLogp = ppo ? z(n) : null;
         }
 
         private INDArray z(long... shape) {
@@ -358,29 +444,81 @@ public final class Gpt {
     // Running it
 
     /**
-     * Forward and backward of one micro-batch: adds the gradient of {@code sum_t mask_t * nll_t / normalizer} to
-     * {@link #grads()} (call {@link #zeroGrad} at the start of a step) and returns that loss. Pass the unmasked tokens
-     * of the whole step as {@code normalizer}, so that the micro-batches' gradients add up to the step's mean.
+     * Forward and backward of one micro-batch without dropout: adds the gradient of {@code sum_t mask_t * nll_t /
+     * normalizer} (the objective's per-token or per-pair terms over {@code normalizer}) to {@link #grads()} (call
+     * {@link #zeroGrad} at the start of a step) and returns that loss. Pass the {@link #lossUnits} of the whole step
+     * as {@code normalizer}, so that the micro-batches' gradients add up to the step's mean.
      */
     public double forwardBackward(Batch batch, double normalizer) {
+        return forwardBackward(batch, normalizer, -1);
+    }
+
+    /** As above, with this pass's dropout masks drawn from {@code dropoutSeed} (no dropout when it is negative). */
+    public double forwardBackward(Batch batch, double normalizer, long dropoutSeed) {
         Acts a = acts(batch.size());
         int[] ids = checkIds(batch);
-        double loss = forward(a, ids, batch, normalizer, true);
+        double loss = forward(a, ids, batch, normalizer, true, dropoutSeed);
         backward(a, ids);
         return loss;
     }
 
-    /** {@code sum_t mask_t * nll_t / normalizer} of a batch, forward only. */
+    /** The objective's loss of a batch over {@code normalizer}, forward only, no dropout. */
     public double loss(Batch batch, double normalizer) {
         Acts a = acts(batch.size());
-        return forward(a, checkIds(batch), batch, normalizer, true);
+        return forward(a, checkIds(batch), batch, normalizer, true, -1);
+    }
+
+    /** Loss units of a batch, by which a step's loss is normalised: unmasked tokens (LM, PPO) or pairs (reward). */
+    public double lossUnits(Batch batch) {
+        return objective.kind() == Objective.Kind.PAIRWISE_REWARD ? batch.size() / 2 : batch.maskSum();
     }
 
     /** Logits [B, T, V] of a batch's inputs (a copy). */
     public INDArray logits(Batch batch) {
+        if (objective.kind() == Objective.Kind.PAIRWISE_REWARD) {
+            throw new IllegalStateException("a reward model has no language-model logits");
+        }
         Acts a = acts(batch.size());
-        forward(a, checkIds(batch), batch, 1, false);
+        forward(a, checkIds(batch), batch, 1, false, -1);
         return a.logits.reshape(batch.size(), seqLen, cfg.vocabSize()).dup();
+    }
+
+    /** Rewards [B] of a reward model: each row's score at the position where its mask is 1 (no dropout). */
+    public float[] rewards(Batch batch) {
+        requireObjective(Objective.Kind.PAIRWISE_REWARD);
+        Acts a = acts(batch.size());
+        forward(a, checkIds(batch), batch, 1, false, -1);
+        rewardScores(a, batch);
+        return a.reward.toFloatVector();
+    }
+
+    /**
+     * A PPO policy's per-position outputs, each [B][T]: log-probability of the next token {@code tokens[b][t+1]},
+     * value estimate and entropy of the next-token distribution.
+     */
+    public record PolicyOutputs(float[][] logp, float[][] values, float[][] entropy) {
+    }
+
+    /** {@link PolicyOutputs} of a batch (no dropout; the PPO targets, if any, are not needed). */
+    public PolicyOutputs policyOutputs(Batch batch) {
+        requireObjective(Objective.Kind.PPO);
+        Acts a = acts(batch.size());
+        forward(a, checkIds(batch), batch, 1, true, -1);
+        long[] shape = {batch.size(), seqLen};
+        return new PolicyOutputs(a.gathered.reshape(shape).toFloatMatrix(), a.scoreVec.reshape(shape).toFloatMatrix(),
+                a.entropy.reshape(shape).toFloatMatrix());
+    }
+
+    /** Probability ratios {@code exp(logp - old_logp)} [B*T] of the last PPO pass (a copy): the clip fraction's input. */
+    public INDArray ratios() {
+        requireObjective(Objective.Kind.PPO);
+        return acts.ratio.dup();
+    }
+
+    private void requireObjective(Objective.Kind kind) {
+        if (objective.kind() != kind) {
+            throw new IllegalStateException("this engine computes " + objective.kind() + ", not " + kind);
+        }
     }
 
     private int[] checkIds(Batch batch) {
@@ -396,10 +534,21 @@ public final class Gpt {
         return in;
     }
 
-    /** The whole forward pass; with {@code withLoss}, logits become log-probabilities and the loss is returned. */
-    private double forward(Acts a, int[] ids, Batch batch, double normalizer, boolean withLoss) {
+    /**
+     * The whole forward pass; with {@code withLoss}, logits become log-probabilities and the loss is returned.
+     * Dropout applies when the config has it and {@code dropoutSeed >= 0}.
+     */
+    private double forward(Acts a, int[] ids, Batch batch, double normalizer, boolean withLoss, long dropoutSeed) {
         long t0 = clock();
+        a.dropping = dropoutRng != null && dropoutSeed >= 0;
+        if (a.dropping) {
+            drawDropoutMasks(a, dropoutSeed);
+        }
+        t0 = lap(Kernel.RESIDUAL_BIAS, t0);
         encoderForward(a, ids);
+        if (a.dropping) {
+            a.encoded.muli(a.dropEmb);
+        }
         t0 = lap(Kernel.EMBEDDING, t0);
         INDArray x = a.encoded;
         for (int l = 0; l < cfg.nLayer(); l++) {
@@ -410,6 +559,9 @@ public final class Gpt {
             attentionForward(a, la);
             linearForward(la.atty, p.projW, p.projB, la.res2);
             t0 = clock();
+            if (a.dropping) {
+                la.res2.muli(la.dropRes1);
+            }
             la.res2.addi(x);
             t0 = lap(Kernel.RESIDUAL_BIAS, t0);
             layerNormForward(la.res2, p.ln2w, p.ln2b, la.ln2Xhat, la.ln2Rstd, la.ln2);
@@ -417,29 +569,50 @@ public final class Gpt {
             geluForward(la.fc, la.fcGelu);
             linearForward(la.fcGelu, p.fcProjW, p.fcProjB, la.res3);
             t0 = clock();
+            if (a.dropping) {
+                la.res3.muli(la.dropRes2);
+            }
             la.res3.addi(la.res2);
             lap(Kernel.RESIDUAL_BIAS, t0);
             x = la.res3;
         }
         layerNormForward(x, w.lnfw, w.lnfb, a.lnfXhat, a.lnfRstd, a.lnf);
         t0 = clock();
-        Nd4j.gemm(a.lnf, w.head, a.logits, false, true, 1.0, 0.0);
+        if (objective.kind() != Objective.Kind.PAIRWISE_REWARD) {
+            Nd4j.gemm(a.lnf, w.head, a.logits, false, true, 1.0, 0.0);
+        }
+        if (objective.kind() != Objective.Kind.LM) {
+            scalarHeadForward(a);
+        }
         t0 = lap(Kernel.MATMUL, t0);
         if (!withLoss) {
             return 0;
         }
-        double loss = crossEntropyForward(a, batch, normalizer);
+        double loss = switch (objective.kind()) {
+            case LM -> crossEntropyForward(a, batch, normalizer);
+            case PAIRWISE_REWARD -> pairwiseRewardForward(a, batch, normalizer);
+            case PPO -> ppoForward(a, batch, normalizer);
+        };
         lap(Kernel.LOSS, t0);
         return loss;
     }
 
     private void backward(Acts a, int[] ids) {
         long t0 = clock();
-        crossEntropyBackward(a);
+        switch (objective.kind()) {
+            case LM -> crossEntropyBackward(a);
+            case PAIRWISE_REWARD -> pairwiseRewardBackward(a);
+            case PPO -> ppoBackward(a);
+        }
         t0 = lap(Kernel.LOSS, t0);
-        // dlnf = dlogits @ head; dhead += dlogits^T @ lnf
-        Nd4j.gemm(a.logits, w.head, a.dln, false, false, 1.0, 0.0);
-        Nd4j.gemm(a.logits, a.lnf, dw.head, true, false, 1.0, 1.0);
+        if (objective.kind() != Objective.Kind.PAIRWISE_REWARD) {
+            // dlnf = dlogits @ head; dhead += dlogits^T @ lnf
+            Nd4j.gemm(a.logits, w.head, a.dln, false, false, 1.0, 0.0);
+            Nd4j.gemm(a.logits, a.lnf, dw.head, true, false, 1.0, 1.0);
+        }
+        if (objective.kind() != Objective.Kind.LM) {
+            scalarHeadBackward(a, objective.kind() == Objective.Kind.PPO);
+        }
         lap(Kernel.MATMUL, t0);
         INDArray dres = a.dres;
         dres.assign(0);
@@ -449,19 +622,46 @@ public final class Gpt {
             Layer g = dw.layers[l];
             LayerActs la = a.layers[l];
             // dres holds d(loss)/d(res3); the MLP branch and the skip both receive it
-            linearBackward(la.fcGelu, dres, p.fcProjW, g.fcProjW, g.fcProjB, a.dFc, a.colD);
+            linearBackward(la.fcGelu, branchGrad(a, dres, la.dropRes2), p.fcProjW, g.fcProjW, g.fcProjB, a.dFc, a.colD);
             geluBackward(a, la.fc, a.dFc);
             linearBackward(la.ln2, a.dFc, p.fcW, g.fcW, g.fcB, a.dln, a.colF);
             layerNormBackward(a, a.dln, la.ln2Xhat, la.ln2Rstd, p.ln2w, g.ln2w, g.ln2b, dres);
             // dres now holds d(loss)/d(res2)
-            linearBackward(la.atty, dres, p.projW, g.projW, g.projB, a.dAtty, a.colD);
+            linearBackward(la.atty, branchGrad(a, dres, la.dropRes1), p.projW, g.projW, g.projB, a.dAtty, a.colD);
             attentionBackward(a, la);
             linearBackward(la.ln1, a.dQkv, p.attnW, g.attnW, g.attnB, a.dln, a.col3D);
             layerNormBackward(a, a.dln, la.ln1Xhat, la.ln1Rstd, p.ln1w, g.ln1w, g.ln1b, dres);
         }
         t0 = clock();
+        if (a.dropping) {
+            dres.muli(a.dropEmb);
+        }
         encoderBackward(a, ids, dres);
         lap(Kernel.EMBEDDING, t0);
+    }
+
+    /** The gradient reaching a residual branch: {@code dres}, times the branch's dropout mask when dropping. */
+    private static INDArray branchGrad(Acts a, INDArray dres, INDArray mask) {
+        return a.dropping ? dres.mul(mask, a.dBranch) : dres;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Dropout: inverted masks, 0 with probability p, else 1 / (1 - p)
+
+    private void drawDropoutMasks(Acts a, long seed) {
+        dropoutRng.setSeed(seed);
+        drawMask(a.dropEmb);
+        for (LayerActs la : a.layers) {
+            drawMask(la.dropAtt);
+            drawMask(la.dropRes1);
+            drawMask(la.dropRes2);
+        }
+    }
+
+    private void drawMask(INDArray mask) {
+        double keep = 1 - cfg.dropout();
+        Nd4j.getExecutioner().exec(new BernoulliDistribution(mask, keep), dropoutRng);
+        mask.muli(1 / keep);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -555,7 +755,7 @@ public final class Gpt {
         // [B, T, 3, H, hs] -> [3, B, H, T, hs]: q, k, v as contiguous [B*H, T, hs] blocks
         la.qkvh.reshape(3, a.b, h, t, hs).assign(la.qkv.reshape(a.b, t, 3, h, hs).permute(2, 0, 3, 1, 4));
         t0 = lap(Kernel.RESIDUAL_BIAS, t0);
-        causalAttention(la.q, la.k, la.v, causalMask, la.att, a.yh);
+        causalAttention(la.q, la.k, la.v, causalMask, la.att, a.dropping ? la.dropAtt : null, a.attDropped, a.yh);
         t0 = clock();
         // [B, H, T, hs] -> [B, T, H, hs] = [B*T, d]
         la.atty.reshape(a.b, t, h, hs).assign(a.yh.reshape(a.b, h, t, hs).permute(0, 2, 1, 3));
@@ -564,9 +764,11 @@ public final class Gpt {
 
     /**
      * att = softmax(q k^T / sqrt(hs) + mask), y = att v, per group (batch row and head): q [G, n, hs] against
-     * k, v [G, m, hs], mask [n, m] (0 or -1e9), att [G, n, m], y [G, n, hs].
+     * k, v [G, m, hs], mask [n, m] (0 or -1e9), att [G, n, m], y [G, n, hs]. With a dropout mask {@code drop},
+     * y = (att * drop) v, the product written to {@code dropped}; att keeps the probabilities.
      */
-    private void causalAttention(INDArray q, INDArray k, INDArray v, INDArray mask, INDArray att, INDArray y) {
+    private void causalAttention(INDArray q, INDArray k, INDArray v, INDArray mask, INDArray att, INDArray drop,
+                                 INDArray dropped, INDArray y) {
         long t0 = clock();
         Nd4j.exec(new Mmul(q, k, att, 1.0 / Math.sqrt(cfg.headSize()), 0.0, MMulTranspose.builder().transposeB(true).build()));
         t0 = lap(Kernel.MATMUL, t0);
@@ -575,7 +777,7 @@ public final class Gpt {
         }
         Nd4j.exec(new SoftMax(att, att, -1));
         t0 = lap(Kernel.ATTN_SOFTMAX, t0);
-        Nd4j.exec(new Mmul(att, v, y, 1.0, 0.0, MMulTranspose.allFalse()));
+        Nd4j.exec(new Mmul(drop == null ? att : att.mul(drop, dropped), v, y, 1.0, 0.0, MMulTranspose.allFalse()));
         lap(Kernel.MATMUL, t0);
     }
 
@@ -586,7 +788,11 @@ public final class Gpt {
         a.dyh.reshape(a.b, h, t, hs).assign(a.dAtty.reshape(a.b, t, h, hs).permute(0, 2, 1, 3));
         t0 = lap(Kernel.RESIDUAL_BIAS, t0);
         Nd4j.exec(new Mmul(a.dyh, la.v, a.datt, 1.0, 0.0, MMulTranspose.builder().transposeB(true).build()));
-        Nd4j.exec(new Mmul(la.att, a.dyh, a.dv, 1.0, 0.0, MMulTranspose.builder().transposeA(true).build()));
+        INDArray probs = a.dropping ? la.att.mul(la.dropAtt, a.attDropped) : la.att;
+        Nd4j.exec(new Mmul(probs, a.dyh, a.dv, 1.0, 0.0, MMulTranspose.builder().transposeA(true).build()));
+        if (a.dropping) {
+            a.datt.muli(la.dropAtt);
+        }
         t0 = lap(Kernel.MATMUL, t0);
         // softmax backward: dpre = att * (datt - sum(datt * att, -1)); masked entries have att = 0
         a.datt.mul(la.att, a.attTmp).sum(a.attRow, 2);
@@ -662,6 +868,113 @@ public final class Gpt {
     }
 
     // ------------------------------------------------------------------------------------------------------------
+    // Scalar head (reward score, PPO value): s = ln_f(x) @ w + b, one per position
+
+    private void scalarHeadForward(Acts a) {
+        Nd4j.gemm(a.lnf, w.scalarW, a.score, false, false, 1.0, 0.0);
+        a.score.addiRowVector(w.scalarB);
+    }
+
+    /** From dScore: dw += lnf^T dScore, db += sum(dScore), dlnf = dScore w^T (added to dlnf when {@code add}). */
+    private void scalarHeadBackward(Acts a, boolean add) {
+        Nd4j.gemm(a.lnf, a.dScore, dw.scalarW, true, false, 1.0, 1.0);
+        dw.scalarB.addi(a.dScore.sum(a.dScalarB, 0));
+        Nd4j.gemm(a.dScore, w.scalarW, a.dln, false, true, 1.0, add ? 1.0 : 0.0);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Pairwise reward: rows [0, P) chosen, [P, 2P) the matching rejected; r_b = score at the row's read position
+    // (its mask, one-hot); loss = sum_pairs softplus(-(r_chosen - r_rejected)) / normalizer = -log sigmoid(...)
+
+    private void rewardScores(Acts a, Batch batch) {
+        a.readAt.assign(Nd4j.create(batch.maskFlat(), new long[]{a.b, seqLen}, 'c'));
+        a.scoreVec.reshape(a.b, seqLen).mul(a.readAt, a.readScores).sum(a.reward, 1);
+    }
+
+    private double pairwiseRewardForward(Acts a, Batch batch, double normalizer) {
+        if (a.b % 2 != 0) {
+            throw new IllegalArgumentException("a reward batch holds chosen/rejected pairs: an even number of rows, not " + a.b);
+        }
+        rewardScores(a, batch);
+        int p = a.b / 2;
+        a.reward.get(NDArrayIndex.interval(0, p)).sub(a.reward.get(NDArrayIndex.interval(p, 2 * p)), a.margin);
+        a.pairNormalizer = normalizer;
+        Transforms.softPlus(a.pairTmp.assign(a.margin).negi(), false);
+        return a.pairTmp.sumNumber().doubleValue() / normalizer;
+    }
+
+    /** d loss / d margin = -sigmoid(-margin) / normalizer, +1 to the chosen reward, -1 to the rejected one. */
+    private void pairwiseRewardBackward(Acts a) {
+        int p = a.b / 2;
+        Transforms.sigmoid(a.pairTmp.assign(a.margin).negi(), false).divi(-a.pairNormalizer);
+        a.dReward.get(NDArrayIndex.interval(0, p)).assign(a.pairTmp);
+        a.dReward.get(NDArrayIndex.interval(p, 2 * p)).assign(a.pairTmp).negi();
+        Nd4j.exec(new BroadcastMulOp(a.readAt, a.dReward, a.dScoreVec.reshape(a.b, seqLen), 0));
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // PPO on the positions where the mask is 1 (response tokens), weights w_t = mask_t / normalizer:
+    // loss = sum_t w_t (policy_t + c_v value_t - c_e entropy_t), see Objective
+
+    private double ppoForward(Acts a, Batch batch, double normalizer) {
+        crossEntropyForward(a, batch, normalizer);    // logits -> log-probabilities, logp in gathered, w_t in tokWeights
+        Nd4j.exec(new Exp(a.logits, a.probs));
+        a.probs.muli(a.logits).sum(a.entropy, 1).negi();
+        Batch.PpoTargets t = batch.ppo();
+        // without targets (scoring rollouts) the loss inputs are zeros
+        assignRows(a.oldLogp, t == null ? null : t.oldLogp());
+        assignRows(a.adv, t == null ? null : t.advantages());
+        assignRows(a.ret, t == null ? null : t.returns());
+        assignRows(a.oldV, t == null ? null : t.oldValues());
+        double e = objective.clipRange(), c = objective.valueClip();
+        // policy = max(-A r, -A clip(r, 1-e, 1+e)), r = exp(logp - old_logp); keepPolicy = 1 where the first is kept
+        Transforms.exp(a.gathered.sub(a.oldLogp, a.ratio), false);
+        INDArray clipped = Transforms.min(Transforms.max(a.policy.assign(a.ratio), 1 - e, false), 1 + e, false).muli(a.adv).negi();
+        INDArray unclipped = a.ratio.mul(a.adv, a.gLogp).negi();
+        keepFirst(unclipped, clipped, a.keepPolicy);
+        clipped.addi(unclipped.subi(clipped).muli(a.keepPolicy));   // the max, in policy
+        // value = 0.5 max((v-R)^2, (v_clip-R)^2), v_clip = old_v + clip(v - old_v, -c, c) computed as
+        // min(max(v, old_v - c), old_v + c): exactly v inside the range, so that the two terms tie there
+        a.scoreVec.sub(a.ret, a.vErr);
+        Transforms.max(a.oldV.sub(c, a.vClipErr), a.scoreVec, false);
+        Transforms.min(a.vClipErr, a.oldV.add(c, a.gLogp), false).subi(a.ret);
+        INDArray sq = a.vErr.mul(a.vErr, a.gLogp), sqClip = a.vClipErr.mul(a.vClipErr, a.vClipErr);
+        keepFirst(sq, sqClip, a.keepValue);
+        sqClip.addi(sq.subi(sqClip).muli(a.keepValue)).muli(0.5 * objective.valueCoef());
+        a.policy.addi(sqClip).subi(a.entropy.mul(objective.entropyCoef(), a.gLogp));
+        return a.policy.muli(a.tokWeights).sumNumber().doubleValue();
+    }
+
+    private static void assignRows(INDArray target, float[][] rows) {
+        if (rows == null) {
+            target.assign(0);
+        } else {
+            target.assign(Nd4j.create(Batch.flat(rows), new long[]{target.length()}, 'c'));
+        }
+    }
+
+    /** keep = 1 where first >= second, else 0 (ties keep the first: inside the clip range both terms are equal). */
+    private static void keepFirst(INDArray first, INDArray second, INDArray keep) {
+        Transforms.step(second.sub(first, keep), false).rsubi(1.0);
+    }
+
+    /**
+     * d loss / d logits = P (w c_e (logP + H) - g) + g onehot(target), g = d loss / d logp = -w A r [first kept];
+     * d loss / d value = w c_v (v - R) [unclipped kept] (a clipped term has no gradient in v).
+     */
+    private void ppoBackward(Acts a) {
+        a.adv.mul(a.keepPolicy, a.gLogp).muli(a.ratio).muli(a.tokWeights).negi();
+        Nd4j.exec(new Exp(a.logits, a.probs));
+        a.logits.addiColumnVector(a.entropy).muliColumnVector(a.tokWeights).muli(objective.entropyCoef())
+                .subiColumnVector(a.gLogp).muli(a.probs);
+        INDArray flat = a.logits.reshape(-1);
+        ScatterAdd add = new ScatterAdd(flat, targetIndex, a.gLogp);
+        add.addOutputArgument(flat);
+        Nd4j.exec(add);
+        a.vErr.mul(a.keepValue, a.dScoreVec).muli(a.tokWeights).muli(objective.valueCoef());
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
     // Generation: the same kernels over one sequence, keys and values of earlier positions cached
 
     /** Keys and values of the positions decoded so far: per layer [H, blockSize, hs]; rows [0, length) filled. */
@@ -731,7 +1044,7 @@ public final class Gpt {
                     .assign(heads.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()));
             INDArray k = cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
             INDArray v = cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
-            causalAttention(q, k, v, mask, att, y);
+            causalAttention(q, k, v, mask, att, null, null, y);
             atty.reshape(n, h, hs).assign(y.permute(1, 0, 2));
             linearForward(atty, p.projW, p.projB, branch);
             x.addi(branch);

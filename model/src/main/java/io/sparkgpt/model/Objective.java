@@ -3,8 +3,8 @@ package io.sparkgpt.model;
 import java.io.Serializable;
 
 /**
- * What {@link GptModel} computes a loss for. Every objective normalises its loss by "loss units" of the whole
- * (accumulated) step, so micro-batch gradients add up to the gradient of the step's mean ({@link GptModel#lossUnits}).
+ * What {@link Gpt} computes a loss for. Every objective normalises its loss by "loss units" of the whole
+ * (accumulated) step, so micro-batch gradients add up to the gradient of the step's mean ({@link Gpt#lossUnits}).
  * <ul>
  *   <li>{@link Kind#LM}: next-token cross-entropy weighted by {@link Batch#mask()}; units: unmasked tokens.
  *       Pretraining, and SFT (whose mask is 1 only on completion tokens).</li>

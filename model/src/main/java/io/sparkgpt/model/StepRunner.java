@@ -4,7 +4,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -20,20 +19,17 @@ import java.util.Map;
  * List<StepRunner.StepStats> stats = runner.run(params, opt, stepsOfMicroBatches, seed);  // params, opt updated in place
  * }</pre>
  *
- * The language-model objective without dropout runs on the explicit engine {@link Gpt} (flat buffers; the moments
- * too); the reward and PPO objectives and dropout still run on the SameDiff graph of {@link GptModel}. Parameters
- * and moments passed in are copied into the engine's buffers and back out after the steps, unless they are the
- * engine's own ({@link #own(Map)}, {@link #own(AdamW.State)}: what a long-running loop uses to skip the copies).
+ * Every objective (language model, pairwise reward, PPO), with or without dropout, runs on the explicit engine
+ * {@link Gpt} (flat buffers; the moments too). Parameters and moments passed in are copied into the engine's buffers
+ * and back out after the steps, unless they are the engine's own ({@link #own(Map)}, {@link #own(AdamW.State)}: what
+ * a long-running loop uses to skip the copies).
  *
  * One step: gradients of every micro-batch are summed, each micro-batch's loss normalised by the unmasked tokens
  * of the whole step (so accumulation over micro-batches equals one large batch exactly), the global gradient
  * norm is clipped, and AdamW is applied with the learning rate of the schedule at step {@code opt.step}.
  */
 public final class StepRunner {
-    /** The explicit engine (LM objective, no dropout), else null. */
     private final Gpt gpt;
-    /** The SameDiff graph for what {@link Gpt} does not cover yet, else null. */
-    private final GptModel model;
     private final AdamW adamw;
     private final LrSchedule schedule;
     private final double gradClip;
@@ -53,32 +49,20 @@ public final class StepRunner {
     /** As above for another {@link Objective} (the parameters then include its head). */
     public StepRunner(GptConfig cfg, int seqLen, AdamW.Hyper hyper, LrSchedule schedule, double gradClip,
                       Objective objective) {
-        boolean explicit = objective.kind() == Objective.Kind.LM && cfg.dropout() == 0;
-        this.gpt = explicit ? new Gpt(cfg, seqLen) : null;
-        this.model = explicit ? null : new GptModel(cfg, seqLen, objective);
+        this.gpt = new Gpt(cfg, seqLen, objective);
         this.adamw = new AdamW(hyper, GptModel.paramSpecs(cfg, objective.head()));
         this.schedule = schedule;
         this.gradClip = gradClip;
-        if (explicit) {
-            long n = gpt.flatParams().length();
-            flatM = Nd4j.create(cfg.nd4jType(), n);
-            flatV = Nd4j.create(cfg.nd4jType(), n);
-            scratch = Nd4j.create(cfg.nd4jType(), n);
-            ownState = new AdamW.State(gpt.views(flatM), gpt.views(flatV), 0);
-        } else {
-            flatM = flatV = scratch = null;
-            ownState = null;
-        }
+        long n = gpt.flatParams().length();
+        flatM = Nd4j.create(cfg.nd4jType(), n);
+        flatV = Nd4j.create(cfg.nd4jType(), n);
+        scratch = Nd4j.create(cfg.nd4jType(), n);
+        ownState = new AdamW.State(gpt.views(flatM), gpt.views(flatV), 0);
     }
 
-    /** The explicit engine, or null when this runner's objective still runs on {@link #graphModel()}. */
+    /** The engine the steps run on. */
     public Gpt engine() {
         return gpt;
-    }
-
-    /** The SameDiff graph (reward and PPO objectives, dropout), or null when {@link #engine()} runs the steps. */
-    public GptModel graphModel() {
-        return model;
     }
 
     public AdamW adamw() {
@@ -89,14 +73,8 @@ public final class StepRunner {
         return schedule;
     }
 
-    /**
-     * The engine's own parameter arrays, loaded with {@code params}: steps on them copy nothing. Without the
-     * explicit engine, {@code params} itself.
-     */
+    /** The engine's own parameter arrays, loaded with {@code params}: steps on them copy nothing. */
     public Map<String, INDArray> own(Map<String, INDArray> params) {
-        if (gpt == null) {
-            return params;
-        }
         if (params != gpt.params()) {
             gpt.load(params);
         }
@@ -105,9 +83,6 @@ public final class StepRunner {
 
     /** The runner's own optimiser state (moment views into flat buffers), loaded with {@code opt}. */
     public AdamW.State own(AdamW.State opt) {
-        if (gpt == null) {
-            return opt;
-        }
         if (opt != ownState) {
             copy(opt.m, ownState.m);
             copy(opt.v, ownState.v);
@@ -129,12 +104,6 @@ public final class StepRunner {
     /** Runs one step per element of {@code steps} (each a list of micro-batches); updates params and opt in place. */
     public List<StepStats> run(Map<String, INDArray> params, AdamW.State opt, List<List<Batch>> steps, long seed) {
         List<StepStats> out = new ArrayList<>();
-        if (gpt == null) {
-            for (List<Batch> micro : steps) {
-                out.add(step(params, opt, micro, seed));
-            }
-            return out;
-        }
         Map<String, INDArray> p = own(params);
         AdamW.State o = own(opt);
         for (List<Batch> micro : steps) {
@@ -145,7 +114,7 @@ public final class StepRunner {
     }
 
     /** Copies the engine's parameters and moments back into the caller's arrays (when they are not the engine's). */
-    private void giveBack(Map<String, INDArray> params, AdamW.State opt) {
+    public void giveBack(Map<String, INDArray> params, AdamW.State opt) {
         if (params != gpt.params()) {
             gpt.store(params);
         }
@@ -157,8 +126,8 @@ public final class StepRunner {
     }
 
     /**
-     * Gradients summed over the micro-batches (normalised by the total unmasked tokens), and the mean loss. With the
-     * explicit engine the gradients are its views, valid until its next pass.
+     * Gradients summed over the micro-batches (normalised by the step's loss units), and the mean loss. The gradients
+     * are the engine's views, valid until its next pass.
      */
     public record Accumulated(double loss, Map<String, INDArray> grads, long tokens) {
     }
@@ -168,87 +137,50 @@ public final class StepRunner {
         double count = 0;
         long tokens = 0;
         for (Batch b : micro) {
-            count += gpt != null ? b.maskSum() : model.lossUnits(b);
+            count += gpt.lossUnits(b);
             tokens += (long) b.size() * b.seqLen();
         }
         if (count <= 0) {
             throw new IllegalArgumentException("every token (or pair) of the step is masked out");
         }
-        if (gpt != null) {
-            own(params);
-            gpt.zeroGrad();
-            double loss = 0;
-            for (Batch b : micro) {
-                loss += gpt.forwardBackward(b, count);
-            }
-            return new Accumulated(loss, gpt.grads(), tokens);
-        }
-        if (model.params() != params) {
-            model.setParams(params);
-        }
-        Map<String, INDArray> acc = new LinkedHashMap<>();
+        own(params);
+        gpt.zeroGrad();
         double loss = 0;
         for (int j = 0; j < micro.size(); j++) {
-            GptModel.LossAndGrads lg = model.lossAndGradients(micro.get(j), count, dropoutSeed * 1_000_003L + j);
-            loss += lg.loss();
-            for (Map.Entry<String, INDArray> e : lg.grads().entrySet()) {
-                INDArray a = acc.get(e.getKey());
-                if (a == null) {
-                    acc.put(e.getKey(), e.getValue().dup());
-                } else {
-                    a.addi(e.getValue());
-                }
-            }
+            // a non-negative seed per micro-batch (used only when the config has dropout)
+            loss += gpt.forwardBackward(micro.get(j), count, (dropoutSeed * 1_000_003L + j) & Long.MAX_VALUE);
         }
-        return new Accumulated(loss, acc, tokens);
+        return new Accumulated(loss, gpt.grads(), tokens);
     }
 
     /** One optimiser step. */
     public StepStats step(Map<String, INDArray> params, AdamW.State opt, List<Batch> micro, long seed) {
         long t0 = System.nanoTime();
-        if (gpt != null && (params != gpt.params() || opt != ownState)) {
-            StepStats s = run(params, opt, List.of(micro), seed).get(0);
-            return s;
+        if (params != gpt.params() || opt != ownState) {
+            return run(params, opt, List.of(micro), seed).get(0);
         }
         long stepIndex = opt.step;
         Accumulated a = accumulate(params, micro, seed ^ (stepIndex * 0x9E3779B97F4A7C15L));
         double lr = schedule.lr(stepIndex);
-        double norm;
-        if (gpt != null) {
-            long t1 = System.nanoTime();
-            INDArray g = gpt.flatGrads();
-            norm = g.norm2Number().doubleValue();
-            double coef = gradClip / (norm + 1e-6);
-            if (gradClip > 0 && coef < 1) {
-                g.muli(coef);
-            }
-            adamw.stepFlat(gpt.flatParams(), g, flatM, flatV, gpt.decayMask(), scratch, opt, lr);
-            gpt.addProfile(Gpt.Kernel.OPTIMIZER, System.nanoTime() - t1);
-        } else {
-            norm = AdamW.clipGlobalNorm(a.grads(), gradClip);
-            adamw.step(params, a.grads(), opt, lr);
+        long t1 = System.nanoTime();
+        INDArray g = gpt.flatGrads();
+        double norm = g.norm2Number().doubleValue();
+        double coef = gradClip / (norm + 1e-6);
+        if (gradClip > 0 && coef < 1) {
+            g.muli(coef);
         }
+        adamw.stepFlat(gpt.flatParams(), g, flatM, flatV, gpt.decayMask(), scratch, opt, lr);
+        gpt.addProfile(Gpt.Kernel.OPTIMIZER, System.nanoTime() - t1);
         return new StepStats(stepIndex + 1, a.loss(), lr, norm, a.tokens(), (System.nanoTime() - t0) / 1e6);
     }
 
     /** Mean loss over the loss units (unmasked tokens, or pairs) of all batches (no dropout, no update). */
     public double evaluate(Map<String, INDArray> params, List<Batch> batches) {
         double sum = 0, count = 0;
-        if (gpt != null) {
-            own(params);
-            for (Batch b : batches) {
-                double c = b.maskSum();
-                sum += gpt.loss(b, Math.max(1e-12, c)) * c;
-                count += c;
-            }
-            return sum / count;
-        }
-        if (model.params() != params) {
-            model.setParams(params);
-        }
+        own(params);
         for (Batch b : batches) {
-            double c = model.lossUnits(b);
-            sum += model.loss(b) * c;
+            double c = gpt.lossUnits(b);
+            sum += gpt.loss(b, Math.max(1e-12, c)) * c;
             count += c;
         }
         return sum / count;
@@ -271,12 +203,10 @@ public final class StepRunner {
 
     /** Reward model: the score of each row of {@code b}, read at the position where its mask is 1. */
     public float[] rewards(Map<String, INDArray> params, Batch b) {
-        if (model == null) {
+        if (gpt.objective().kind() != Objective.Kind.PAIRWISE_REWARD) {
             throw new IllegalStateException("rewards need the reward objective");
         }
-        if (model.params() != params) {
-            model.setParams(params);
-        }
-        return model.rewards(b);
+        own(params);
+        return gpt.rewards(b);
     }
 }

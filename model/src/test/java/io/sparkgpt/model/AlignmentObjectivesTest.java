@@ -16,8 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The alignment objectives: SFT's loss mask, the pairwise reward loss and the PPO loss. The two new losses are
- * checked against central finite differences in double precision, as the language-model loss is in
+ * The alignment objectives of {@link Gpt}: SFT's loss mask, the pairwise reward loss and the PPO loss. The two
+ * head losses are checked against central finite differences in double precision, as the language-model loss is in
  * {@link GradientCheckTest}.
  */
 class AlignmentObjectivesTest {
@@ -41,19 +41,37 @@ class AlignmentObjectivesTest {
      * The gradient of a masked batch is exactly the sum of the per-position gradients of its unmasked positions:
      * prompt (and padding) positions contribute nothing, although each of them alone has a non-zero gradient.
      */
+    /** An engine for {@code objective} loaded with {@link #params}. */
+    static Gpt engine(Objective objective) {
+        Gpt model = new Gpt(CFG, T, objective);
+        model.load(params(objective.head()));
+        return model;
+    }
+
+    /** Loss and a copy of the gradients of one batch. */
+    record LossAndGrads(double loss, Map<String, INDArray> grads) {
+    }
+
+    static LossAndGrads lossAndGradients(Gpt model, Batch batch, double normalizer) {
+        model.zeroGrad();
+        double loss = model.forwardBackward(batch, normalizer);
+        Map<String, INDArray> g = new LinkedHashMap<>();
+        model.grads().forEach((k, v) -> g.put(k, v.dup()));
+        return new LossAndGrads(loss, g);
+    }
+
     @Test
     void maskedPromptPositionsContributeNoGradient() {
-        GptModel model = new GptModel(CFG, T);
-        model.setParams(params(Head.NONE));
+        Gpt model = engine(Objective.lm());
         int[][] tokens = TestData.randomTokens(1, T, CFG.vocabSize(), 5);
         float[][] sft = {{0, 0, 0, 1, 1, 0}};     // prompt 0..2, completion 3..4, padding 5
-        Map<String, INDArray> masked = model.lossAndGradients(new Batch(tokens, sft), 1, 0).grads();
+        Map<String, INDArray> masked = lossAndGradients(model, new Batch(tokens, sft), 1).grads();
         Map<String, INDArray> completion = null;
         Map<String, INDArray> prompt = null;
         for (int t = 0; t < T; t++) {
             float[][] one = new float[1][T];
             one[0][t] = 1;
-            Map<String, INDArray> g = model.lossAndGradients(new Batch(tokens, one), 1, 0).grads();
+            Map<String, INDArray> g = lossAndGradients(model, new Batch(tokens, one), 1).grads();
             if (sft[0][t] == 1) {
                 completion = add(completion, g);
             } else {
@@ -69,8 +87,8 @@ class AlignmentObjectivesTest {
         // The label of the last (padding) position is not an input of any position: changing it changes nothing.
         int[][] other = {tokens[0].clone()};
         other[0][T] = (other[0][T] + 1) % CFG.vocabSize();
-        GptModel.LossAndGrads a = model.lossAndGradients(new Batch(tokens, sft), 2, 0);
-        GptModel.LossAndGrads b = model.lossAndGradients(new Batch(other, sft), 2, 0);
+        LossAndGrads a = lossAndGradients(model, new Batch(tokens, sft), 2);
+        LossAndGrads b = lossAndGradients(model, new Batch(other, sft), 2);
         assertEquals(a.loss(), b.loss(), 0.0);
         for (String k : a.grads().keySet()) {
             assertArrayEquals(a.grads().get(k).ravel().toDoubleVector(), b.grads().get(k).ravel().toDoubleVector(), 0.0, k);
@@ -100,17 +118,15 @@ class AlignmentObjectivesTest {
 
     @Test
     void pairwiseRewardGradientsMatchFiniteDifferences() {
-        GptModel model = new GptModel(CFG, T, Objective.pairwiseReward());
-        Map<String, INDArray> p = params(Head.REWARD);
-        model.setParams(p);
+        Gpt model = engine(Objective.pairwiseReward());
         Batch batch = pairBatch();
         float[] r = model.rewards(batch);
         double expected = 0;
         for (int i = 0; i < 2; i++) {
             expected += Math.log1p(Math.exp(-(r[i] - r[2 + i]))) / 2;
         }
-        assertEquals(expected, model.loss(batch), 1e-6, "mean of -log sigmoid(r_chosen - r_rejected)");
-        gradientCheck(model, p, batch, model.lossUnits(batch));
+        assertEquals(expected, model.loss(batch, model.lossUnits(batch)), 1e-6, "mean of -log sigmoid(r_chosen - r_rejected)");
+        gradientCheck(model, batch, model.lossUnits(batch));
 
         // The reward is the score at the read position: a token after it (padding) does not change it.
         int[][] padded = batch.tokens().clone();
@@ -119,10 +135,10 @@ class AlignmentObjectivesTest {
         assertEquals(r[1], model.rewards(new Batch(padded, batch.mask()))[1], 0.0);
     }
 
-    static Batch ppoBatch(GptModel model) {
+    static Batch ppoBatch(Gpt model) {
         int[][] tokens = TestData.randomTokens(2, T, CFG.vocabSize(), 31);
         float[][] mask = {{0, 0, 1, 1, 1, 0}, {0, 1, 1, 1, 1, 1}};
-        GptModel.PolicyOutputs o = model.policyOutputs(new Batch(tokens, mask));
+        Gpt.PolicyOutputs o = model.policyOutputs(new Batch(tokens, mask));
         Random r = new Random(4);
         float[][] oldLogp = new float[2][T], adv = new float[2][T], ret = new float[2][T], oldV = new float[2][T];
         for (int b = 0; b < 2; b++) {
@@ -139,27 +155,25 @@ class AlignmentObjectivesTest {
 
     @Test
     void ppoGradientsMatchFiniteDifferences() {
-        GptModel model = new GptModel(CFG, T, Objective.ppo(0.2, 0.2, 0.5, 0.01));
-        Map<String, INDArray> p = params(Head.VALUE);
-        model.setParams(p);
+        Gpt model = engine(Objective.ppo(0.2, 0.2, 0.5, 0.01));
         Batch batch = ppoBatch(model);
-        GptModel.LossAndGrads lg = model.lossAndGradients(batch, model.lossUnits(batch), 0);
+        model.forwardBackward(batch, model.lossUnits(batch));
         double clipped = 0;
-        for (double ratio : lg.ratios().toDoubleVector()) {
+        for (double ratio : model.ratios().toDoubleVector()) {
             clipped += Math.abs(ratio - 1) > 0.2 ? 1 : 0;
         }
         assertTrue(clipped > 0 && clipped < T * 2, "the batch exercises both sides of the clip: " + clipped);
-        gradientCheck(model, p, batch, model.lossUnits(batch));
+        gradientCheck(model, batch, model.lossUnits(batch));
     }
 
     /** The policy's per-token log-probabilities are the LM's log-softmax at the next token. */
     @Test
     void policyLogProbabilitiesMatchTheLanguageModel() {
         Map<String, INDArray> p = params(Head.VALUE);
-        GptModel policy = new GptModel(CFG, T, Objective.ppo(0.2, 0.2, 0.5, 0));
-        policy.setParams(p);
-        GptModel lm = new GptModel(CFG, T);
-        lm.setParams(GptModel.backbone(CFG, p));
+        Gpt policy = new Gpt(CFG, T, Objective.ppo(0.2, 0.2, 0.5, 0));
+        policy.load(p);
+        Gpt lm = new Gpt(CFG, T);
+        lm.load(GptModel.backbone(CFG, p));
         Batch b = new Batch(TestData.randomTokens(2, T, CFG.vocabSize(), 8), null);
         float[][] logp = policy.policyOutputs(b).logp();
         INDArray logits = lm.logits(b);
@@ -173,10 +187,40 @@ class AlignmentObjectivesTest {
         }
     }
 
+    /**
+     * With dropout the gradients are those of the loss under the pass's masks: finite differences of training
+     * passes with the same seed. The masks sit in the trunk (embeddings, attention, both residual branches), the
+     * same for every objective; PPO's loss reaches both heads.
+     */
+    @Test
+    void dropoutGradientsMatchFiniteDifferences() {
+        Objective objective = Objective.ppo(0.2, 0.2, 0.5, 0.01);
+        Gpt model = new Gpt(CFG.withDropout(0.3), T, objective);
+        model.load(params(objective.head()));
+        Batch batch = ppoBatch(model);
+        double units = model.lossUnits(batch);
+        model.zeroGrad();
+        double dropped = model.forwardBackward(batch, units, 5);
+        assertTrue(Math.abs(dropped - model.loss(batch, units)) > 1e-6, "the masks change the loss");
+        gradientCheck(model, batch, units, 5);
+    }
+
     /** Central differences for a sample of elements of every tensor (see {@link GradientCheckTest}). */
-    static void gradientCheck(GptModel model, Map<String, INDArray> params, Batch batch, double normalizer) {
-        GptModel.LossAndGrads lg = model.lossAndGradients(batch, normalizer, 0);
-        assertEquals(model.loss(batch), lg.loss(), 1e-12, "loss from the gradient pass vs forward");
+    static void gradientCheck(Gpt model, Batch batch, double normalizer) {
+        gradientCheck(model, batch, normalizer, -1);
+    }
+
+    /** As above, for training passes with dropout seed {@code dropoutSeed} (none when negative). */
+    static void gradientCheck(Gpt model, Batch batch, double normalizer, long dropoutSeed) {
+        model.zeroGrad();
+        double loss = model.forwardBackward(batch, normalizer, dropoutSeed);
+        Map<String, INDArray> grads = new LinkedHashMap<>();
+        model.grads().forEach((k, v) -> grads.put(k, v.dup()));
+        LossAndGrads lg = new LossAndGrads(loss, grads);
+        java.util.function.DoubleSupplier lossNow = () -> dropoutSeed < 0 ? model.loss(batch, normalizer)
+                : model.forwardBackward(batch, normalizer, dropoutSeed);
+        assertEquals(lossNow.getAsDouble(), lg.loss(), 1e-12, "loss from the gradient pass vs forward");
+        Map<String, INDArray> params = model.params();
         double eps = 1e-6;
         Random pick = new Random(3);
         List<String> failures = new ArrayList<>();
@@ -194,9 +238,9 @@ class AlignmentObjectivesTest {
             for (long i : idx) {
                 double orig = p.getDouble(i);
                 p.putScalar(i, orig + eps);
-                double lp = model.loss(batch);
+                double lp = lossNow.getAsDouble();
                 p.putScalar(i, orig - eps);
-                double lm = model.loss(batch);
+                double lm = lossNow.getAsDouble();
                 p.putScalar(i, orig);
                 double num = (lp - lm) / (2 * eps);
                 double ana = g.getDouble(i);

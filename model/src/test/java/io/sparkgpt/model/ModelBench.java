@@ -19,8 +19,8 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Training-step benchmark: sparkgpt's explicit engine ({@link Gpt} + flat AdamW, through {@link StepRunner}) and
- * the SameDiff graph ({@link GptModel} + AdamW) against the PyTorch reference on the same configs, batch shapes and
+ * Training-step benchmark: sparkgpt's explicit engine ({@link Gpt} + flat AdamW, through {@link StepRunner})
+ * against the PyTorch reference on the same configs, batch shapes and
  * thread counts, each measurement in its own process with {@code OMP_NUM_THREADS} set. Prints a Markdown table:
  * ms per step (median after a warm-up step), tokens/s, the ratio sparkgpt / PyTorch, peak resident memory of each
  * process, and model FLOPs utilisation ({@link GptConfig#trainFlopsPerToken} x tokens/s) against a measured
@@ -33,7 +33,7 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  * mvn -q -pl model -am test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt
  * java -cp model/target/test-classes:model/target/classes:$(cat model/target/cp.txt) \
- *     io.sparkgpt.model.ModelBench [--configs tiny,small,gpt2-124m] [--threads 1,2] [--no-samediff] [--profile]
+ *     io.sparkgpt.model.ModelBench [--configs tiny,small,gpt2-124m] [--threads 1,2] [--profile]
  *     [--gemm] [--no-generate] [--jvm-opt OPT]
  * </pre>
  */
@@ -58,7 +58,7 @@ public final class ModelBench {
 
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("--worker")) {
-            worker(args[1], Integer.parseInt(args[2]), args[3], Boolean.parseBoolean(args[4]));
+            worker(args[1], Integer.parseInt(args[2]), Boolean.parseBoolean(args[3]));
             return;
         }
         if (args.length > 0 && args[0].equals("--generate-worker")) {
@@ -71,13 +71,12 @@ public final class ModelBench {
         }
         List<String> configs = List.of("tiny", "small", "gpt2-124m");
         List<Integer> threads = List.of(1, 2);
-        boolean gen = true, samediff = true, profile = false, gemm = false;
+        boolean gen = true, profile = false, gemm = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--configs" -> configs = Arrays.asList(args[++i].split(","));
                 case "--threads" -> threads = Arrays.stream(args[++i].split(",")).map(Integer::parseInt).toList();
                 case "--no-generate" -> gen = false;
-                case "--no-samediff" -> samediff = false;
                 case "--profile" -> profile = true;
                 case "--gemm" -> gemm = true;
                 case "--jvm-opt" -> JVM_OPTS.add(args[++i]);
@@ -90,10 +89,10 @@ public final class ModelBench {
             gemmTable(configs, threads, python, work);
         }
         StringBuilder table = new StringBuilder();
-        table.append("| config | params | V | B x T | threads | sparkgpt ms/step | sparkgpt tok/s | SameDiff ms/step | PyTorch ms/step "
+        table.append("| config | params | V | B x T | threads | sparkgpt ms/step | sparkgpt tok/s | PyTorch ms/step "
                 + "| PyTorch tok/s | sparkgpt / PyTorch | peak RSS MB sparkgpt / PyTorch | MFU sparkgpt | MFU PyTorch "
                 + "| SGEMM peak GFLOP/s ND4J / torch |\n");
-        table.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        table.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         StringBuilder profiles = new StringBuilder();
         for (String preset : configs) {
             Case c = caseFor(preset);
@@ -102,8 +101,7 @@ public final class ModelBench {
             Path cfgFile = work.resolve(preset + ".json");
             Files.write(cfgFile, JSON.writeValueAsBytes(cfg));
             for (int t : threads) {
-                JsonNode j = runJava(new String[]{"--worker", preset, Integer.toString(t), "explicit", Boolean.toString(profile)}, t);
-                JsonNode sd = samediff ? runJava(new String[]{"--worker", preset, Integer.toString(t), "samediff", "false"}, t) : null;
+                JsonNode j = runJava(new String[]{"--worker", preset, Integer.toString(t), Boolean.toString(profile)}, t);
                 JsonNode p = null;
                 if (python != null) {
                     List<String> a = new ArrayList<>(List.of("bench", cfgFile.toString(), "" + c.batch(), "" + c.seq(), "" + c.steps(), "" + t));
@@ -118,9 +116,8 @@ public final class ModelBench {
                             j.get("profile_ms"), p == null ? "n/a" : p.get("profile_ms")));
                 }
                 double jms = j.get("ms_per_step").asDouble(), jtok = j.get("tokens_per_s").asDouble(), jpeak = j.get("gemm_gflops").asDouble();
-                String row = String.format(Locale.ROOT, "| %s | %.1fM | %d | %d x %d | %d | %.0f | %,.0f | %s | %s | %s | %s | %s | %.1f%% | %s | %.0f / %s |",
+                String row = String.format(Locale.ROOT, "| %s | %.1fM | %d | %d x %d | %d | %.0f | %,.0f | %s | %s | %s | %s | %.1f%% | %s | %.0f / %s |",
                         preset, cfg.parameterCount() / 1e6, cfg.vocabSize(), c.batch(), c.seq(), t, jms, jtok,
-                        sd == null ? "n/a" : String.format(Locale.ROOT, "%.0f", sd.get("ms_per_step").asDouble()),
                         p == null ? "n/a" : String.format(Locale.ROOT, "%.0f", p.get("ms_per_step").asDouble()),
                         p == null ? "n/a" : String.format(Locale.ROOT, "%,.0f", p.get("tokens_per_s").asDouble()),
                         p == null ? "n/a" : String.format(Locale.ROOT, "%.2fx", jms / p.get("ms_per_step").asDouble()),
@@ -276,38 +273,21 @@ public final class ModelBench {
     }
 
     /**
-     * Measures training steps of one case in this process: {@code engine} "explicit" ({@link StepRunner} on
-     * {@link Gpt}) or "samediff" ({@link GptModel} gradients + map AdamW, the previous engine); with {@code profile}
+     * Measures training steps of one case in this process ({@link StepRunner} on {@link Gpt}); with {@code profile}
      * one more step with the kernel timers on.
      */
-    static void worker(String preset, int threads, String engine, boolean profile) throws IOException {
+    static void worker(String preset, int threads, boolean profile) throws IOException {
         Trainer.applyThreads(threads);
         Case c = caseFor(preset);
         GptConfig cfg = c.config();
         LrSchedule schedule = new LrSchedule(1e-3, 1e-4, 10, 100);
-        StepRunner runner = engine.equals("explicit") ? new StepRunner(cfg, c.seq(), AdamW.Hyper.defaults(), schedule, 1.0) : null;
-        GptModel graph = runner == null ? new GptModel(cfg, c.seq()) : null;
-        AdamW adamw = new AdamW(AdamW.Hyper.defaults(), GptModel.paramSpecs(cfg));
-        Map<String, INDArray> params = GptModel.initParams(cfg, 1);
-        AdamW.State opt = AdamW.State.zeros(params);
-        if (runner != null) {
-            params = runner.own(params);
-            opt = runner.own(opt);
-        } else {
-            graph.setParams(params);
-        }
+        StepRunner runner = new StepRunner(cfg, c.seq(), AdamW.Hyper.defaults(), schedule, 1.0);
+        Map<String, INDArray> params = runner.own(GptModel.initParams(cfg, 1));
+        AdamW.State opt = runner.own(AdamW.State.zeros(params));
         Batch batch = Batch.of(TestData.randomTokens(c.batch(), c.seq(), cfg.vocabSize(), 1));
         double[] ms = new double[c.steps() + 1];
         for (int s = 0; s <= c.steps(); s++) {
-            if (runner != null) {
-                ms[s] = runner.step(params, opt, List.of(batch), 0).millis();
-            } else {
-                long t0 = System.nanoTime();
-                GptModel.LossAndGrads lg = graph.lossAndGradients(batch, batch.maskSum(), 0);
-                AdamW.clipGlobalNorm(lg.grads(), 1.0);
-                adamw.step(params, lg.grads(), opt, schedule.lr(opt.step));
-                ms[s] = (System.nanoTime() - t0) / 1e6;
-            }
+            ms[s] = runner.step(params, opt, List.of(batch), 0).millis();
         }
         double[] timed = Arrays.copyOfRange(ms, 1, ms.length);
         Arrays.sort(timed);
@@ -315,7 +295,7 @@ public final class ModelBench {
         Map<String, Object> out = new java.util.LinkedHashMap<>(Map.of("ms_per_step", med, "tokens_per_s", c.batch() * c.seq() / (med / 1000),
                 "first_step_ms", ms[0], "threads", threads, "nd4j_threads", Nd4j.getEnvironment().maxMasterThreads(),
                 "peak_rss_mb", peakRssMb()));
-        if (profile && runner != null) {
+        if (profile) {
             Gpt gpt = runner.engine();
             gpt.profile(true);
             gpt.resetProfile();

@@ -236,6 +236,109 @@ class PytorchParityTest {
         assertEquals(java.util.Arrays.toString(ref), java.util.Arrays.toString(g.ids()));
     }
 
+    /**
+     * The reward and PPO heads on shared weights ({@code tiny}, vocabulary 256, float32): the pairwise reward loss
+     * and the PPO loss (ratios on both sides of the clip, clipped and unclipped values, entropy bonus) and the
+     * gradients of every tensor, backbone and head, equal PyTorch autograd's on the same formulas.
+     */
+    @Test
+    void rewardAndPpoHeadsMatchPytorch() throws Exception {
+        String python = python();
+        Assumptions.assumeTrue(python != null, "optional oracle missing: python3 with torch (apt-get install python3-torch python3-numpy)");
+        int b = 4, t = 32;
+        GptConfig cfg = GptConfig.preset("tiny", 256);
+        Map<String, INDArray> backbone = GptModel.initParams(cfg, 2025);
+        Path work = tmp.resolve("heads");
+        Checkpoint.save(work, cfg, backbone, null, null, null);
+        Map<String, INDArray> reward = GptModel.withNewHead(cfg, backbone, Head.REWARD, 3);
+        Map<String, INDArray> policy = GptModel.withNewHead(cfg, backbone, Head.VALUE, 4);
+
+        Random r = new Random(12);
+        int[][] tokens = TestData.randomTokens(b, t, cfg.vocabSize(), 13);
+        float[][] readAt = new float[b][t];
+        float[][] mask = new float[b][t];
+        for (int i = 0; i < b; i++) {
+            readAt[i][t - 1 - r.nextInt(t / 2)] = 1;
+            for (int j = 3 + i; j < t - i; j++) {
+                mask[i][j] = 1;   // a "response" span per row
+            }
+        }
+        Objective ppo = Objective.ppo(0.2, 0.2, 0.5, 0.01);
+        Gpt policyEngine = new Gpt(cfg, t, ppo);
+        policyEngine.load(policy);
+        Gpt.PolicyOutputs o = policyEngine.policyOutputs(new Batch(tokens, mask));
+        float[][] oldLogp = new float[b][t], adv = new float[b][t], ret = new float[b][t], oldV = new float[b][t];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t; j++) {
+                oldLogp[i][j] = o.logp()[i][j] + (float) (0.3 * r.nextGaussian());
+                adv[i][j] = (float) r.nextGaussian();
+                ret[i][j] = (float) r.nextGaussian();
+                oldV[i][j] = o.values()[i][j] + (float) (0.4 * r.nextGaussian());
+            }
+        }
+        Map<String, INDArray> data = new LinkedHashMap<>();
+        for (Head h : List.of(Head.REWARD, Head.VALUE)) {
+            Map<String, INDArray> p = h == Head.REWARD ? reward : policy;
+            data.put(h.weight(), p.get(h.weight()));
+            data.put(h.bias(), p.get(h.bias()));
+        }
+        data.put("tokens", Nd4j.createFromArray(tokens));
+        data.put("read_at", Nd4j.createFromArray(readAt));
+        data.put("mask", Nd4j.createFromArray(mask));
+        data.put("old_logp", Nd4j.createFromArray(oldLogp));
+        data.put("advantages", Nd4j.createFromArray(adv));
+        data.put("returns", Nd4j.createFromArray(ret));
+        data.put("old_values", Nd4j.createFromArray(oldV));
+        Safetensors.write(work.resolve("heads.safetensors"), data, Map.of());
+        Files.writeString(work.resolve("heads.json"), String.format(java.util.Locale.ROOT,
+                "{\"clip_range\": %s, \"value_clip\": %s, \"value_coef\": %s, \"entropy_coef\": %s}",
+                ppo.clipRange(), ppo.valueClip(), ppo.valueCoef(), ppo.entropyCoef()));
+        run(python, tmp, List.of("heads", work.toString()), 1, 600);
+        Map<String, Safetensors.Tensor> ref = Safetensors.read(work.resolve("heads_reference.safetensors"));
+
+        Gpt rewardEngine = new Gpt(cfg, t, Objective.pairwiseReward());
+        rewardEngine.load(reward);
+        Batch pairs = new Batch(tokens, readAt);
+        double rewardRel = relMax(Nd4j.createFromArray(rewardEngine.rewards(pairs)), ref.get("reward.rewards").array());
+        rewardEngine.zeroGrad();
+        double rewardLoss = rewardEngine.forwardBackward(pairs, rewardEngine.lossUnits(pairs));
+        Batch ppoBatch = new Batch(tokens, mask, new Batch.PpoTargets(oldLogp, adv, ret, oldV));
+        policyEngine.zeroGrad();
+        double ppoLoss = policyEngine.forwardBackward(ppoBatch, policyEngine.lossUnits(ppoBatch));
+        double clipped = 0;
+        for (double q : policyEngine.ratios().toDoubleVector()) {
+            clipped += Math.abs(q - 1) > ppo.clipRange() ? 1 : 0;
+        }
+        double worstGrad = 0;
+        String worstName = "";
+        for (Gpt engine : List.of(rewardEngine, policyEngine)) {
+            String objective = engine == rewardEngine ? "reward" : "ppo";
+            double total = engine.flatGrads().norm2Number().doubleValue();
+            for (Map.Entry<String, INDArray> g : engine.grads().entrySet()) {
+                INDArray expected = ref.get(objective + ".grad." + g.getKey()).array();
+                // Some true gradients are 0 and both sides hold only rounding: the reward's score.bias and ln_f.bias
+                // get r_chosen - r_rejected's +1 and -1 per pair, which cancel. Such a tensor is measured against
+                // 1e-3 of the objective's whole gradient instead of its own norm.
+                double scale = Math.max(expected.norm2Number().doubleValue(), 1e-3 * total);
+                double rel = g.getValue().reshape(expected.shape()).castTo(expected.dataType()).sub(expected)
+                        .norm2Number().doubleValue() / scale;
+                if (rel > worstGrad) {
+                    worstGrad = rel;
+                    worstName = objective + " " + g.getKey();
+                }
+            }
+        }
+        double refReward = ref.get("reward.loss").array().getDouble(0), refPpo = ref.get("ppo.loss").array().getDouble(0);
+        System.out.printf(java.util.Locale.ROOT, "heads parity: rewards rel %.2e, reward loss %.8f vs %.8f, ppo loss %.8f vs "
+                + "%.8f, %d ratios outside the clip range, worst grad rel %.2e (%s)%n", rewardRel, rewardLoss, refReward,
+                ppoLoss, refPpo, (int) clipped, worstGrad, worstName);
+        assertTrue(clipped > 5 && clipped < b * t, "both sides of the clip are exercised: " + clipped);
+        assertTrue(rewardRel < 1e-4, "rewards differ: " + rewardRel);
+        assertEquals(refReward, rewardLoss, 1e-4, "reward loss");
+        assertEquals(refPpo, ppoLoss, 1e-4, "PPO loss");
+        assertTrue(worstGrad < 1e-3, "gradient of " + worstName + " differs: " + worstGrad);
+    }
+
     /** max |a - b| / max |b|. */
     static double relMax(INDArray a, INDArray b) {
         INDArray x = a.reshape(b.shape()).castTo(b.dataType());

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch reference of sparkgpt's GPT (the correctness anchor of the model module).
 
-Same architecture as io.sparkgpt.model.GptModel, written directly against HuggingFace GPT2LMHeadModel's
+Same architecture as io.sparkgpt.model.Gpt, written directly against HuggingFace GPT2LMHeadModel's
 state-dict names and layouts (Conv1D weights are [in, out]: y = x @ W + b), so it also checks the
 checkpoint naming. Needs only torch and numpy (Debian: python3-torch, python3-numpy); safetensors files
 are read and written by hand.
@@ -15,6 +15,13 @@ are read and written by hand.
         losses      [S]         loss of each of the S AdamW steps (before its update)
         grad_norms  [S]         global gradient norm of each step (before clipping)
         final.<p>               parameters after S steps
+  heads:  gpt_reference.py heads WORK_DIR
+      reads  WORK_DIR/{config.json, model.safetensors, heads.safetensors (score.*, v_head.*, tokens [B, T+1],
+             read_at, mask, old_logp, advantages, returns, old_values [B, T]), heads.json (clip_range, value_clip,
+             value_coef, entropy_coef)}
+      writes WORK_DIR/heads_reference.safetensors with, for the pairwise reward loss (rows [0, B/2) chosen,
+        [B/2, B) rejected, reward read where read_at is 1) and the PPO loss (weights mask / sum(mask)):
+        reward.rewards [B], reward.loss [1], reward.grad.<p>, ppo.loss [1], ppo.grad.<p> (backbone and the head)
   bench:  gpt_reference.py bench CONFIG_JSON BATCH SEQ STEPS THREADS [--profile]
       prints one JSON line: {"ms_per_step": ..., "tokens_per_s": ..., "gemm_gflops": ..., "peak_rss_mb": ...};
       with --profile also "profile_ms": one step's torch.autograd.profiler self CPU time per kernel group
@@ -131,6 +138,11 @@ class GPT(torch.nn.Module):
 
     def forward(self, idx, cache=None):
         """Logits of idx [B, T]; with cache (a list, filled per layer with (k, v)) the positions continue the cache."""
+        head = self.p["transformer.wte.weight"] if self.c["tied"] else self.p["lm_head.weight"]
+        return self.hidden(idx, cache) @ head.t()
+
+    def hidden(self, idx, cache=None):
+        """Final hidden states [B, T, d] (after ln_f): the input of the LM head and of the scalar heads."""
         c = self.c
         B, T = idx.shape
         d, H = c["d_model"], c["n_head"]
@@ -172,9 +184,7 @@ class GPT(torch.nn.Module):
             if c["bias"]:
                 m = m + self.p[pre + "mlp.c_proj.bias"]
             x = x + m
-        x = F.layer_norm(x, (d,), self.get("transformer.ln_f.weight"), self.get("transformer.ln_f.bias"), 1e-5)
-        head = self.p["transformer.wte.weight"] if c["tied"] else self.p["lm_head.weight"]
-        return x @ head.t()
+        return F.layer_norm(x, (d,), self.get("transformer.ln_f.weight"), self.get("transformer.ln_f.bias"), 1e-5)
 
     def loss(self, tokens, weights):
         """sum over tokens of weights * nll; weights = mask / (unmasked tokens of the whole step)."""
@@ -240,6 +250,47 @@ def parity(work):
     for n in model.names:
         out["final." + n] = model.p[n].detach()
     write_safetensors(f"{work}/reference.safetensors", out)
+
+
+def heads(work):
+    cfg = json.load(open(f"{work}/config.json"))["sparkgpt"]
+    h = json.load(open(f"{work}/heads.json"))
+    torch.set_num_threads(1)
+    data = read_safetensors(f"{work}/heads.safetensors")
+    out = {}
+    for objective, prefix in (("reward", "score"), ("ppo", "v_head")):
+        model = GPT(cfg, read_safetensors(f"{work}/model.safetensors"))
+        hw = torch.nn.Parameter(data[prefix + ".weight"].clone())
+        hb = torch.nn.Parameter(data[prefix + ".bias"].clone())
+        tokens = data["tokens"].long()
+        x = model.hidden(tokens[:, :-1])
+        score = (x @ hw + hb)[..., 0]                                     # [B, T]
+        if objective == "reward":
+            r = (score * data["read_at"]).sum(1)
+            p = r.shape[0] // 2
+            loss = F.softplus(-(r[:p] - r[p:])).sum() / p
+            out["reward.rewards"] = r.detach()
+        else:
+            e, c = h["clip_range"], h["value_clip"]
+            logprobs = F.log_softmax(model.forward(tokens[:, :-1]), dim=-1)
+            logp = logprobs.gather(-1, tokens[:, 1:, None])[..., 0]
+            entropy = -(logprobs.exp() * logprobs).sum(-1)
+            ratio = torch.exp(logp - data["old_logp"])
+            adv = data["advantages"]
+            policy = torch.maximum(-adv * ratio, -adv * ratio.clamp(1 - e, 1 + e))
+            old_v, ret = data["old_values"], data["returns"]
+            v_clip = old_v + (score - old_v).clamp(-c, c)
+            value = 0.5 * torch.maximum((score - ret) ** 2, (v_clip - ret) ** 2)
+            w = data["mask"] / data["mask"].sum()
+            loss = ((policy + h["value_coef"] * value - h["entropy_coef"] * entropy) * w).sum()
+        loss.backward()
+        out[objective + ".loss"] = torch.tensor([loss.item()], dtype=torch.float64)
+        for n in model.names:
+            g = model.p[n].grad
+            out[f"{objective}.grad.{n}"] = torch.zeros_like(model.p[n]) if g is None else g.detach().clone()
+        out[f"{objective}.grad.{prefix}.weight"] = hw.grad.detach().clone()
+        out[f"{objective}.grad.{prefix}.bias"] = hb.grad.detach().clone()
+    write_safetensors(f"{work}/heads_reference.safetensors", out)
 
 
 def bench(cfg_path, batch, seq, steps, threads, profile=False):
@@ -372,6 +423,8 @@ def gemm(shapes_json, threads):
 if __name__ == "__main__":
     if sys.argv[1] == "parity":
         parity(sys.argv[2])
+    elif sys.argv[1] == "heads":
+        heads(sys.argv[2])
     elif sys.argv[1] == "bench":
         bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]),
               "--profile" in sys.argv[7:])
@@ -380,5 +433,5 @@ if __name__ == "__main__":
     elif sys.argv[1] == "gemm":
         gemm(sys.argv[2], int(sys.argv[3]))
     else:
-        raise SystemExit("usage: gpt_reference.py parity WORK | bench CONFIG B T STEPS THREADS [--profile] | generate WORK"
+        raise SystemExit("usage: gpt_reference.py parity WORK | heads WORK | bench CONFIG B T STEPS THREADS [--profile] | generate WORK"
                          " | gemm SHAPES THREADS")

@@ -142,9 +142,10 @@ class RewardCommandTest {
     assertTrue(acc.stream().allMatch(a -> a >= 0 && a <= 1), "accuracy " + acc);
   }
 
-  /** eval's JSON line (ND4J 1.0.0-M2.1's SameDiff prints to stdout too when it builds a gradient function). */
+  /** eval's standard output: one JSON object and nothing else. */
   private static JsonNode json(Cli.Result r) throws Exception {
-    return AlignFixture.JSON.readTree(r.out().lines().filter(l -> l.startsWith("{")).reduce((x, y) -> y).orElseThrow());
+    assertEquals(1, r.out().strip().lines().count(), r.out());
+    return AlignFixture.JSON.readTree(r.out());
   }
 
   private static double mean(List<Double> xs) {
