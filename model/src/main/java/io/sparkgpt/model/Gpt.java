@@ -12,6 +12,7 @@ import org.nd4j.linalg.api.ops.impl.scatter.ScatterSub;
 import org.nd4j.linalg.api.ops.impl.shape.Gather;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.LogSoftMax;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -233,7 +234,7 @@ public final class Gpt {
 
     /** Per-layer saved activations. */
     private static final class LayerActs {
-        INDArray ln1Xhat, ln1Rstd, ln1, qkv, att, atty, res2, ln2Xhat, ln2Rstd, ln2, fc, fcGelu, res3;
+        INDArray ln1Xhat, ln1Rstd, ln1, qkv, att, atty, res2, ln2Xhat, ln2Rstd, ln2, fc, fcSig, fcGelu, res3;
         INDArray qkvh, q, k, v;   // heads [3, B*H, T, hs] and its three [B*H, T, hs] parts
     }
 
@@ -245,7 +246,7 @@ public final class Gpt {
         final INDArray yh;                                       // [B*H, T, hs], attention output before merging heads
         // backward scratch, shared by the layers
         final INDArray dres, dln, dtmp, dAtty, dFc, gA, gB, dQkv, dQkvh, dq, dk, dv, datt, attTmp, dyh;
-        final INDArray rowN1, rowN2, colD, colF, col3D, posSum, attRow, tokWeights, gathered;
+        final INDArray rowN1, rowN2, colD, colF, col3D, posSum, attRow, tokWeights, gathered, ones;
 
         Acts(int b) {
             int t = seqLen, d = cfg.dModel(), h = cfg.nHead(), hs = cfg.headSize(), f = cfg.mlpWidth();
@@ -270,6 +271,7 @@ public final class Gpt {
                 a.ln2Rstd = z(n);
                 a.ln2 = z(n, d);
                 a.fc = z(n, f);
+                a.fcSig = z(n, f);
                 a.fcGelu = z(n, f);
                 a.res3 = z(n, d);
                 layers[i] = a;
@@ -303,6 +305,7 @@ public final class Gpt {
             attRow = z((long) b * h, t);
             tokWeights = z(n);
             gathered = z(n);
+            ones = Nd4j.ones(dt, n);
         }
 
         private INDArray z(long... shape) {
@@ -363,7 +366,7 @@ public final class Gpt {
         return in;
     }
 
-    /** The whole forward pass; with {@code withLoss}, logits become log-probabilities and the loss is returned. */
+    /** The whole forward pass; with {@code withLoss}, logits become probabilities and the loss is returned. */
     private double forward(Acts a, int[] ids, Batch batch, double normalizer, boolean withLoss) {
         long t0 = clock();
         encoderForward(a, ids);
@@ -381,7 +384,7 @@ public final class Gpt {
             t0 = lap(Kernel.RESIDUAL_BIAS, t0);
             layerNormForward(la.res2, p.ln2w, p.ln2b, la.ln2Xhat, la.ln2Rstd, la.ln2);
             linearForward(la.ln2, p.fcW, p.fcB, la.fc);
-            geluForward(la.fc, la.fcGelu);
+            geluForward(la.fc, la.fcSig, la.fcGelu);
             linearForward(la.fcGelu, p.fcProjW, p.fcProjB, la.res3);
             t0 = clock();
             la.res3.addi(la.res2);
@@ -404,10 +407,15 @@ public final class Gpt {
         long t0 = clock();
         crossEntropyBackward(a);
         t0 = lap(Kernel.LOSS, t0);
-        // dlnf = dlogits @ head; dhead += dlogits^T @ lnf
+        // dlogits = diag(w) G with G = softmax - onehot (in a.logits): dlnf = diag(w) (G @ head) and
+        // dhead += G^T @ (diag(w) lnf), so the token weights scale [n, d] arrays instead of the [n, V] one
+        Nd4j.exec(new BroadcastMulOp(a.lnf, a.tokWeights, a.dtmp, 0));
+        t0 = lap(Kernel.LOSS, t0);
         Nd4j.gemm(a.logits, w.head, a.dln, false, false, 1.0, 0.0);
-        Nd4j.gemm(a.logits, a.lnf, dw.head, true, false, 1.0, 1.0);
-        lap(Kernel.MATMUL, t0);
+        Nd4j.gemm(a.logits, a.dtmp, dw.head, true, false, 1.0, 1.0);
+        t0 = lap(Kernel.MATMUL, t0);
+        a.dln.muliColumnVector(a.tokWeights);
+        lap(Kernel.LOSS, t0);
         INDArray dres = a.dres;
         dres.assign(0);
         layerNormBackward(a, a.dln, a.lnfXhat, a.lnfRstd, w.lnfw, dw.lnfw, dw.lnfb, dres);
@@ -417,7 +425,7 @@ public final class Gpt {
             LayerActs la = a.layers[l];
             // dres holds d(loss)/d(res3); the MLP branch and the skip both receive it
             linearBackward(la.fcGelu, dres, p.fcProjW, g.fcProjW, g.fcProjB, a.dFc, a.colD);
-            geluBackward(a, la.fc, a.dFc);
+            geluBackward(a, la.fc, la.fcSig, a.dFc);
             linearBackward(la.ln2, a.dFc, p.fcW, g.fcW, g.fcB, a.dln, a.colF);
             layerNormBackward(a, a.dln, la.ln2Xhat, la.ln2Rstd, p.ln2w, g.ln2w, g.ln2b, dres);
             // dres now holds d(loss)/d(res2)
@@ -569,29 +577,25 @@ public final class Gpt {
     }
 
     // ------------------------------------------------------------------------------------------------------------
-    // GELU, tanh approximation: 0.5 x (1 + tanh(u)), u = c (x + k x^3)
+    // GELU, tanh approximation: 0.5 x (1 + tanh(u)) = x sigmoid(2u), u = c (x + k x^3)
+    // (the sigmoid form: libnd4j's sigmoid costs less than half its tanh, and the backward reuses it)
 
-    private void geluForward(INDArray x, INDArray out) {
+    /** out = x s with s = sigmoid(2u), kept for the backward. */
+    private void geluForward(INDArray x, INDArray s, INDArray out) {
         long t0 = clock();
-        x.mul(x, out).muli(GELU_K * GELU_C).addi(GELU_C).muli(x);        // u
-        Transforms.tanh(out, false).addi(1.0).muli(x).muli(0.5);
+        x.mul(x, s).muli(2 * GELU_K * GELU_C).addi(2 * GELU_C).muli(x);    // 2u
+        Nd4j.exec(new Sigmoid(s, s));
+        s.mul(x, out);
         lap(Kernel.GELU, t0);
     }
 
-    /**
-     * d gelu / dx = 0.5 (1 + th) + 0.5 x (1 - th^2) u' = 0.5 (1 + th) (1 + x u' (1 - th)), th = tanh(u),
-     * u' = c (1 + 3k x^2); {@code dout} becomes dx.
-     */
-    private void geluBackward(Acts a, INDArray x, INDArray dout) {
+    /** d gelu / dx = s + x s (1 - s) 2u', 2u' = 2c (1 + 3k x^2), s = sigmoid(2u) from the forward; {@code dout} becomes dx. */
+    private void geluBackward(Acts a, INDArray x, INDArray s, INDArray dout) {
         long t0 = clock();
-        INDArray th = a.gA, f = a.gB;
-        x.mul(x, th).muli(GELU_K * GELU_C).addi(GELU_C).muli(x);
-        Transforms.tanh(th, false).rsubi(1.0);                            // 1 - th
-        x.mul(x, f).muli(3 * GELU_K * GELU_C).addi(GELU_C).muli(x);      // x u'
-        f.muli(th).addi(1.0);
-        th.rsubi(2.0);                                                    // 1 + th
-        f.muli(th).muli(0.5);
-        dout.muli(f);
+        INDArray xdu = a.gA, grad = a.gB;
+        x.mul(x, xdu).muli(6 * GELU_K * GELU_C).addi(2 * GELU_C).muli(x);  // x 2u'
+        s.rsub(1.0, grad).muli(s).muli(xdu).addi(s);
+        dout.muli(grad);
         lap(Kernel.GELU, t0);
     }
 
@@ -612,18 +616,34 @@ public final class Gpt {
         }
         a.tokWeights.assign(Nd4j.createFromArray(wt));
         targetIndex = Nd4j.createFromArray(idx);
-        Nd4j.exec(new LogSoftMax(a.logits, a.logits));                // logits -> log-probabilities, in place
+        // logits -> probabilities in place: libnd4j's softmax costs a third of its log_softmax over [n, V], and the
+        // backward needs the probabilities; the loss takes the log of the n gathered ones
+        Nd4j.exec(new SoftMax(a.logits, a.logits, -1));
         Gather gather = new Gather(a.logits.reshape(-1), targetIndex, 0);
         gather.addOutputArgument(a.gathered);
         Nd4j.exec(gather);
-        return -a.gathered.mul(a.tokWeights).sumNumber().doubleValue();
+        double[] p = a.gathered.toDoubleVector();
+        double loss = 0;
+        for (int i = 0; i < a.n; i++) {
+            if (wt[i] != 0) {
+                loss -= wt[i] * (p[i] >= Float.MIN_NORMAL ? Math.log(p[i]) : exactLogProb(a, i, targets[i]));
+            }
+        }
+        return loss;
     }
 
-    /** d loss / d logits = w_t (softmax - onehot(target)), written over the log-probabilities. */
+    /** log softmax(logits_i)[target] from row i's logits recomputed, for a probability that underflowed the float range. */
+    private double exactLogProb(Acts a, int i, int target) {
+        INDArray row = Nd4j.create(dt, 1, cfg.vocabSize());
+        Nd4j.gemm(a.lnf.get(NDArrayIndex.interval(i, i + 1), NDArrayIndex.all()), w.head, row, false, true, 1.0, 0.0);
+        Nd4j.exec(new LogSoftMax(row, row));
+        return row.getDouble(0, target);
+    }
+
+    /** G = softmax - onehot(target), written over the probabilities; the token weights are applied by the caller. */
     private void crossEntropyBackward(Acts a) {
-        Transforms.exp(a.logits, false).muliColumnVector(a.tokWeights);
         INDArray flat = a.logits.reshape(-1);
-        ScatterSub sub = new ScatterSub(flat, targetIndex, a.tokWeights);
+        ScatterSub sub = new ScatterSub(flat, targetIndex, a.ones);
         sub.addOutputArgument(flat);
         Nd4j.exec(sub);
     }
@@ -685,7 +705,8 @@ public final class Gpt {
         INDArray xhat = Nd4j.create(dt, n, d), rstd = Nd4j.create(dt, n), ln = Nd4j.create(dt, n, d);
         INDArray qkv = Nd4j.create(dt, n, 3 * d), q = Nd4j.create(dt, h, n, hs), y = Nd4j.create(dt, h, n, hs);
         INDArray att = Nd4j.create(dt, h, n, p1), atty = Nd4j.create(dt, n, d), branch = Nd4j.create(dt, n, d);
-        INDArray fc = Nd4j.create(dt, n, cfg.mlpWidth()), fcGelu = Nd4j.create(dt, n, cfg.mlpWidth());
+        INDArray fc = Nd4j.create(dt, n, cfg.mlpWidth()), fcSig = Nd4j.create(dt, n, cfg.mlpWidth());
+        INDArray fcGelu = Nd4j.create(dt, n, cfg.mlpWidth());
         for (int l = 0; l < cfg.nLayer(); l++) {
             Layer p = w.layers[l];
             layerNormForward(x, p.ln1w, p.ln1b, xhat, rstd, ln);
@@ -704,7 +725,7 @@ public final class Gpt {
             x.addi(branch);
             layerNormForward(x, p.ln2w, p.ln2b, xhat, rstd, ln);
             linearForward(ln, p.fcW, p.fcB, fc);
-            geluForward(fc, fcGelu);
+            geluForward(fc, fcSig, fcGelu);
             linearForward(fcGelu, p.fcProjW, p.fcProjB, branch);
             x.addi(branch);
         }
