@@ -2,7 +2,7 @@ package io.sparkgpt.model;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.Axpy;
-import org.nd4j.linalg.api.ops.impl.updaters.AdamUpdater;
+import org.nd4j.linalg.api.ops.impl.transforms.floating.Sqrt;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -115,23 +115,26 @@ public final class AdamW {
 
     /**
      * The same update over flat buffers (parameters, gradients, moments in one order), with {@code decayMask} 1
-     * where weight decay applies and 0 elsewhere, and {@code scratch} a buffer of the same length: four
-     * element-wise passes whatever the number of tensors, and no allocation. The moments and the step go through
-     * libnd4j's fused {@code adam_updater}, whose step {@code lr sqrt(bc2) / bc1 * m / (sqrt(v) + eps')} equals
-     * torch's {@code lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)} with {@code eps' = eps sqrt(bc2)}.
+     * where weight decay applies and 0 elsewhere, and {@code scratch} a buffer of the same length: eleven
+     * element-wise passes whatever the number of tensors (each multiply-add one {@code Axpy}), and no allocation.
+     * The step is written {@code lr sqrt(bc2) / bc1 * m / (sqrt(v) + eps sqrt(bc2))}, torch's
+     * {@code lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)} with one pass less. (libnd4j's fused {@code adam_updater}
+     * computes the same but took longer than these passes together.)
      */
     public void stepFlat(INDArray p, INDArray g, INDArray m, INDArray v, INDArray decayMask, INDArray scratch,
                          State state, double lr) {
         state.step++;
         long t = state.step;
+        double b1 = hyper.beta1(), b2 = hyper.beta2();
+        double bc2Sqrt = Math.sqrt(1 - Math.pow(b2, t));
         if (hyper.weightDecay() != 0) {
-            p.mul(decayMask, scratch);
-            Nd4j.exec(new Axpy(scratch, p, p, -lr * hyper.weightDecay()));             // p * (1 - lr wd) where decayed
+            Nd4j.exec(new Axpy(p.mul(decayMask, scratch), p, p, -lr * hyper.weightDecay()));   // p (1 - lr wd) where decayed
         }
-        double eps = hyper.eps() * Math.sqrt(1 - Math.pow(hyper.beta2(), t));
-        // adam_updater counts iterations from 0 (its bias corrections use iteration + 1)
-        Nd4j.exec(new AdamUpdater(g, v, m, scratch, v, m, lr, hyper.beta1(), hyper.beta2(), eps, (int) (t - 1)));
-        p.subi(scratch);
+        Nd4j.exec(new Axpy(g, m.muli(b1), m, 1 - b1));
+        Nd4j.exec(new Axpy(g.mul(g, scratch), v.muli(b2), v, 1 - b2));
+        Nd4j.exec(new Sqrt(v, scratch));
+        scratch.addi(hyper.eps() * bc2Sqrt);
+        Nd4j.exec(new Axpy(m.div(scratch, scratch), p, p, -lr * bc2Sqrt / (1 - Math.pow(b1, t))));
     }
 
     /** Global L2 norm of all gradients. */

@@ -246,7 +246,7 @@ public final class Gpt {
         final INDArray yh;                                       // [B*H, T, hs], attention output before merging heads
         // backward scratch, shared by the layers
         final INDArray dres, dln, dtmp, dAtty, dFc, gA, gB, dQkv, dQkvh, dq, dk, dv, datt, attTmp, dyh;
-        final INDArray rowN1, rowN2, colD, colF, col3D, posSum, attRow, tokWeights, gathered, ones;
+        final INDArray rowN1, rowN2, attRow, tokWeights, gathered, ones, onesRow;
 
         Acts(int b) {
             int t = seqLen, d = cfg.dModel(), h = cfg.nHead(), hs = cfg.headSize(), f = cfg.mlpWidth();
@@ -298,14 +298,11 @@ public final class Gpt {
             dyh = z((long) b * h, t, hs);
             rowN1 = z(n);
             rowN2 = z(n);
-            colD = z(d);
-            colF = z(f);
-            col3D = z(3 * d);
-            posSum = z(t, d);
             attRow = z((long) b * h, t);
             tokWeights = z(n);
             gathered = z(n);
             ones = Nd4j.ones(dt, n);
+            onesRow = ones.reshape(1, n);
         }
 
         private INDArray z(long... shape) {
@@ -424,14 +421,14 @@ public final class Gpt {
             Layer g = dw.layers[l];
             LayerActs la = a.layers[l];
             // dres holds d(loss)/d(res3); the MLP branch and the skip both receive it
-            linearBackward(la.fcGelu, dres, p.fcProjW, g.fcProjW, g.fcProjB, a.dFc, a.colD);
+            linearBackward(a, la.fcGelu, dres, p.fcProjW, g.fcProjW, g.fcProjB, a.dFc);
             geluBackward(a, la.fc, la.fcSig, a.dFc);
-            linearBackward(la.ln2, a.dFc, p.fcW, g.fcW, g.fcB, a.dln, a.colF);
+            linearBackward(a, la.ln2, a.dFc, p.fcW, g.fcW, g.fcB, a.dln);
             layerNormBackward(a, a.dln, la.ln2Xhat, la.ln2Rstd, p.ln2w, g.ln2w, g.ln2b, dres);
             // dres now holds d(loss)/d(res2)
-            linearBackward(la.atty, dres, p.projW, g.projW, g.projB, a.dAtty, a.colD);
+            linearBackward(a, la.atty, dres, p.projW, g.projW, g.projB, a.dAtty);
             attentionBackward(a, la);
-            linearBackward(la.ln1, a.dQkv, p.attnW, g.attnW, g.attnB, a.dln, a.col3D);
+            linearBackward(a, la.ln1, a.dQkv, p.attnW, g.attnW, g.attnB, a.dln);
             layerNormBackward(a, a.dln, la.ln1Xhat, la.ln1Rstd, p.ln1w, g.ln1w, g.ln1b, dres);
         }
         t0 = clock();
@@ -449,8 +446,7 @@ public final class Gpt {
     }
 
     private void encoderBackward(Acts a, int[] ids, INDArray dx) {
-        dx.reshape(a.b, seqLen, cfg.dModel()).sum(a.posSum, 0);
-        dw.wpe.get(NDArrayIndex.interval(0, seqLen), NDArrayIndex.all()).addi(a.posSum);
+        addColumnSums(a, dx.reshape(a.b, (long) seqLen * cfg.dModel()), dw.wpe.get(NDArrayIndex.interval(0, seqLen), NDArrayIndex.all()));
         ScatterAdd scatter = new ScatterAdd(dw.wte, Nd4j.createFromArray(ids), dx);
         scatter.addBArgument(true);   // "use_locking": without it libnd4j adds rows in parallel and loses repeated ids
         scatter.addOutputArgument(dw.wte);
@@ -479,11 +475,9 @@ public final class Gpt {
                                    INDArray db, INDArray dx) {
         long t0 = clock();
         INDArray tmp = a.dtmp;
-        dout.mul(xhat, tmp).sum(a.colD, 0);
-        dg.addi(a.colD);
+        addColumnSums(a, dout.mul(xhat, tmp), dg);
         if (db != null) {
-            dout.sum(a.colD, 0);
-            db.addi(a.colD);
+            addColumnSums(a, dout, db);
         }
         dout.muliRowVector(g);                                            // dxhat
         dout.mean(a.rowN1, 1);
@@ -507,18 +501,26 @@ public final class Gpt {
         lap(Kernel.RESIDUAL_BIAS, t0);
     }
 
-    /** din = dout @ W^T (overwritten); dW += in^T @ dout; db += sum over rows of dout ({@code col} is scratch). */
-    private void linearBackward(INDArray in, INDArray dout, INDArray weight, INDArray dWeight, INDArray dBias,
-                                INDArray din, INDArray col) {
+    /** din = dout @ W^T (overwritten); dW += in^T @ dout; db += sum over rows of dout. */
+    private void linearBackward(Acts a, INDArray in, INDArray dout, INDArray weight, INDArray dWeight, INDArray dBias,
+                                INDArray din) {
         long t0 = clock();
         Nd4j.gemm(dout, weight, din, false, true, 1.0, 0.0);
         Nd4j.gemm(in, dout, dWeight, true, false, 1.0, 1.0);
         t0 = lap(Kernel.MATMUL, t0);
         if (dBias != null) {
-            dout.sum(col, 0);
-            dBias.addi(col);
+            addColumnSums(a, dout, dBias);
         }
         lap(Kernel.RESIDUAL_BIAS, t0);
+    }
+
+    /**
+     * acc += the column sums of m [rows, cols] (acc: cols elements, contiguous), as the product ones[1, rows] @ m
+     * accumulated by the GEMM: a third of the time of libnd4j's reduction over dimension 0 plus an add.
+     */
+    private static void addColumnSums(Acts a, INDArray m, INDArray acc) {
+        INDArray ones = m.rows() == a.n ? a.onesRow : a.onesRow.get(NDArrayIndex.all(), NDArrayIndex.interval(0, m.rows()));
+        Nd4j.gemm(ones, m, acc.reshape(1, m.columns()), false, false, 1.0, 1.0);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -675,12 +677,51 @@ public final class Gpt {
         }
     }
 
+    /** Activations of {@link #decode} for n new tokens, with the head views into them; reused while n repeats. */
+    private final class DecodeActs {
+        final int n;
+        final INDArray x, xhat, rstd, ln, qkv, q, y, atty, branch, fc, fcSig, fcGelu;
+        final INDArray qSrc, kSrc, vSrc, attyHeads, yMerged;
+
+        DecodeActs(int n) {
+            int d = cfg.dModel(), h = cfg.nHead(), hs = cfg.headSize(), f = cfg.mlpWidth();
+            this.n = n;
+            x = Nd4j.create(dt, n, d);
+            xhat = Nd4j.create(dt, n, d);
+            rstd = Nd4j.create(dt, n);
+            ln = Nd4j.create(dt, n, d);
+            qkv = Nd4j.create(dt, n, 3 * d);
+            q = Nd4j.create(dt, h, n, hs);
+            y = Nd4j.create(dt, h, n, hs);
+            atty = Nd4j.create(dt, n, d);
+            branch = Nd4j.create(dt, n, d);
+            fc = Nd4j.create(dt, n, f);
+            fcSig = Nd4j.create(dt, n, f);
+            fcGelu = Nd4j.create(dt, n, f);
+            INDArray heads = qkv.reshape(n, 3, h, hs).permute(1, 2, 0, 3);   // [3, H, n, hs]
+            qSrc = heads.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+            kSrc = heads.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+            vSrc = heads.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+            attyHeads = atty.reshape(n, h, hs);
+            yMerged = y.permute(1, 0, 2);
+        }
+    }
+
+    private DecodeActs decodeActs;
+
+    private DecodeActs decodeActs(int n) {
+        if (decodeActs == null || decodeActs.n != n) {
+            decodeActs = new DecodeActs(n);
+        }
+        return decodeActs;
+    }
+
     /**
      * Runs {@code ids} at positions [cache.length, cache.length + n) attending to the cached ones, appends their keys
      * and values to the cache and returns the logits [n, V].
      */
     public INDArray decode(KvCache cache, int[] ids) {
-        int n = ids.length, d = cfg.dModel(), h = cfg.nHead(), hs = cfg.headSize(), p0 = cache.length, p1 = p0 + n;
+        int n = ids.length, h = cfg.nHead(), p0 = cache.length, p1 = p0 + n;
         if (n == 0) {
             throw new IllegalArgumentException("no tokens");
         }
@@ -700,38 +741,33 @@ public final class Gpt {
             }
             mask = Nd4j.create(m, new long[]{n, p1}, 'c').castTo(dt);
         }
-        INDArray x = Nd4j.pullRows(w.wte, 1, ids);
+        DecodeActs b = decodeActs(n);
+        INDArray x = b.x;
+        Nd4j.pullRows(w.wte, x, 1, ids);
         x.addi(w.wpe.get(NDArrayIndex.interval(p0, p1), NDArrayIndex.all()));
-        INDArray xhat = Nd4j.create(dt, n, d), rstd = Nd4j.create(dt, n), ln = Nd4j.create(dt, n, d);
-        INDArray qkv = Nd4j.create(dt, n, 3 * d), q = Nd4j.create(dt, h, n, hs), y = Nd4j.create(dt, h, n, hs);
-        INDArray att = Nd4j.create(dt, h, n, p1), atty = Nd4j.create(dt, n, d), branch = Nd4j.create(dt, n, d);
-        INDArray fc = Nd4j.create(dt, n, cfg.mlpWidth()), fcSig = Nd4j.create(dt, n, cfg.mlpWidth());
-        INDArray fcGelu = Nd4j.create(dt, n, cfg.mlpWidth());
+        INDArray att = Nd4j.create(dt, h, n, p1);
         for (int l = 0; l < cfg.nLayer(); l++) {
             Layer p = w.layers[l];
-            layerNormForward(x, p.ln1w, p.ln1b, xhat, rstd, ln);
-            linearForward(ln, p.attnW, p.attnB, qkv);
-            INDArray heads = qkv.reshape(n, 3, h, hs).permute(1, 2, 0, 3);   // [3, H, n, hs]
-            q.assign(heads.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()));
-            cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all())
-                    .assign(heads.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()));
-            cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all())
-                    .assign(heads.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()));
+            layerNormForward(x, p.ln1w, p.ln1b, b.xhat, b.rstd, b.ln);
+            linearForward(b.ln, p.attnW, p.attnB, b.qkv);
+            b.q.assign(b.qSrc);
+            cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all()).assign(b.kSrc);
+            cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all()).assign(b.vSrc);
             INDArray k = cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
             INDArray v = cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
-            causalAttention(q, k, v, mask, att, y);
-            atty.reshape(n, h, hs).assign(y.permute(1, 0, 2));
-            linearForward(atty, p.projW, p.projB, branch);
-            x.addi(branch);
-            layerNormForward(x, p.ln2w, p.ln2b, xhat, rstd, ln);
-            linearForward(ln, p.fcW, p.fcB, fc);
-            geluForward(fc, fcSig, fcGelu);
-            linearForward(fcGelu, p.fcProjW, p.fcProjB, branch);
-            x.addi(branch);
+            causalAttention(b.q, k, v, mask, att, b.y);
+            b.attyHeads.assign(b.yMerged);
+            linearForward(b.atty, p.projW, p.projB, b.branch);
+            x.addi(b.branch);
+            layerNormForward(x, p.ln2w, p.ln2b, b.xhat, b.rstd, b.ln);
+            linearForward(b.ln, p.fcW, p.fcB, b.fc);
+            geluForward(b.fc, b.fcSig, b.fcGelu);
+            linearForward(b.fcGelu, p.fcProjW, p.fcProjB, b.branch);
+            x.addi(b.branch);
         }
-        layerNormForward(x, w.lnfw, w.lnfb, xhat, rstd, ln);
+        layerNormForward(x, w.lnfw, w.lnfb, b.xhat, b.rstd, b.ln);
         INDArray logits = Nd4j.create(dt, n, cfg.vocabSize());
-        Nd4j.gemm(ln, w.head, logits, false, true, 1.0, 0.0);
+        Nd4j.gemm(b.ln, w.head, logits, false, true, 1.0, 0.0);
         cache.length = p1;
         return logits;
     }
