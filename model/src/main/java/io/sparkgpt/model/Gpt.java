@@ -43,10 +43,12 @@ import java.util.Map;
  * work on the flat buffers with a handful of ops.
  *
  * <p><b>Kernels.</b> Linear layers are {@code Nd4j.gemm} with transposes into preallocated outputs; the attention
- * products are batched {@code matmul} ops over {@code [B*H, T, hs]}; softmax and log-softmax are native ops;
- * LayerNorm (eps 1e-5) and GELU (tanh) are composed from element-wise and broadcast ops because ND4J's
- * {@code layer_norm} has no epsilon and its {@code gelu} ops are not the tanh formula (see the module README);
- * the embedding backward is libnd4j's {@code scatter_add} with its lock flag (without it, repeated ids lose rows).
+ * products are batched {@code matmul} ops over {@code [B*H, T, hs]}; softmax is native (the loss takes the log of
+ * the gathered target probabilities only); LayerNorm (eps 1e-5) and GELU (tanh, computed as {@code x sigmoid(2u)})
+ * are composed from element-wise and broadcast ops because ND4J's {@code layer_norm} has no epsilon and its
+ * {@code gelu} ops are not the tanh formula (see the module README); column sums (bias and gain gradients) are
+ * GEMMs with a ones vector; the embedding backward is libnd4j's {@code scatter_add} with its lock flag (without
+ * it, repeated ids lose rows).
  * With {@link #profile(boolean)} on, each kernel group's time is added up ({@link #profileMillis()}).
  *
  * <p>Not thread-safe: one instance per thread.
