@@ -13,6 +13,7 @@ import org.nd4j.linalg.api.ops.impl.shape.Gather;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.LogSoftMax;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
 import org.nd4j.linalg.api.ops.random.impl.BernoulliDistribution;
 import org.nd4j.linalg.api.rng.Random;
 import org.nd4j.linalg.factory.Nd4j;
@@ -55,10 +56,12 @@ import java.util.Map;
  * work on the flat buffers with a handful of ops.
  *
  * <p><b>Kernels.</b> Linear layers are {@code Nd4j.gemm} with transposes into preallocated outputs; the attention
- * products are batched {@code matmul} ops over {@code [B*H, T, hs]}; softmax and log-softmax are native ops;
- * LayerNorm (eps 1e-5) and GELU (tanh) are composed from element-wise and broadcast ops because ND4J's
- * {@code layer_norm} has no epsilon and its {@code gelu} ops are not the tanh formula (see the module README);
- * the embedding backward is libnd4j's {@code scatter_add} with its lock flag (without it, repeated ids lose rows).
+ * products are batched {@code matmul} ops over {@code [B*H, T, hs]}; softmax is native (the loss takes the log of
+ * the gathered target probabilities only); LayerNorm (eps 1e-5) and GELU (tanh, computed as {@code x sigmoid(2u)})
+ * are composed from element-wise and broadcast ops because ND4J's {@code layer_norm} has no epsilon and its
+ * {@code gelu} ops are not the tanh formula (see the module README); column sums (bias and gain gradients) are
+ * GEMMs with a ones vector; the embedding backward is libnd4j's {@code scatter_add} with its lock flag (without
+ * it, repeated ids lose rows).
  * With {@link #profile(boolean)} on, each kernel group's time is added up ({@link #profileMillis()}).
  *
  * <p>Not thread-safe: one instance per thread.
@@ -301,7 +304,7 @@ public final class Gpt {
 
     /** Per-layer saved activations. */
     private static final class LayerActs {
-        INDArray ln1Xhat, ln1Rstd, ln1, qkv, att, atty, res2, ln2Xhat, ln2Rstd, ln2, fc, fcGelu, res3;
+        INDArray ln1Xhat, ln1Rstd, ln1, qkv, att, atty, res2, ln2Xhat, ln2Rstd, ln2, fc, fcSig, fcGelu, res3;
         INDArray qkvh, q, k, v;   // heads [3, B*H, T, hs] and its three [B*H, T, hs] parts
         INDArray dropAtt, dropRes1, dropRes2;   // dropout masks (null without dropout)
     }
@@ -314,7 +317,7 @@ public final class Gpt {
         final INDArray yh;                                       // [B*H, T, hs], attention output before merging heads
         // backward scratch, shared by the layers
         final INDArray dres, dln, dtmp, dAtty, dFc, gA, gB, dQkv, dQkvh, dq, dk, dv, datt, attTmp, dyh;
-        final INDArray rowN1, rowN2, colD, colF, col3D, posSum, attRow, tokWeights, gathered;
+        final INDArray rowN1, rowN2, attRow, tokWeights, gathered, ones, onesRow;
         /** Whether this pass applies dropout (set by {@link #forward}), its masks and the scratch it needs. */
         boolean dropping;
         final INDArray dropEmb, attDropped, dBranch;
@@ -349,6 +352,7 @@ public final class Gpt {
                 a.ln2Rstd = z(n);
                 a.ln2 = z(n, d);
                 a.fc = z(n, f);
+                a.fcSig = z(n, f);
                 a.fcGelu = z(n, f);
                 a.res3 = z(n, d);
                 layers[i] = a;
@@ -375,13 +379,11 @@ public final class Gpt {
             dyh = z((long) b * h, t, hs);
             rowN1 = z(n);
             rowN2 = z(n);
-            colD = z(d);
-            colF = z(f);
-            col3D = z(3 * d);
-            posSum = z(t, d);
             attRow = z((long) b * h, t);
             tokWeights = z(n);
             gathered = z(n);
+            ones = Nd4j.ones(dt, n);
+            onesRow = ones.reshape(1, n);
             boolean dropout = cfg.dropout() > 0;
             dropEmb = dropout ? z(n, d) : null;
             attDropped = dropout ? z((long) b * h, t, t) : null;
@@ -535,7 +537,8 @@ public final class Gpt {
     }
 
     /**
-     * The whole forward pass; with {@code withLoss}, logits become log-probabilities and the loss is returned.
+     * The whole forward pass; with {@code withLoss}, logits become probabilities (log-probabilities for PPO) and the
+     * loss is returned.
      * Dropout applies when the config has it and {@code dropoutSeed >= 0}.
      */
     private double forward(Acts a, int[] ids, Batch batch, double normalizer, boolean withLoss, long dropoutSeed) {
@@ -566,7 +569,7 @@ public final class Gpt {
             t0 = lap(Kernel.RESIDUAL_BIAS, t0);
             layerNormForward(la.res2, p.ln2w, p.ln2b, la.ln2Xhat, la.ln2Rstd, la.ln2);
             linearForward(la.ln2, p.fcW, p.fcB, la.fc);
-            geluForward(la.fc, la.fcGelu);
+            geluForward(la.fc, la.fcSig, la.fcGelu);
             linearForward(la.fcGelu, p.fcProjW, p.fcProjB, la.res3);
             t0 = clock();
             if (a.dropping) {
@@ -605,15 +608,25 @@ public final class Gpt {
             case PPO -> ppoBackward(a);
         }
         t0 = lap(Kernel.LOSS, t0);
-        if (objective.kind() != Objective.Kind.PAIRWISE_REWARD) {
-            // dlnf = dlogits @ head; dhead += dlogits^T @ lnf
+        if (objective.kind() == Objective.Kind.LM) {
+            // dlogits = diag(w) G with G = softmax - onehot (in a.logits): dlnf = diag(w) (G @ head) and
+            // dhead += G^T @ (diag(w) lnf), so the token weights scale [n, d] arrays instead of the [n, V] one
+            Nd4j.exec(new BroadcastMulOp(a.lnf, a.tokWeights, a.dtmp, 0));
+            t0 = lap(Kernel.LOSS, t0);
             Nd4j.gemm(a.logits, w.head, a.dln, false, false, 1.0, 0.0);
-            Nd4j.gemm(a.logits, a.lnf, dw.head, true, false, 1.0, 1.0);
-        }
-        if (objective.kind() != Objective.Kind.LM) {
+            Nd4j.gemm(a.logits, a.dtmp, dw.head, true, false, 1.0, 1.0);
+            t0 = lap(Kernel.MATMUL, t0);
+            a.dln.muliColumnVector(a.tokWeights);
+            lap(Kernel.LOSS, t0);
+        } else {
+            if (objective.kind() == Objective.Kind.PPO) {
+                // the PPO backward left the whole d loss / d logits in a.logits
+                Nd4j.gemm(a.logits, w.head, a.dln, false, false, 1.0, 0.0);
+                Nd4j.gemm(a.logits, a.lnf, dw.head, true, false, 1.0, 1.0);
+            }
             scalarHeadBackward(a, objective.kind() == Objective.Kind.PPO);
+            lap(Kernel.MATMUL, t0);
         }
-        lap(Kernel.MATMUL, t0);
         INDArray dres = a.dres;
         dres.assign(0);
         layerNormBackward(a, a.dln, a.lnfXhat, a.lnfRstd, w.lnfw, dw.lnfw, dw.lnfb, dres);
@@ -622,14 +635,14 @@ public final class Gpt {
             Layer g = dw.layers[l];
             LayerActs la = a.layers[l];
             // dres holds d(loss)/d(res3); the MLP branch and the skip both receive it
-            linearBackward(la.fcGelu, branchGrad(a, dres, la.dropRes2), p.fcProjW, g.fcProjW, g.fcProjB, a.dFc, a.colD);
-            geluBackward(a, la.fc, a.dFc);
-            linearBackward(la.ln2, a.dFc, p.fcW, g.fcW, g.fcB, a.dln, a.colF);
+            linearBackward(a, la.fcGelu, branchGrad(a, dres, la.dropRes2), p.fcProjW, g.fcProjW, g.fcProjB, a.dFc);
+            geluBackward(a, la.fc, la.fcSig, a.dFc);
+            linearBackward(a, la.ln2, a.dFc, p.fcW, g.fcW, g.fcB, a.dln);
             layerNormBackward(a, a.dln, la.ln2Xhat, la.ln2Rstd, p.ln2w, g.ln2w, g.ln2b, dres);
             // dres now holds d(loss)/d(res2)
-            linearBackward(la.atty, branchGrad(a, dres, la.dropRes1), p.projW, g.projW, g.projB, a.dAtty, a.colD);
+            linearBackward(a, la.atty, branchGrad(a, dres, la.dropRes1), p.projW, g.projW, g.projB, a.dAtty);
             attentionBackward(a, la);
-            linearBackward(la.ln1, a.dQkv, p.attnW, g.attnW, g.attnB, a.dln, a.col3D);
+            linearBackward(a, la.ln1, a.dQkv, p.attnW, g.attnW, g.attnB, a.dln);
             layerNormBackward(a, a.dln, la.ln1Xhat, la.ln1Rstd, p.ln1w, g.ln1w, g.ln1b, dres);
         }
         t0 = clock();
@@ -674,8 +687,7 @@ public final class Gpt {
     }
 
     private void encoderBackward(Acts a, int[] ids, INDArray dx) {
-        dx.reshape(a.b, seqLen, cfg.dModel()).sum(a.posSum, 0);
-        dw.wpe.get(NDArrayIndex.interval(0, seqLen), NDArrayIndex.all()).addi(a.posSum);
+        addColumnSums(a, dx.reshape(a.b, (long) seqLen * cfg.dModel()), dw.wpe.get(NDArrayIndex.interval(0, seqLen), NDArrayIndex.all()));
         ScatterAdd scatter = new ScatterAdd(dw.wte, Nd4j.createFromArray(ids), dx);
         scatter.addBArgument(true);   // "use_locking": without it libnd4j adds rows in parallel and loses repeated ids
         scatter.addOutputArgument(dw.wte);
@@ -704,11 +716,9 @@ public final class Gpt {
                                    INDArray db, INDArray dx) {
         long t0 = clock();
         INDArray tmp = a.dtmp;
-        dout.mul(xhat, tmp).sum(a.colD, 0);
-        dg.addi(a.colD);
+        addColumnSums(a, dout.mul(xhat, tmp), dg);
         if (db != null) {
-            dout.sum(a.colD, 0);
-            db.addi(a.colD);
+            addColumnSums(a, dout, db);
         }
         dout.muliRowVector(g);                                            // dxhat
         dout.mean(a.rowN1, 1);
@@ -732,18 +742,26 @@ public final class Gpt {
         lap(Kernel.RESIDUAL_BIAS, t0);
     }
 
-    /** din = dout @ W^T (overwritten); dW += in^T @ dout; db += sum over rows of dout ({@code col} is scratch). */
-    private void linearBackward(INDArray in, INDArray dout, INDArray weight, INDArray dWeight, INDArray dBias,
-                                INDArray din, INDArray col) {
+    /** din = dout @ W^T (overwritten); dW += in^T @ dout; db += sum over rows of dout. */
+    private void linearBackward(Acts a, INDArray in, INDArray dout, INDArray weight, INDArray dWeight, INDArray dBias,
+                                INDArray din) {
         long t0 = clock();
         Nd4j.gemm(dout, weight, din, false, true, 1.0, 0.0);
         Nd4j.gemm(in, dout, dWeight, true, false, 1.0, 1.0);
         t0 = lap(Kernel.MATMUL, t0);
         if (dBias != null) {
-            dout.sum(col, 0);
-            dBias.addi(col);
+            addColumnSums(a, dout, dBias);
         }
         lap(Kernel.RESIDUAL_BIAS, t0);
+    }
+
+    /**
+     * acc += the column sums of m [rows, cols] (acc: cols elements, contiguous), as the product ones[1, rows] @ m
+     * accumulated by the GEMM: a third of the time of libnd4j's reduction over dimension 0 plus an add.
+     */
+    private static void addColumnSums(Acts a, INDArray m, INDArray acc) {
+        INDArray ones = m.rows() == a.n ? a.onesRow : a.onesRow.get(NDArrayIndex.all(), NDArrayIndex.interval(0, m.rows()));
+        Nd4j.gemm(ones, m, acc.reshape(1, m.columns()), false, false, 1.0, 1.0);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -808,29 +826,25 @@ public final class Gpt {
     }
 
     // ------------------------------------------------------------------------------------------------------------
-    // GELU, tanh approximation: 0.5 x (1 + tanh(u)), u = c (x + k x^3)
+    // GELU, tanh approximation: 0.5 x (1 + tanh(u)) = x sigmoid(2u), u = c (x + k x^3)
+    // (the sigmoid form: libnd4j's sigmoid costs less than half its tanh, and the backward reuses it)
 
-    private void geluForward(INDArray x, INDArray out) {
+    /** out = x s with s = sigmoid(2u), kept for the backward. */
+    private void geluForward(INDArray x, INDArray s, INDArray out) {
         long t0 = clock();
-        x.mul(x, out).muli(GELU_K * GELU_C).addi(GELU_C).muli(x);        // u
-        Transforms.tanh(out, false).addi(1.0).muli(x).muli(0.5);
+        x.mul(x, s).muli(2 * GELU_K * GELU_C).addi(2 * GELU_C).muli(x);    // 2u
+        Nd4j.exec(new Sigmoid(s, s));
+        s.mul(x, out);
         lap(Kernel.GELU, t0);
     }
 
-    /**
-     * d gelu / dx = 0.5 (1 + th) + 0.5 x (1 - th^2) u' = 0.5 (1 + th) (1 + x u' (1 - th)), th = tanh(u),
-     * u' = c (1 + 3k x^2); {@code dout} becomes dx.
-     */
-    private void geluBackward(Acts a, INDArray x, INDArray dout) {
+    /** d gelu / dx = s + x s (1 - s) 2u', 2u' = 2c (1 + 3k x^2), s = sigmoid(2u) from the forward; {@code dout} becomes dx. */
+    private void geluBackward(Acts a, INDArray x, INDArray s, INDArray dout) {
         long t0 = clock();
-        INDArray th = a.gA, f = a.gB;
-        x.mul(x, th).muli(GELU_K * GELU_C).addi(GELU_C).muli(x);
-        Transforms.tanh(th, false).rsubi(1.0);                            // 1 - th
-        x.mul(x, f).muli(3 * GELU_K * GELU_C).addi(GELU_C).muli(x);      // x u'
-        f.muli(th).addi(1.0);
-        th.rsubi(2.0);                                                    // 1 + th
-        f.muli(th).muli(0.5);
-        dout.muli(f);
+        INDArray xdu = a.gA, grad = a.gB;
+        x.mul(x, xdu).muli(6 * GELU_K * GELU_C).addi(2 * GELU_C).muli(x);  // x 2u'
+        s.rsub(1.0, grad).muli(s).muli(xdu).addi(s);
+        dout.muli(grad);
         lap(Kernel.GELU, t0);
     }
 
@@ -839,7 +853,8 @@ public final class Gpt {
 
     private INDArray targetIndex;
 
-    private double crossEntropyForward(Acts a, Batch batch, double normalizer) {
+    /** Sets the token weights (mask / normalizer) and the flat indexes of the targets in [n, V]; returns the weights. */
+    private double[] tokenTargets(Acts a, Batch batch, double normalizer) {
         int v = cfg.vocabSize();
         int[] targets = batch.targetsFlat();
         float[] mask = batch.maskFlat();
@@ -851,18 +866,40 @@ public final class Gpt {
         }
         a.tokWeights.assign(Nd4j.createFromArray(wt));
         targetIndex = Nd4j.createFromArray(idx);
-        Nd4j.exec(new LogSoftMax(a.logits, a.logits));                // logits -> log-probabilities, in place
+        return wt;
+    }
+
+    private double crossEntropyForward(Acts a, Batch batch, double normalizer) {
+        double[] wt = tokenTargets(a, batch, normalizer);
+        int[] targets = batch.targetsFlat();
+        // logits -> probabilities in place: libnd4j's softmax costs a third of its log_softmax over [n, V], and the
+        // backward needs the probabilities; the loss takes the log of the n gathered ones
+        Nd4j.exec(new SoftMax(a.logits, a.logits, -1));
         Gather gather = new Gather(a.logits.reshape(-1), targetIndex, 0);
         gather.addOutputArgument(a.gathered);
         Nd4j.exec(gather);
-        return -a.gathered.mul(a.tokWeights).sumNumber().doubleValue();
+        double[] p = a.gathered.toDoubleVector();
+        double loss = 0;
+        for (int i = 0; i < a.n; i++) {
+            if (wt[i] != 0) {
+                loss -= wt[i] * (p[i] >= Float.MIN_NORMAL ? Math.log(p[i]) : exactLogProb(a, i, targets[i]));
+            }
+        }
+        return loss;
     }
 
-    /** d loss / d logits = w_t (softmax - onehot(target)), written over the log-probabilities. */
+    /** log softmax(logits_i)[target] from row i's logits recomputed, for a probability that underflowed the float range. */
+    private double exactLogProb(Acts a, int i, int target) {
+        INDArray row = Nd4j.create(dt, 1, cfg.vocabSize());
+        Nd4j.gemm(a.lnf.get(NDArrayIndex.interval(i, i + 1), NDArrayIndex.all()), w.head, row, false, true, 1.0, 0.0);
+        Nd4j.exec(new LogSoftMax(row, row));
+        return row.getDouble(0, target);
+    }
+
+    /** G = softmax - onehot(target), written over the probabilities; the token weights are applied by the caller. */
     private void crossEntropyBackward(Acts a) {
-        Transforms.exp(a.logits, false).muliColumnVector(a.tokWeights);
         INDArray flat = a.logits.reshape(-1);
-        ScatterSub sub = new ScatterSub(flat, targetIndex, a.tokWeights);
+        ScatterSub sub = new ScatterSub(flat, targetIndex, a.ones);
         sub.addOutputArgument(flat);
         Nd4j.exec(sub);
     }
@@ -917,7 +954,12 @@ public final class Gpt {
     // loss = sum_t w_t (policy_t + c_v value_t - c_e entropy_t), see Objective
 
     private double ppoForward(Acts a, Batch batch, double normalizer) {
-        crossEntropyForward(a, batch, normalizer);    // logits -> log-probabilities, logp in gathered, w_t in tokWeights
+        tokenTargets(a, batch, normalizer);
+        // logits -> log-probabilities in place (the entropy and the backward need them all), logp of the targets
+        Nd4j.exec(new LogSoftMax(a.logits, a.logits));
+        Gather gather = new Gather(a.logits.reshape(-1), targetIndex, 0);
+        gather.addOutputArgument(a.gathered);
+        Nd4j.exec(gather);
         Nd4j.exec(new Exp(a.logits, a.probs));
         a.probs.muli(a.logits).sum(a.entropy, 1).negi();
         Batch.PpoTargets t = batch.ppo();
@@ -1001,12 +1043,51 @@ public final class Gpt {
         }
     }
 
+    /** Activations of {@link #decode} for n new tokens, with the head views into them; reused while n repeats. */
+    private final class DecodeActs {
+        final int n;
+        final INDArray x, xhat, rstd, ln, qkv, q, y, atty, branch, fc, fcSig, fcGelu;
+        final INDArray qSrc, kSrc, vSrc, attyHeads, yMerged;
+
+        DecodeActs(int n) {
+            int d = cfg.dModel(), h = cfg.nHead(), hs = cfg.headSize(), f = cfg.mlpWidth();
+            this.n = n;
+            x = Nd4j.create(dt, n, d);
+            xhat = Nd4j.create(dt, n, d);
+            rstd = Nd4j.create(dt, n);
+            ln = Nd4j.create(dt, n, d);
+            qkv = Nd4j.create(dt, n, 3 * d);
+            q = Nd4j.create(dt, h, n, hs);
+            y = Nd4j.create(dt, h, n, hs);
+            atty = Nd4j.create(dt, n, d);
+            branch = Nd4j.create(dt, n, d);
+            fc = Nd4j.create(dt, n, f);
+            fcSig = Nd4j.create(dt, n, f);
+            fcGelu = Nd4j.create(dt, n, f);
+            INDArray heads = qkv.reshape(n, 3, h, hs).permute(1, 2, 0, 3);   // [3, H, n, hs]
+            qSrc = heads.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+            kSrc = heads.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+            vSrc = heads.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+            attyHeads = atty.reshape(n, h, hs);
+            yMerged = y.permute(1, 0, 2);
+        }
+    }
+
+    private DecodeActs decodeActs;
+
+    private DecodeActs decodeActs(int n) {
+        if (decodeActs == null || decodeActs.n != n) {
+            decodeActs = new DecodeActs(n);
+        }
+        return decodeActs;
+    }
+
     /**
      * Runs {@code ids} at positions [cache.length, cache.length + n) attending to the cached ones, appends their keys
      * and values to the cache and returns the logits [n, V].
      */
     public INDArray decode(KvCache cache, int[] ids) {
-        int n = ids.length, d = cfg.dModel(), h = cfg.nHead(), hs = cfg.headSize(), p0 = cache.length, p1 = p0 + n;
+        int n = ids.length, h = cfg.nHead(), p0 = cache.length, p1 = p0 + n;
         if (n == 0) {
             throw new IllegalArgumentException("no tokens");
         }
@@ -1026,37 +1107,33 @@ public final class Gpt {
             }
             mask = Nd4j.create(m, new long[]{n, p1}, 'c').castTo(dt);
         }
-        INDArray x = Nd4j.pullRows(w.wte, 1, ids);
+        DecodeActs b = decodeActs(n);
+        INDArray x = b.x;
+        Nd4j.pullRows(w.wte, x, 1, ids);
         x.addi(w.wpe.get(NDArrayIndex.interval(p0, p1), NDArrayIndex.all()));
-        INDArray xhat = Nd4j.create(dt, n, d), rstd = Nd4j.create(dt, n), ln = Nd4j.create(dt, n, d);
-        INDArray qkv = Nd4j.create(dt, n, 3 * d), q = Nd4j.create(dt, h, n, hs), y = Nd4j.create(dt, h, n, hs);
-        INDArray att = Nd4j.create(dt, h, n, p1), atty = Nd4j.create(dt, n, d), branch = Nd4j.create(dt, n, d);
-        INDArray fc = Nd4j.create(dt, n, cfg.mlpWidth()), fcGelu = Nd4j.create(dt, n, cfg.mlpWidth());
+        INDArray att = Nd4j.create(dt, h, n, p1);
         for (int l = 0; l < cfg.nLayer(); l++) {
             Layer p = w.layers[l];
-            layerNormForward(x, p.ln1w, p.ln1b, xhat, rstd, ln);
-            linearForward(ln, p.attnW, p.attnB, qkv);
-            INDArray heads = qkv.reshape(n, 3, h, hs).permute(1, 2, 0, 3);   // [3, H, n, hs]
-            q.assign(heads.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()));
-            cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all())
-                    .assign(heads.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()));
-            cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all())
-                    .assign(heads.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()));
+            layerNormForward(x, p.ln1w, p.ln1b, b.xhat, b.rstd, b.ln);
+            linearForward(b.ln, p.attnW, p.attnB, b.qkv);
+            b.q.assign(b.qSrc);
+            cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all()).assign(b.kSrc);
+            cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all()).assign(b.vSrc);
             INDArray k = cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
             INDArray v = cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
-            causalAttention(q, k, v, mask, att, null, null, y);
-            atty.reshape(n, h, hs).assign(y.permute(1, 0, 2));
-            linearForward(atty, p.projW, p.projB, branch);
-            x.addi(branch);
-            layerNormForward(x, p.ln2w, p.ln2b, xhat, rstd, ln);
-            linearForward(ln, p.fcW, p.fcB, fc);
-            geluForward(fc, fcGelu);
-            linearForward(fcGelu, p.fcProjW, p.fcProjB, branch);
-            x.addi(branch);
+            causalAttention(b.q, k, v, mask, att, null, null, b.y);
+            b.attyHeads.assign(b.yMerged);
+            linearForward(b.atty, p.projW, p.projB, b.branch);
+            x.addi(b.branch);
+            layerNormForward(x, p.ln2w, p.ln2b, b.xhat, b.rstd, b.ln);
+            linearForward(b.ln, p.fcW, p.fcB, b.fc);
+            geluForward(b.fc, b.fcSig, b.fcGelu);
+            linearForward(b.fcGelu, p.fcProjW, p.fcProjB, b.branch);
+            x.addi(b.branch);
         }
-        layerNormForward(x, w.lnfw, w.lnfb, xhat, rstd, ln);
+        layerNormForward(x, w.lnfw, w.lnfb, b.xhat, b.rstd, b.ln);
         INDArray logits = Nd4j.create(dt, n, cfg.vocabSize());
-        Nd4j.gemm(ln, w.head, logits, false, true, 1.0, 0.0);
+        Nd4j.gemm(b.ln, w.head, logits, false, true, 1.0, 0.0);
         cache.length = p1;
         return logits;
     }
