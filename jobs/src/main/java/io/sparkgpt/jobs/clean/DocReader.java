@@ -448,32 +448,53 @@ public final class DocReader {
     Dataset<Row> withPos = df.selectExpr(concat("_metadata.file_path AS __file", "_metadata.row_index AS __row",
         columns));
     String textField = o.textField();
-    return withPos.toJavaRDD().map(row -> {
-      String file = row.getString(0);
-      long index = row.getLong(1);
-      String id = id(fileKey(file), index);
-      Doc d = new Doc(id, file);
-      for (int i = 0; i < columns.length; i++) {
-        Object v = row.get(i + 2);
-        if (columns[i].equals(textField)) {
-          d.text = (String) v;
-        } else if (v != null) {
-          d.metadata.put(columns[i], v.toString());
+    return withPos.toJavaRDD().mapPartitions(rows -> new Iterator<Doc>() {
+      /** The last file's key: rows come file by file, and the key is a SHA-256. */
+      String lastFile;
+      String lastKey;
+
+      @Override
+      public boolean hasNext() {
+        return rows.hasNext();
+      }
+
+      @Override
+      public Doc next() {
+        Row row = rows.next();
+        String file = row.getString(0);
+        if (!file.equals(lastFile)) {
+          lastFile = file;
+          lastKey = fileKey(file);
         }
+        return parquetDoc(row, file, id(lastKey, row.getLong(1)), columns, textField, o.content());
       }
-      if (d.text == null) {
-        return quarantined(id, file, 0, "missing_text_field", "null '" + textField + "' in row " + index);
-      }
-      d.bytesAt[0] = Utf8.length(d.text);
-      int bad = Utf8.unpairedSurrogate(d.text);
-      if (bad >= 0) {
-        Doc q = quarantined(id, file, d.bytesAt[0], "unpaired_surrogate", "at char " + bad + " in row " + index);
-        q.text = d.text;
-        return q;
-      }
-      classify(d, o.content(), d.metadata.getOrDefault("path", d.metadata.getOrDefault("source", file)));
-      return d;
     });
+  }
+
+  private static Doc parquetDoc(Row row, String file, String id, String[] columns, String textField,
+      Content content) {
+    long index = row.getLong(1);
+    Doc d = new Doc(id, file);
+    for (int i = 0; i < columns.length; i++) {
+      Object v = row.get(i + 2);
+      if (columns[i].equals(textField)) {
+        d.text = (String) v;
+      } else if (v != null) {
+        d.metadata.put(columns[i], v.toString());
+      }
+    }
+    if (d.text == null) {
+      return quarantined(id, file, 0, "missing_text_field", "null '" + textField + "' in row " + index);
+    }
+    d.bytesAt[0] = Utf8.length(d.text);
+    int bad = Utf8.unpairedSurrogate(d.text);
+    if (bad >= 0) {
+      Doc q = quarantined(id, file, d.bytesAt[0], "unpaired_surrogate", "at char " + bad + " in row " + index);
+      q.text = d.text;
+      return q;
+    }
+    classify(d, content, d.metadata.getOrDefault("path", d.metadata.getOrDefault("source", file)));
+    return d;
   }
 
   private static String[] concat(String a, String b, String[] rest) {

@@ -7,6 +7,8 @@ import java.nio.charset.StandardCharsets;
 
 /** Strict UTF-8: bytes that are not valid UTF-8 are reported with their offset, never replaced. */
 public final class Utf8 {
+  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
   private Utf8() {}
 
   /** Thrown with the byte offset of the first invalid sequence. */
@@ -75,8 +77,6 @@ public final class Utf8 {
       i += n + 1;
     }
   }
-
-  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
   /** UTF-8 length of a string, counting an unpaired surrogate as the 3 bytes its replacement would take. */
   public static long length(String s) {
