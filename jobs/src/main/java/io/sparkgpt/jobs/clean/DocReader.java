@@ -233,6 +233,7 @@ public final class DocReader {
       // Streaming parse of the line's bytes (no String of the whole line): the text field is decoded straight
       // into a String, other fields become metadata; the line's text is made only for a quarantined record.
       String value = null;
+      int bad = -1;
       JsonToken textToken = null;
       try (JsonParser p = parser(bytes, len)) {
         if (p.nextToken() != JsonToken.START_OBJECT) {
@@ -245,7 +246,14 @@ public final class DocReader {
           JsonToken t = p.nextToken();
           if (name.equals(o.textField())) {
             textToken = t;
-            value = t == JsonToken.VALUE_STRING ? p.getText() : null;
+            if (t == JsonToken.VALUE_STRING) { // checked on the parser's chars: no per-char String access
+              char[] chars = p.getTextCharacters();
+              bad = Utf8.unpairedSurrogate(chars, p.getTextOffset(), p.getTextLength());
+              value = new String(chars, p.getTextOffset(), p.getTextLength());
+            } else {
+              value = null;
+              bad = -1;
+            }
             p.skipChildren();
           } else if (t == JsonToken.VALUE_STRING) {
             d.metadata.put(name, p.getText());
@@ -270,7 +278,6 @@ public final class DocReader {
         q.text = new String(bytes, 0, len, StandardCharsets.UTF_8);
         return q;
       }
-      int bad = Utf8.unpairedSurrogate(value);
       if (bad >= 0) {
         Doc q = quarantined(id, file, len, "unpaired_surrogate",
             String.format(Locale.ROOT, "\\u%04X at char %d (line at offset %d)", (int) value.charAt(bad), bad, offset));

@@ -114,4 +114,20 @@ public final class Utf8 {
     return -1;
   }
 
+  /** {@link #unpairedSurrogate(String)} of chars[off, off+len), the index relative to off. */
+  public static int unpairedSurrogate(char[] chars, int off, int len) {
+    int end = off + len;
+    for (int i = off; i < end; i++) {
+      char c = chars[i];
+      if (Character.isSurrogate(c)) {
+        if (Character.isHighSurrogate(c) && i + 1 < end && Character.isLowSurrogate(chars[i + 1])) {
+          i++;
+        } else {
+          return i - off;
+        }
+      }
+    }
+    return -1;
+  }
+
 }
