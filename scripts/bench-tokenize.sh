@@ -9,15 +9,18 @@
 # executor metrics; in embedded mode the driver is the executor) and the peak resident memory of the process,
 # each run with a 2 GB heap.
 #
+# A `parquet` cell reads the same documents as Parquet (columns text and source, made once from the JSONL by
+# scripts/JsonlToParquet.java), the form `clean` writes by default.
+#
 # usage: scripts/bench-tokenize.sh [SHARED_CORPUS] [WORK_DIR]
-#   CELLS="0.25:1 0.25:2 1:1 1:2 1:1:global" (default: all five; SIZE_GB:CORES[:global])
+#   CELLS="0.25:1 0.25:2 1:1 1:2 1:1:global 0.25:1:parquet" (default: all six; SIZE_GB:CORES[:global|:parquet])
 #   RAW_GB=0.25: the documents the raw encode runs on (parts 0-1, which every cell tokenizes; 1 for all of them)
 #   SPARKGPT_SKIP_BUILD=1: use the jars as built; REUSE=1: keep the raw encode and the cells already measured
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CORPUS="${1:-$ROOT/../shared/corpus}"
 WORK="${2:-$ROOT/work/bench-tokenize}"
-CELLS="${CELLS:-0.25:1 0.25:2 1:1 1:2 1:1:global}"
+CELLS="${CELLS:-0.25:1 0.25:2 1:1 1:2 1:1:global 0.25:1:parquet}"
 RAW_GB="${RAW_GB:-0.25}"
 mkdir -p "$WORK"
 WORK="$(cd "$WORK" && pwd)"
@@ -30,6 +33,19 @@ files() { # the parts of SIZE_GB, comma-separated
   for ((i = 0; i < n; i++)); do f+=("$P/part-$i.jsonl"); done
   (IFS=,; echo "${f[*]}")
 }
+parquet() { # the parts of SIZE_GB as Parquet, made once
+  local dir="$WORK/parquet-$1"
+  if [[ ! -f "$dir/_SUCCESS" ]]; then
+    rm -rf "$dir"
+    # shellcheck disable=SC2046
+    java -Xmx2g --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED \
+      --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED \
+      -cp "$ROOT/jobs/target/sparkgpt-jobs-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/jobs/target/classpath.txt"):$(cat "$ROOT/jobs/target/spark-classpath.txt")" \
+      "$ROOT/scripts/JsonlToParquet.java" "$dir" $(files "$1" | tr , ' ') >"$WORK/parquet-$1.log" 2>&1 \
+      || { tail -5 "$WORK/parquet-$1.log" >&2; exit 1; }
+  fi
+  echo "$dir"
+}
 uptime | tee -a "$WORK/uptime.txt"
 # shellcheck disable=SC2046
 [[ -n "${REUSE:-}" && -f "$WORK/raw.txt" ]] || java -Xmx8g -cp "$ROOT/bench/target/sparkgpt-bench-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/bench/target/classpath.txt")" \
@@ -38,13 +54,17 @@ for cell in $CELLS; do
   IFS=: read -r size cores mode <<<"$cell"
   name="$size-$cores${mode:+-$mode}"
   [[ -n "${REUSE:-}" && -f "$WORK/wall-$name.txt" ]] && continue
+  input=$(files "$size")
+  [[ "$mode" != parquet ]] || input=$(parquet "$size")
+  order=()
+  [[ "$mode" != global ]] || order=(--global-shuffle)
   echo "running tokenize $name" >&2
   rm -rf "$WORK/events-$name" && mkdir -p "$WORK/events-$name"
   start=$(date +%s.%N)
   # shellcheck disable=SC2086
   SPARKGPT_SKIP_BUILD=1 SPARKGPT_DRIVER_MEMORY=2g /usr/bin/time -f "%M %U %S" -o "$WORK/rss-$name.txt" \
-    "$ROOT/scripts/sparkgpt" tokenize --master "local[$cores]" -i "$(files "$size")" -t r50k_base \
-    -o "$WORK/ds-$name" --seq-len 1024 --overwrite ${mode:+--global-shuffle} \
+    "$ROOT/scripts/sparkgpt" tokenize --master "local[$cores]" -i "$input" -t r50k_base \
+    -o "$WORK/ds-$name" --seq-len 1024 --overwrite "${order[@]}" \
     --conf spark.eventLog.enabled=true --conf "spark.eventLog.dir=file://$WORK/events-$name" \
     --conf spark.eventLog.logStageExecutorMetrics=true --conf spark.executor.metrics.pollingInterval=500ms \
     >"$WORK/tokenize-$name.log" 2>&1 || { tail -5 "$WORK/tokenize-$name.log" >&2; exit 1; }
@@ -98,7 +118,8 @@ for cell in cells:
     proc_cpu = float(user) + float(system)
     tcpu = task_cpu(name)
     c = int(cores)
-    label = f"{'--global-shuffle' if mode else 'default'} local[{c}], {size} GB"
+    label = {"global": "--global-shuffle", "parquet": "default, Parquet input"}.get(mode[0] if mode else "", "default")
+    label = f"{label} local[{c}], {size} GB"
     print(f"| {label} | {mb:.0f} | {s['tokens']:,} | {sec:.1f} | {mb / sec:.2f} | {s['tokens'] / sec:,.0f} | "
           f"{mb / sec / c:.2f} | {mb / sec / c / raw_mbs:.2f} | {tcpu:.1f} | {mb / tcpu / raw_cpu_mbs:.2f} | "
           f"{proc_cpu:.1f} | {mb / proc_cpu / raw_cpu_mbs:.2f} | {peak_heap(name):,.0f} | {rss:,.0f} |")

@@ -15,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 public final class Utf8Lines {
   private final InputStream in;
   private final ByteArrayOutputStream line = new ByteArrayOutputStream();
-  private final Utf8 utf8 = new Utf8();
   private int number;
   private String text;
   private String error;
@@ -39,7 +38,7 @@ public final class Utf8Lines {
     int n = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
     number++;
     try {
-      text = utf8.decode(bytes, 0, n);
+      text = Utf8.decode(bytes, 0, n);
       error = null;
       lenient = text;
     } catch (Utf8.InvalidUtf8 e) {

@@ -157,8 +157,11 @@ public final class DocReader {
     }
   }
 
+  /** The key, '-', then the position as 12 digits or more (per document: no String.format). */
   static String id(String fileKey, long position) {
-    return fileKey + "-" + String.format(Locale.ROOT, "%012d", position);
+    String digits = Long.toString(position);
+    return digits.length() >= 12 || position < 0 ? fileKey + "-" + String.format(Locale.ROOT, "%012d", position)
+        : fileKey + "-" + "000000000000".substring(digits.length()) + digits;
   }
 
   /** Marks a document as code (with its programming language) or prose, per --content and the path. */
@@ -195,7 +198,6 @@ public final class DocReader {
     private final String key;
     private final boolean jsonl;
     private final Options o;
-    private final Utf8 utf8 = new Utf8();
 
     LineDecoder(String file, boolean jsonl, Options o) {
       this.file = file;
@@ -211,31 +213,32 @@ public final class DocReader {
         return quarantined(id, file, len, "too_large",
             "line of " + len + " bytes exceeds --max-doc-bytes " + o.maxDocBytes());
       }
-      String line;
       try {
-        line = utf8.decode(bytes, 0, len);
+        Utf8.validate(bytes, 0, len);
       } catch (Utf8.InvalidUtf8 e) {
         Doc d = quarantined(id, file, len, "invalid_utf8", e.getMessage() + " of line at offset " + offset);
         d.raw = java.util.Arrays.copyOf(bytes, len);
         return d;
       }
-      if (line.isBlank()) {
+      if (blank(bytes, len)) {
         return null;
       }
       Doc d = new Doc(id, file);
       d.bytesAt[0] = len;
       if (!jsonl) {
-        d.text = line;
+        d.text = new String(bytes, 0, len, StandardCharsets.UTF_8);
         classify(d, o.content(), file);
         return d;
       }
-      // Streaming parse: the text field is read straight into a String, other fields become metadata.
+      // Streaming parse of the line's bytes (no String of the whole line): the text field is decoded straight
+      // into a String, other fields become metadata; the line's text is made only for a quarantined record.
       String value = null;
+      int bad = -1;
       JsonToken textToken = null;
-      try (JsonParser p = JSON.getFactory().createParser(line)) {
+      try (JsonParser p = parser(bytes, len)) {
         if (p.nextToken() != JsonToken.START_OBJECT) {
           Doc q = quarantined(id, file, len, "not_a_json_object", "line at offset " + offset);
-          q.text = line;
+          q.text = new String(bytes, 0, len, StandardCharsets.UTF_8);
           return q;
         }
         while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -243,7 +246,14 @@ public final class DocReader {
           JsonToken t = p.nextToken();
           if (name.equals(o.textField())) {
             textToken = t;
-            value = t == JsonToken.VALUE_STRING ? p.getText() : null;
+            if (t == JsonToken.VALUE_STRING) { // checked on the parser's chars: no per-char String access
+              char[] chars = p.getTextCharacters();
+              bad = Utf8.unpairedSurrogate(chars, p.getTextOffset(), p.getTextLength());
+              value = new String(chars, p.getTextOffset(), p.getTextLength());
+            } else {
+              value = null;
+              bad = -1;
+            }
             p.skipChildren();
           } else if (t == JsonToken.VALUE_STRING) {
             d.metadata.put(name, p.getText());
@@ -256,7 +266,7 @@ public final class DocReader {
         }
       } catch (JsonProcessingException e) {
         Doc q = quarantined(id, file, len, "malformed_json", e.getOriginalMessage() + " (line at offset " + offset + ")");
-        q.text = line;
+        q.text = new String(bytes, 0, len, StandardCharsets.UTF_8);
         return q;
       } catch (IOException e) {
         throw new java.io.UncheckedIOException(e);
@@ -265,14 +275,13 @@ public final class DocReader {
         boolean missing = textToken == null || textToken == JsonToken.VALUE_NULL;
         Doc q = quarantined(id, file, len, missing ? "missing_text_field" : "text_not_a_string",
             "field '" + o.textField() + "' (line at offset " + offset + ")");
-        q.text = line;
+        q.text = new String(bytes, 0, len, StandardCharsets.UTF_8);
         return q;
       }
-      int bad = Utf8.unpairedSurrogate(value);
       if (bad >= 0) {
         Doc q = quarantined(id, file, len, "unpaired_surrogate",
             String.format(Locale.ROOT, "\\u%04X at char %d (line at offset %d)", (int) value.charAt(bad), bad, offset));
-        q.text = line;
+        q.text = new String(bytes, 0, len, StandardCharsets.UTF_8);
         return q;
       }
       d.text = value;
@@ -282,11 +291,40 @@ public final class DocReader {
     }
   }
 
+  /**
+   * Whether a valid UTF-8 line is blank as {@link String#isBlank} sees it; the String is made only when a non-ASCII
+   * byte comes before any other character.
+   */
+  static boolean blank(byte[] bytes, int len) {
+    for (int i = 0; i < len; i++) {
+      if (bytes[i] < 0) {
+        return new String(bytes, i, len - i, StandardCharsets.UTF_8).isBlank();
+      }
+      if (!Character.isWhitespace(bytes[i])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Jackson's byte parser (UTF-8 decoded as it reads, no char copy of the line) unless the line starts like a BOM or
+   * a UTF-16/32 text (EF or a zero byte in its first four): the byte parser would detect an encoding there where the
+   * line is UTF-8 text, so such a line is parsed from its decoded String, as every line was before.
+   */
+  static JsonParser parser(byte[] bytes, int len) throws IOException {
+    boolean detectable = len > 0 && bytes[0] == (byte) 0xEF;
+    for (int i = 0; i < Math.min(4, len); i++) {
+      detectable |= bytes[i] == 0;
+    }
+    return detectable ? JSON.getFactory().createParser(new String(bytes, 0, len, StandardCharsets.UTF_8))
+        : JSON.getFactory().createParser(bytes, 0, len);
+  }
+
   /** A whole text file as one document (--doc-split file) or as blank-line separated documents. */
   static void readTextFile(String file, PortableDataStream stream, CompressionCodecFactory codecs, Options o,
       List<Doc> out) throws IOException {
     String key = fileKey(file);
-    Utf8 utf8 = new Utf8();
     CompressionCodec codec = codecs.getCodec(new Path(file));
     int cap = (int) Math.min(Integer.MAX_VALUE - 16, o.maxDocBytes());
     Chunk doc = new Chunk(cap);
@@ -296,12 +334,12 @@ public final class DocReader {
       while (lines.next()) {
         boolean separator = !wholeFile && lines.blank();
         if (separator) {
-          doc.emit(file, key, utf8, o, out);
+          doc.emit(file, key, o, out);
           continue;
         }
         doc.add(lines);
       }
-      doc.emit(file, key, utf8, o, out);
+      doc.emit(file, key, o, out);
     } catch (IOException e) {
       if (codec == null) {
         throw e;
@@ -372,7 +410,7 @@ public final class DocReader {
       buf[len++] = b;
     }
 
-    void emit(String file, String key, Utf8 utf8, Options o, List<Doc> out) {
+    void emit(String file, String key, Options o, List<Doc> out) {
       if (fullLength < 0) {
         return;
       }
@@ -384,7 +422,7 @@ public final class DocReader {
         try {
           Doc d = new Doc(id, file);
           d.bytesAt[0] = fullLength;
-          d.text = text(utf8.decode(buf, 0, len));
+          d.text = text(Utf8.decode(buf, 0, len));
           classify(d, o.content(), file);
           out.add(d);
         } catch (Utf8.InvalidUtf8 e) {
@@ -417,32 +455,53 @@ public final class DocReader {
     Dataset<Row> withPos = df.selectExpr(concat("_metadata.file_path AS __file", "_metadata.row_index AS __row",
         columns));
     String textField = o.textField();
-    return withPos.toJavaRDD().map(row -> {
-      String file = row.getString(0);
-      long index = row.getLong(1);
-      String id = id(fileKey(file), index);
-      Doc d = new Doc(id, file);
-      for (int i = 0; i < columns.length; i++) {
-        Object v = row.get(i + 2);
-        if (columns[i].equals(textField)) {
-          d.text = (String) v;
-        } else if (v != null) {
-          d.metadata.put(columns[i], v.toString());
+    return withPos.toJavaRDD().mapPartitions(rows -> new Iterator<Doc>() {
+      /** The last file's key: rows come file by file, and the key is a SHA-256. */
+      String lastFile;
+      String lastKey;
+
+      @Override
+      public boolean hasNext() {
+        return rows.hasNext();
+      }
+
+      @Override
+      public Doc next() {
+        Row row = rows.next();
+        String file = row.getString(0);
+        if (!file.equals(lastFile)) {
+          lastFile = file;
+          lastKey = fileKey(file);
         }
+        return parquetDoc(row, file, id(lastKey, row.getLong(1)), columns, textField, o.content());
       }
-      if (d.text == null) {
-        return quarantined(id, file, 0, "missing_text_field", "null '" + textField + "' in row " + index);
-      }
-      d.bytesAt[0] = Utf8.length(d.text);
-      int bad = Utf8.unpairedSurrogate(d.text);
-      if (bad >= 0) {
-        Doc q = quarantined(id, file, d.bytesAt[0], "unpaired_surrogate", "at char " + bad + " in row " + index);
-        q.text = d.text;
-        return q;
-      }
-      classify(d, o.content(), d.metadata.getOrDefault("path", d.metadata.getOrDefault("source", file)));
-      return d;
     });
+  }
+
+  private static Doc parquetDoc(Row row, String file, String id, String[] columns, String textField,
+      Content content) {
+    long index = row.getLong(1);
+    Doc d = new Doc(id, file);
+    for (int i = 0; i < columns.length; i++) {
+      Object v = row.get(i + 2);
+      if (columns[i].equals(textField)) {
+        d.text = (String) v;
+      } else if (v != null) {
+        d.metadata.put(columns[i], v.toString());
+      }
+    }
+    if (d.text == null) {
+      return quarantined(id, file, 0, "missing_text_field", "null '" + textField + "' in row " + index);
+    }
+    d.bytesAt[0] = Utf8.length(d.text);
+    int bad = Utf8.unpairedSurrogate(d.text);
+    if (bad >= 0) {
+      Doc q = quarantined(id, file, d.bytesAt[0], "unpaired_surrogate", "at char " + bad + " in row " + index);
+      q.text = d.text;
+      return q;
+    }
+    classify(d, content, d.metadata.getOrDefault("path", d.metadata.getOrDefault("source", file)));
+    return d;
   }
 
   private static String[] concat(String a, String b, String[] rest) {

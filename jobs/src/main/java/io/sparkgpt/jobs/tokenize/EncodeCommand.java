@@ -48,7 +48,7 @@ public final class EncodeCommand implements Callable<Integer> {
         byte[] all = System.in.readAllBytes();
         String text;
         try {
-          text = new Utf8().decode(all, 0, all.length);
+          text = Utf8.decode(all, 0, all.length);
         } catch (Utf8.InvalidUtf8 e) {
           int bad = (int) e.offset;
           int line = 1;

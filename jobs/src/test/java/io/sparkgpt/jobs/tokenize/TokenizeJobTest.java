@@ -256,6 +256,42 @@ class TokenizeJobTest {
     assertEquals(shardHashes(m1), shardHashes(TokenDataset.open(one).manifest()));
   }
 
+  /** Parquet, clean's default output, read row by row: the same documents as its JSONL, shards fixed by the input. */
+  @Test
+  void parquetInputGivesItsDocumentsAndTheSameShardsOnAnyNumberOfCores() throws IOException {
+    Path parquet = tmp.resolve("mixed-parquet");
+    try (org.apache.spark.sql.SparkSession spark = SparkRuntime.start("to parquet", "local[1]", false, Map.of())) {
+      spark.read().schema("text STRING, source STRING").json(mixed.toString()).write().parquet(parquet.toString());
+    }
+    List<String> expected = new ArrayList<>();
+    Map<String, Integer> expectedPerSource = new TreeMap<>();
+    for (String line : Files.readAllLines(mixed)) {
+      JsonNode doc = JSON.readTree(line);
+      if (!doc.get("text").asText().isEmpty()) {
+        expected.add(doc.get("text").asText());
+        expectedPerSource.merge(doc.get("source").asText(), 1, Integer::sum);
+      }
+    }
+    Map<String, Manifest> manifests = new TreeMap<>();
+    for (String master : List.of("local[1]", "local[2]")) {
+      Path out = tmp.resolve("pq-" + master.charAt(6));
+      Cli.Result r = Cli.run("tokenize", "--master", master, "-i", parquet.toString(), "-t", "r50k_base", "-o",
+          out.toString(), "--seq-len", "64", "--val-fraction", "0.1", "--shard-tokens", "8000", "--partitions", "3");
+      assertEquals(0, r.code(), r.err());
+      Manifest m = TokenDataset.open(out).manifest();
+      manifests.put(master, m);
+      Tokenizer tok = Tokenizers.r50kBase();
+      List<String> all = new ArrayList<>(storedDocuments(out, m, "train", tok));
+      all.addAll(storedDocuments(out, m, "val", tok));
+      assertEquals(sorted(expected), sorted(all), master);
+      assertEquals(1, m.stats().emptyDocuments());
+      Map<String, Integer> perSource = new TreeMap<>();
+      m.sources().forEach((k, v) -> perSource.put(k, (int) v.documents()));
+      assertEquals(expectedPerSource, perSource);
+    }
+    assertEquals(shardHashes(manifests.get("local[1]")), shardHashes(manifests.get("local[2]")));
+  }
+
   @Test
   void aRerunAfterLostShardsAndLeftoverTemporaryFilesIsIdenticalToAnUninterruptedRun() throws IOException {
     Path whole = tmp.resolve("whole");

@@ -11,6 +11,9 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.util.Locale;
@@ -31,6 +34,8 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class ShardWriter implements Closeable {
     private static final int BUFFER = 1 << 16;
+    private static final VarHandle SHORTS = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final DatasetFiles files;
     private final Layout layout;
@@ -176,9 +181,7 @@ public final class ShardWriter implements Closeable {
                         : "token id " + id + " is outside the vocabulary of " + vocab);
             }
         }
-        for (int i = from; i < to; i++) {
-            put(ids[i]);
-        }
+        put(ids, from, to);
         put(eot);
         long n = to - from + 1L;
         if (docLengths != null) {
@@ -278,6 +281,26 @@ public final class ShardWriter implements Closeable {
             files.delete(dataFile(name) + tmp);
             files.delete(indexFile(name) + tmp);
             files.delete(recordFile(name) + tmp);
+        }
+    }
+
+    /** Appends ids[from, to) little-endian, a buffer's worth at a time. */
+    private void put(int[] ids, int from, int to) throws IOException {
+        int i = from;
+        while (i < to) {
+            if (pos + tokenBytes > BUFFER) {
+                flush();
+            }
+            int end = Math.min(to, i + (BUFFER - pos) / tokenBytes);
+            if (tokenBytes == 2) {
+                for (; i < end; i++, pos += 2) {
+                    SHORTS.set(buf, pos, (short) ids[i]);
+                }
+            } else {
+                for (; i < end; i++, pos += 4) {
+                    INTS.set(buf, pos, ids[i]);
+                }
+            }
         }
     }
 

@@ -1,0 +1,84 @@
+package io.sparkgpt.jobs.clean;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The hand-written validator against the JDK's strict decoder: same verdict, same offset, same text. */
+class Utf8Test {
+  /** The offset a strict CharsetDecoder reports, or -1 when the bytes are valid. */
+  private static long strictError(byte[] b) {
+    CharsetDecoder d = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+        .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer in = ByteBuffer.wrap(b);
+    CoderResult r = d.decode(in, CharBuffer.allocate(b.length), true);
+    return r.isError() ? in.position() : -1;
+  }
+
+  private static long error(byte[] b) {
+    try {
+      String s = Utf8.decode(b, 0, b.length);
+      assertEquals(new String(b, StandardCharsets.UTF_8), s);
+      return -1;
+    } catch (Utf8.InvalidUtf8 e) {
+      return e.offset;
+    }
+  }
+
+  private static byte[] bytes(int... b) {
+    byte[] a = new byte[b.length];
+    for (int i = 0; i < b.length; i++) {
+      a[i] = (byte) b[i];
+    }
+    return a;
+  }
+
+  @Test
+  void agreesWithTheJdkOnEveryEdgeOfTheEncoding() {
+    int[][] cases = {
+        {}, {0x41}, {0xC2, 0x80}, {0xC1, 0xBF}, {0xC0, 0x80}, {0xDF, 0xBF}, {0xE0, 0xA0, 0x80}, {0xE0, 0x9F, 0xBF},
+        {0xED, 0x9F, 0xBF}, {0xED, 0xA0, 0x80}, {0xEF, 0xBF, 0xBF}, {0xF0, 0x90, 0x80, 0x80}, {0xF0, 0x8F, 0xBF, 0xBF},
+        {0xF4, 0x8F, 0xBF, 0xBF}, {0xF4, 0x90, 0x80, 0x80}, {0xF5, 0x80, 0x80, 0x80}, {0xFF}, {0x80}, {0xBF},
+        {0xE2, 0x82}, {0xF0, 0x9F, 0x98}, {0x41, 0x42, 0xC3}, {0xE2, 0x28, 0xA1}, {0xF0, 0x9F, 0x28, 0x80},
+        {0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0xC3, 0x28},
+    };
+    for (int[] c : cases) {
+      byte[] b = bytes(c);
+      assertEquals(strictError(b), error(b), java.util.Arrays.toString(c));
+    }
+  }
+
+  @Test
+  void agreesWithTheJdkOnRandomText() {
+    Random rnd = new Random(13);
+    String sample = "plain ASCII text, \u00e9t\u00e9, \u4e2d\u6587, \ud83d\ude00 and more ASCII to fill 8-byte words";
+    byte[] good = sample.getBytes(StandardCharsets.UTF_8);
+    int invalid = 0;
+    for (int round = 0; round < 20_000; round++) {
+      byte[] b = java.util.Arrays.copyOf(good, 1 + rnd.nextInt(good.length));
+      for (int k = rnd.nextInt(3); k > 0; k--) { // 0 to 2 random bytes anywhere: valid and invalid cases
+        b[rnd.nextInt(b.length)] = (byte) rnd.nextInt(256);
+      }
+      long expected = strictError(b);
+      invalid += expected >= 0 ? 1 : 0;
+      assertEquals(expected, error(b), () -> java.util.HexFormat.of().formatHex(b));
+    }
+    // both outcomes were exercised many times (about half the rounds change a byte into an invalid one)
+    assertEquals(true, invalid > 2_000 && invalid < 18_000, "invalid cases: " + invalid);
+  }
+
+  @Test
+  void offsetIsRelativeToTheSlice() {
+    byte[] b = bytes(0xFF, 0x41, 0x42, 0xC3, 0x28);
+    Utf8.InvalidUtf8 e = assertThrows(Utf8.InvalidUtf8.class, () -> Utf8.decode(b, 1, 4));
+    assertEquals(2, e.offset);
+  }
+}
