@@ -275,6 +275,7 @@ public final class EvalCommand implements Callable<Integer> {
     Generator.Sampling sampling = new Generator.Sampling(maxNewTokens, temperature, 0, 1, seed, true);
     double wins = 0;
     double margin = 0;
+    com.fasterxml.jackson.databind.node.ArrayNode samples = JSON.createArrayNode();
     try (Tokenizer tok = policy.tokenizer()) {
       int eot = tok.endOfTextId();
       if (eot < 0) {
@@ -284,16 +285,22 @@ public final class EvalCommand implements Callable<Integer> {
         int[] p = ChatTemplate.encodePrompt(tok, prompt);
         int[] a = Generator.generateIds(policy.config(), policy.backbone(), p, sampling, eot).ids();
         int[] b = Generator.generateIds(other.config(), other.backbone(), p, sampling, eot).ids();
-        float[] s = judgeRunner.rewards(judge.params(), scored(p, List.of(a, b), t, eot));
+        float[] s = Arrays.equals(a, b) ? new float[2]   // the same response: a tie, whatever rounding two rows get
+            : judgeRunner.rewards(judge.params(), scored(p, List.of(a, b), t, eot));
         wins += s[0] > s[1] ? 1 : s[0] == s[1] ? 0.5 : 0;
         margin += s[0] - s[1];
+        if (samples.size() < 5) {
+          samples.addObject().put("prompt", prompt).put("response", tok.decode(a)).put("against_response", tok.decode(b))
+              .put("reward", s[0]).put("against_reward", s[1]);
+        }
       }
     }
     double rate = wins / prompts.size();
     out.put("task", "win_rate").put("file", what.prompts.toString()).put("against", against.toString())
         .put("reward", reward.toString()).put("prompts", prompts.size()).put("rejected_lines", ex.rejectedCount())
         .put("win_rate", rate).put("mean_reward_margin", margin / prompts.size()).put("chance", 0.5);
-    return String.format(Locale.ROOT, "win rate %.3f against %s (ties count half; chance 0.5), mean reward margin %.4f on %,d prompts",
+    out.set("samples", samples);
+    return String.format(Locale.ROOT, "win rate %.3f against %s (ties, identical responses included, count half; chance 0.5), mean reward margin %.4f on %,d prompts",
         rate, against, margin / prompts.size(), prompts.size());
   }
 

@@ -106,6 +106,20 @@ class RewardCommandTest {
     JsonNode w = json(self);
     assertEquals(0.5, w.get("win_rate").asDouble(), 1e-12, "a policy against itself ties: " + self.out());
     assertEquals(2, w.get("prompts").asInt());
+    // another policy (untrained), both sampled (greedy, the untrained tied model repeats its last input token, "\n",
+    // as the base does here): the judge's verdicts swap with the roles
+    Checkpoint b = Checkpoint.load(base, false);
+    Path other = tmp.resolve("other-policy");
+    Checkpoint.save(other, b.config(), io.sparkgpt.model.GptModel.initParams(b.config(), 7), null, null,
+        Checkpoint.tokenizerFile(base));
+    JsonNode ab = json(ok(Cli.run("eval", "--checkpoint", base.toString(), "--prompts", prompts.toString(), "--against",
+        other.toString(), "--reward", rewardModel.toString(), "--max-new-tokens", "8", "--temperature", "1")));
+    JsonNode ba = json(ok(Cli.run("eval", "--checkpoint", other.toString(), "--prompts", prompts.toString(), "--against",
+        base.toString(), "--reward", rewardModel.toString(), "--max-new-tokens", "8", "--temperature", "1")));
+    System.out.println("eval win rate: " + ab + "\n" + ba);
+    assertEquals(1.0, ab.get("win_rate").asDouble() + ba.get("win_rate").asDouble(), 1e-12, ab + "\n" + ba);
+    assertEquals(-ab.get("mean_reward_margin").asDouble(), ba.get("mean_reward_margin").asDouble(), 1e-4, ab + "\n" + ba);
+    assertTrue(ab.get("mean_reward_margin").asDouble() != 0, "the two policies answer differently: " + ab);
 
     Cli.Result wrong = Cli.run("eval", "--checkpoint", rewardModel.toString(), "--dataset", tmp.resolve("data").toString());
     assertEquals(2, wrong.code(), wrong.err());
