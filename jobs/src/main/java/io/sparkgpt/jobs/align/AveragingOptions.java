@@ -1,16 +1,20 @@
 package io.sparkgpt.jobs.align;
 
+import io.sparkgpt.cluster.ExampleData;
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
 import io.sparkgpt.cluster.SparkRuntime;
+import io.sparkgpt.jobs.Preflight;
 import io.sparkgpt.jobs.SparkOptions;
 import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.model.Checkpoint;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.TrainConfig;
+import io.sparkgpt.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -91,6 +95,45 @@ public final class AveragingOptions {
 
   @Mixin
   SparkOptions spark;
+
+  /** The parser of a JSONL line into an example, for a base checkpoint's tokenizer and {@code t} tokens. */
+  interface ExampleParser {
+    JsonlExamples.LineParser<ExampleData.Example> of(Tokenizer tok, int t);
+  }
+
+  /** The base checkpoint and the examples written under {@code RUN_DIR/data}, ready to train. */
+  record Prepared(Checkpoint base, ExampleData data) {
+  }
+
+  /**
+   * What sft and train-reward share: the paths checked, the base checkpoint loaded, the JSONL read with
+   * {@code parser} (rejections counted), split, reported in {@code RUN_DIR/data/report.json} and written there.
+   *
+   * @param what the data's name in the summary, e.g. "sft data"
+   * @param noun what the examples are called when none is usable, e.g. "training examples"
+   */
+  Prepared prepare(Path base, Path data, Path output, ExampleData.Kind kind, String what, String noun,
+                   ExampleParser parser) throws IOException {
+    new Preflight.Paths().input("--base", base.toString()).input("--data", data.toString())
+        .output("--output", output.toString()).check();
+    Checkpoint ckpt = load(base, "--base", false);
+    int t = seqLen(ckpt.config());
+    try (Tokenizer tok = ckpt.tokenizer()) {
+      if (tok.endOfTextId() < 0) {
+        throw new UserError("the base checkpoint's tokenizer has no end-of-text token");
+      }
+      JsonlExamples<ExampleData.Example> examples = JsonlExamples.read(data, parser.of(tok, t));
+      List<List<ExampleData.Example>> split = examples.split(valFraction, seed);
+      Path dataDir = output.resolve("data");
+      examples.writeReport(dataDir, split.get(0).size(), split.get(1).size());
+      examples.summary(what, split.get(0).size(), split.get(1).size(), dataDir, System.err::println);
+      if (split.get(0).isEmpty()) {
+        throw new UserError("--data " + data + ": no usable " + noun + " (see " + dataDir.resolve(JsonlExamples.REPORT) + ")");
+      }
+      return new Prepared(ckpt, ExampleData.write(kind, dataDir, split.get(0), split.get(1), t,
+          ckpt.config().vocabSize(), tok.endOfTextId(), Checkpoint.tokenizerFile(base)));
+    }
+  }
 
   /** Loads a checkpoint named by {@code flag}; a problem is a one-line error. */
   static Checkpoint load(Path dir, String flag, boolean withOptimizer) {

@@ -3,13 +3,9 @@ package io.sparkgpt.jobs.align;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sparkgpt.cluster.ExampleData;
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
-import io.sparkgpt.jobs.Preflight;
-import io.sparkgpt.jobs.UserError;
-import io.sparkgpt.model.Checkpoint;
 import io.sparkgpt.model.Objective;
 import io.sparkgpt.tokenizer.Tokenizer;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -40,32 +36,15 @@ public final class SftCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    new Preflight.Paths().input("--base", base.toString()).input("--data", data.toString())
-        .output("--output", output.toString()).check();
-    Checkpoint ckpt = AveragingOptions.load(base, "--base", false);
-    int t = train.seqLen(ckpt.config());
-    JsonlExamples<ExampleData.Example> examples;
-    try (Tokenizer tok = ckpt.tokenizer()) {
-      if (tok.endOfTextId() < 0) {
-        throw new UserError("the base checkpoint's tokenizer has no end-of-text token");
-      }
-      examples = JsonlExamples.read(data, (o, note) -> example(tok, o, t));
-      List<List<ExampleData.Example>> split = examples.split(train.valFraction, train.seed);
-      Path dataDir = output.resolve("data");
-      examples.writeReport(dataDir, split.get(0).size(), split.get(1).size());
-      examples.summary("sft data", split.get(0).size(), split.get(1).size(), dataDir, System.err::println);
-      if (split.get(0).isEmpty()) {
-        throw new UserError("--data " + data + ": no usable training examples (see " + dataDir.resolve(JsonlExamples.REPORT) + ")");
-      }
-      ExampleData sft = ExampleData.write(ExampleData.Kind.SFT, dataDir, split.get(0), split.get(1), t,
-          ckpt.config().vocabSize(), tok.endOfTextId(), Checkpoint.tokenizerFile(base));
-      ParameterAveragingTrainer.Run run = new ParameterAveragingTrainer.Run("sft", sft, Objective.lm(), ckpt.backbone());
-      ParameterAveragingTrainer.Result r = train.train("sft", ckpt.config(), run, output);
-      System.out.printf(Locale.ROOT, "sft steps %d..%d, final train loss %.4f, validation loss %s%n", r.firstStep(),
-          r.lastStep(), r.rounds().isEmpty() ? Double.NaN : r.rounds().get(r.rounds().size() - 1).lastStepLoss(),
-          r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()));
-      System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/, data/report.json)");
-    }
+    AveragingOptions.Prepared p = train.prepare(base, data, output, ExampleData.Kind.SFT, "sft data",
+        "training examples", (tok, t) -> (o, note) -> example(tok, o, t));
+    ParameterAveragingTrainer.Run run = new ParameterAveragingTrainer.Run("sft", p.data(), Objective.lm(),
+        p.base().backbone());
+    ParameterAveragingTrainer.Result r = train.train("sft", p.base().config(), run, output);
+    System.out.printf(Locale.ROOT, "sft steps %d..%d, final train loss %.4f, validation loss %s%n", r.firstStep(),
+        r.lastStep(), r.rounds().isEmpty() ? Double.NaN : r.rounds().get(r.rounds().size() - 1).lastStepLoss(),
+        r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()));
+    System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/, data/report.json)");
     return 0;
   }
 

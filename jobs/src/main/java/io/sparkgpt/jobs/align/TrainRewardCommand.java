@@ -3,16 +3,12 @@ package io.sparkgpt.jobs.align;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sparkgpt.cluster.ExampleData;
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
-import io.sparkgpt.jobs.Preflight;
-import io.sparkgpt.jobs.UserError;
-import io.sparkgpt.model.Checkpoint;
 import io.sparkgpt.model.GptModel;
 import io.sparkgpt.model.Head;
 import io.sparkgpt.model.Objective;
 import io.sparkgpt.tokenizer.Tokenizer;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
@@ -46,32 +42,15 @@ public final class TrainRewardCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    new Preflight.Paths().input("--base", base.toString()).input("--data", data.toString())
-        .output("--output", output.toString()).check();
-    Checkpoint ckpt = AveragingOptions.load(base, "--base", false);
-    int t = train.seqLen(ckpt.config());
-    try (Tokenizer tok = ckpt.tokenizer()) {
-      if (tok.endOfTextId() < 0) {
-        throw new UserError("the base checkpoint's tokenizer has no end-of-text token");
-      }
-      JsonlExamples<ExampleData.Example> examples = JsonlExamples.read(data, (o, note) -> pair(tok, o, t, note));
-      List<List<ExampleData.Example>> split = examples.split(train.valFraction, train.seed);
-      Path dataDir = output.resolve("data");
-      examples.writeReport(dataDir, split.get(0).size(), split.get(1).size());
-      examples.summary("preference data", split.get(0).size(), split.get(1).size(), dataDir, System.err::println);
-      if (split.get(0).isEmpty()) {
-        throw new UserError("--data " + data + ": no usable training pairs (see " + dataDir.resolve(JsonlExamples.REPORT) + ")");
-      }
-      ExampleData pairs = ExampleData.write(ExampleData.Kind.PAIRS, dataDir, split.get(0), split.get(1), t,
-          ckpt.config().vocabSize(), tok.endOfTextId(), Checkpoint.tokenizerFile(base));
-      ParameterAveragingTrainer.Run run = new ParameterAveragingTrainer.Run("train-reward", pairs,
-          Objective.pairwiseReward(), GptModel.withNewHead(ckpt.config(), ckpt.backbone(), Head.REWARD, train.seed));
-      ParameterAveragingTrainer.Result r = train.train("train-reward", ckpt.config(), run, output);
-      System.out.printf(Locale.ROOT, "reward steps %d..%d, validation loss %s, validation pairwise accuracy %s%n",
-          r.firstStep(), r.lastStep(), r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()),
-          r.lastValAccuracy() == null ? "n/a" : String.format(Locale.ROOT, "%.3f", r.lastValAccuracy()));
-      System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/, data/report.json)");
-    }
+    AveragingOptions.Prepared p = train.prepare(base, data, output, ExampleData.Kind.PAIRS, "preference data",
+        "training pairs", (tok, t) -> (o, note) -> pair(tok, o, t, note));
+    ParameterAveragingTrainer.Run run = new ParameterAveragingTrainer.Run("train-reward", p.data(),
+        Objective.pairwiseReward(), GptModel.withNewHead(p.base().config(), p.base().backbone(), Head.REWARD, train.seed));
+    ParameterAveragingTrainer.Result r = train.train("train-reward", p.base().config(), run, output);
+    System.out.printf(Locale.ROOT, "reward steps %d..%d, validation loss %s, validation pairwise accuracy %s%n",
+        r.firstStep(), r.lastStep(), r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()),
+        r.lastValAccuracy() == null ? "n/a" : String.format(Locale.ROOT, "%.3f", r.lastValAccuracy()));
+    System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/, data/report.json)");
     return 0;
   }
 

@@ -84,8 +84,9 @@ public final class TrainLocalCommand implements Callable<Integer> {
       description = "ND4J threads (0 = ND4J's default, or OMP_NUM_THREADS).")
   int threads;
 
-  @Option(names = "--no-resume", description = "Start from scratch even if RUN_DIR/checkpoint exists.")
-  boolean noResume;
+  @Option(names = "--resume", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "Continue from the latest RUN_DIR/checkpoints/step-N (default); --no-resume starts afresh.")
+  boolean resume;
 
   @Option(names = "--allow-config-change",
       description = "Resume even though the training settings differ from the checkpoint's; the change is written "
@@ -119,7 +120,7 @@ public final class TrainLocalCommand implements Callable<Integer> {
             .withSteps(decaySteps != null ? decaySteps : steps, warmup).withMaxSteps(steps)
             .withLr(lr, minLr != null ? minLr : lr / 10).withEval(evalEvery, evalBatches)
             .withCheckpointEvery(checkpointEvery).withLogEvery(logEvery).withSeeds(seed, seed).withThreads(threads)
-            .withResume(!noResume).withRegularisation(weightDecay, gradClip);
+            .withResume(resume).withRegularisation(weightDecay, gradClip);
       } catch (IllegalArgumentException e) {
         throw new UserError(e.getMessage());
       }
