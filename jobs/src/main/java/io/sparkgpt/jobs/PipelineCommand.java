@@ -101,8 +101,8 @@ public final class PipelineCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    DataSpec mix = inputs.stream().anyMatch(i -> i.contains("=") && !Files.exists(Path.of(i)))
-        ? DataSpec.parse("--input", String.join(",", inputs)) : null;
+    DataSpec spec = DataSpec.parse("--input", String.join(",", inputs));
+    DataSpec mix = spec.mixture() ? spec : null;
     List<String> raw = mix != null ? mix.locations() : inputs;
     Preflight.check(raw, null, true, "--work-dir", work.toString()); // resumes: an existing work dir is fine
     if (overwrite && Files.exists(work)) {

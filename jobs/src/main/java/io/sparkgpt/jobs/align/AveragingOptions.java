@@ -4,6 +4,7 @@ import io.sparkgpt.cluster.ExampleData;
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
 import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.jobs.Preflight;
+import io.sparkgpt.jobs.ResumeOptions;
 import io.sparkgpt.jobs.SparkOptions;
 import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.model.Checkpoint;
@@ -84,14 +85,8 @@ public final class AveragingOptions {
       description = "ND4J threads per task (0 = spark.task.cpus, default 1).")
   int threads;
 
-  @Option(names = "--resume", negatable = true, defaultValue = "true", fallbackValue = "true",
-      description = "Continue from the latest RUN_DIR/checkpoints/step-N (default); --no-resume starts afresh from --base.")
-  boolean resume;
-
-  @Option(names = "--allow-config-change",
-      description = "Resume even though the training settings differ from the checkpoint's; the change is written "
-          + "to metrics.jsonl. Without it, a difference is an error listing the settings.")
-  boolean allowConfigChange;
+  @Mixin
+  ResumeOptions runFolder;
 
   @Mixin
   SparkOptions spark;
@@ -122,7 +117,7 @@ public final class AveragingOptions {
       if (tok.endOfTextId() < 0) {
         throw new UserError("the base checkpoint's tokenizer has no end-of-text token");
       }
-      JsonlExamples<ExampleData.Example> examples = JsonlExamples.read(data, parser.of(tok, t));
+      JsonlExamples<ExampleData.Example> examples = JsonlExamples.read("--data", data, parser.of(tok, t));
       List<List<ExampleData.Example>> split = examples.split(valFraction, seed);
       Path dataDir = output.resolve("data");
       examples.writeReport(dataDir, split.get(0).size(), split.get(1).size());
@@ -174,10 +169,10 @@ public final class AveragingOptions {
     try {
       tc = TrainConfig.defaults(model).withBatch(batchSize, gradAccum).withSteps(steps, warmup)
           .withLr(lr, minLr != null ? minLr : lr / 10).withEval(evalEvery, evalBatches)
-          .withCheckpointEvery(checkpointEvery).withSeeds(seed, seed).withResume(resume)
+          .withCheckpointEvery(checkpointEvery).withSeeds(seed, seed).withResume(runFolder.resume)
           .withRegularisation(weightDecay, gradClip);
       o = new ParameterAveragingTrainer.Options(workers, averagingEvery, perTask, evalEvery, checkpointEvery, false,
-          allowConfigChange);
+          runFolder.allowConfigChange);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }

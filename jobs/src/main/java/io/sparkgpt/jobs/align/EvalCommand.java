@@ -146,7 +146,7 @@ public final class EvalCommand implements Callable<Integer> {
     }
     StepRunner r = runner(ck.config(), seqLen, Objective.lm());
     double trained = r.evaluate(ck.params(), batches);
-    double untrained = runner(ck.config(), seqLen, Objective.lm()).evaluate(GptModel.initParams(ck.config(), seed), batches);
+    double untrained = r.evaluate(GptModel.initParams(ck.config(), seed), batches);
     return new double[] {trained, untrained};
   }
 
@@ -183,11 +183,9 @@ public final class EvalCommand implements Callable<Integer> {
     }
   }
 
-  private <E> JsonlExamples<E> read(Path file, String flag, JsonlExamples.LineParser<E> parser) {
-    if (!Files.isRegularFile(file)) {
-      throw new UserError(flag + " not found: " + file);
-    }
-    JsonlExamples<E> ex = JsonlExamples.read(file, parser);
+  /** The lines of {@code file} that parse; none is a one-line error. */
+  private static <E> JsonlExamples<E> read(Path file, String flag, JsonlExamples.LineParser<E> parser) {
+    JsonlExamples<E> ex = JsonlExamples.read(flag, file, parser);
     if (ex.accepted().isEmpty()) {
       throw new UserError(flag + " " + file + ": no usable lines (" + ex.rejectedCount() + " rejected)");
     }
@@ -267,9 +265,8 @@ public final class EvalCommand implements Callable<Integer> {
     if (policy.head() != Head.NONE || other.head() != Head.NONE) {
       throw new UserError("--checkpoint and --against must be language models");
     }
-    List<String> prompts = new ArrayList<>();
     JsonlExamples<String> ex = read(what.prompts, "--prompts", (o, note) -> JsonlExamples.text(o, "prompt"));
-    prompts.addAll(first(ex, maxExamples));
+    List<String> prompts = first(ex, maxExamples);
     int t = judge.config().blockSize();
     StepRunner judgeRunner = runner(judge.config(), t, Objective.pairwiseReward());
     Generator.Sampling sampling = new Generator.Sampling(maxNewTokens, temperature, 0, 1, seed, true);

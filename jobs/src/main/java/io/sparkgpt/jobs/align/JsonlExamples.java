@@ -67,10 +67,10 @@ public final class JsonlExamples<E> {
     this.file = file;
   }
 
-  /** Reads every line of {@code file}; an unreadable file is a {@link UserError}. */
-  public static <E> JsonlExamples<E> read(Path file, LineParser<E> parser) {
+  /** Reads every line of {@code file}, named by option {@code flag}; an unreadable file is a {@link UserError}. */
+  public static <E> JsonlExamples<E> read(String flag, Path file, LineParser<E> parser) {
     if (!Files.isRegularFile(file)) {
-      throw new UserError("--data not found: " + file);
+      throw new UserError(flag + " not found: " + file);
     }
     JsonlExamples<E> out = new JsonlExamples<>(file);
     // Decoded per line: one line of invalid UTF-8 is a rejected line, not the end of the job.

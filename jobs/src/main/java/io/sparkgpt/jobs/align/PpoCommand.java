@@ -5,6 +5,7 @@ import io.sparkgpt.cluster.PpoTrainer;
 import io.sparkgpt.cluster.RolloutReward;
 import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.cluster.TrainState;
+import io.sparkgpt.jobs.ResumeOptions;
 import io.sparkgpt.jobs.SparkOptions;
 import io.sparkgpt.jobs.Preflight;
 import io.sparkgpt.jobs.UserError;
@@ -134,14 +135,8 @@ public final class PpoCommand implements Callable<Integer> {
   @Option(names = "--threads", defaultValue = "0", paramLabel = "N", description = "ND4J threads per task (0 = spark.task.cpus, default 1).")
   int threads;
 
-  @Option(names = "--resume", negatable = true, defaultValue = "true", fallbackValue = "true",
-      description = "Continue from RUN_DIR/checkpoint (default); --no-resume starts afresh from --policy.")
-  boolean resume;
-
-  @Option(names = "--allow-config-change",
-      description = "Resume even when settings differ from the checkpoint's (the change is recorded in metrics.jsonl); "
-          + "without it such a resume is refused.")
-  boolean allowConfigChange;
+  @Mixin
+  ResumeOptions runFolder;
 
   @Mixin
   SparkOptions spark;
@@ -176,7 +171,7 @@ public final class PpoCommand implements Callable<Integer> {
     try {
       pc = new PpoConfig(iterations, promptsPerIteration, workers, perTask, maxPrompt, maxNewTokens, temperature,
           ppoEpochs, miniBatch, lr, gradClip, gamma, lambda, clipRange, valueClip, valueCoef, entropyCoef, klCoef,
-          klTarget, klHorizon, seed, samplesPerIteration, checkpointEvery, resume, allowConfigChange);
+          klTarget, klHorizon, seed, samplesPerIteration, checkpointEvery, runFolder.resume, runFolder.allowConfigChange);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }
@@ -194,7 +189,7 @@ public final class PpoCommand implements Callable<Integer> {
       if (reward.rule != null) {
         ruleToken = ruleToken(tok, reward.rule);
       }
-      JsonlExamples<String> examples = JsonlExamples.read(prompts, (o, note) -> {
+      JsonlExamples<String> examples = JsonlExamples.read("--prompts", prompts, (o, note) -> {
         String p = JsonlExamples.text(o, "prompt");
         if (ChatTemplate.encodePrompt(tok, p).length > maxPrompt) {
           throw new JsonlExamples.Rejected("too long (more than " + maxPrompt + " tokens)");

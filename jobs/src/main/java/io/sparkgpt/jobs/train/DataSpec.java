@@ -36,16 +36,8 @@ public record DataSpec(List<String> locations, List<Mixture.Source> sources) {
 
   /** As above for an option named {@code flag} (in error messages). */
   public static DataSpec parse(String flag, String data) {
-    try {
-      return parseData(data);
-    } catch (UserError e) {
-      throw e.getMessage().startsWith("--data") ? new UserError(flag + e.getMessage().substring("--data".length())) : e;
-    }
-  }
-
-  private static DataSpec parseData(String data) {
     if (data.endsWith(".json") && Files.isRegularFile(Path.of(data))) {
-      return file(Path.of(data));
+      return file(flag, Path.of(data));
     }
     if (!data.contains("=") || Files.isDirectory(Path.of(data))) {
       return new DataSpec(List.of(data), null);
@@ -55,37 +47,37 @@ public record DataSpec(List<String> locations, List<Mixture.Source> sources) {
     for (String part : data.split(",")) {
       int eq = part.indexOf('=');
       if (eq <= 0) {
-        throw new UserError("--data: '" + part + "' is not NAME=DIR:WEIGHT[:max_epochs=E]");
+        throw new UserError(flag + ": '" + part + "' is not NAME=DIR:WEIGHT[:max_epochs=E]");
       }
       String name = part.substring(0, eq);
       String rest = part.substring(eq + 1);
       double maxEpochs = 0;
       int colon = rest.lastIndexOf(':');
       if (colon > 0 && rest.substring(colon + 1).startsWith("max_epochs=")) {
-        maxEpochs = number(name, "max_epochs", rest.substring(colon + 1 + "max_epochs=".length()));
+        maxEpochs = number(flag, name, "max_epochs", rest.substring(colon + 1 + "max_epochs=".length()));
         rest = rest.substring(0, colon);
         colon = rest.lastIndexOf(':');
       }
       if (colon <= 0) {
-        throw new UserError("--data: source " + name + " has no weight ('" + part + "' is not NAME=DIR:WEIGHT[:max_epochs=E])");
+        throw new UserError(flag + ": source " + name + " has no weight ('" + part + "' is not NAME=DIR:WEIGHT[:max_epochs=E])");
       }
-      double weight = number(name, "weight", rest.substring(colon + 1));
+      double weight = number(flag, name, "weight", rest.substring(colon + 1));
       locations.add(rest.substring(0, colon));
-      sources.add(source(name, weight, maxEpochs));
+      sources.add(source(flag, name, weight, maxEpochs));
     }
-    return check(locations, sources);
+    return check(flag, locations, sources);
   }
 
-  private static DataSpec file(Path file) {
+  private static DataSpec file(String flag, Path file) {
     JsonNode root;
     try {
       root = JSON.readTree(file.toFile());
     } catch (IOException e) {
-      throw new UserError("--data " + file + ": not a JSON mixture file (" + e.getMessage().lines().findFirst().orElse("") + ")");
+      throw new UserError(flag + " " + file + ": not a JSON mixture file (" + e.getMessage().lines().findFirst().orElse("") + ")");
     }
     JsonNode list = root == null ? null : root.get("sources");
     if (list == null || !list.isArray() || list.isEmpty()) {
-      throw new UserError("--data " + file + ": needs a non-empty \"sources\" array");
+      throw new UserError(flag + " " + file + ": needs a non-empty \"sources\" array");
     }
     List<String> locations = new ArrayList<>();
     List<Mixture.Source> sources = new ArrayList<>();
@@ -93,41 +85,41 @@ public record DataSpec(List<String> locations, List<Mixture.Source> sources) {
       JsonNode s = it.next();
       for (String field : List.of("name", "path", "weight")) {
         if (!s.hasNonNull(field)) {
-          throw new UserError("--data " + file + ": a source has no \"" + field + "\": " + s);
+          throw new UserError(flag + " " + file + ": a source has no \"" + field + "\": " + s);
         }
       }
       if (!s.get("weight").isNumber() || s.has("max_epochs") && !s.get("max_epochs").isNumber()) {
-        throw new UserError("--data " + file + ": weight and max_epochs must be numbers: " + s);
+        throw new UserError(flag + " " + file + ": weight and max_epochs must be numbers: " + s);
       }
       String path = s.get("path").asText();
       boolean uri = path.matches("[a-zA-Z][a-zA-Z0-9+.-]*://.*");
       locations.add(uri || Path.of(path).isAbsolute() ? path : file.toAbsolutePath().getParent().resolve(path).toString());
-      sources.add(source(s.get("name").asText(), s.get("weight").asDouble(), s.path("max_epochs").asDouble(0)));
+      sources.add(source(flag, s.get("name").asText(), s.get("weight").asDouble(), s.path("max_epochs").asDouble(0)));
     }
-    return check(locations, sources);
+    return check(flag, locations, sources);
   }
 
-  private static Mixture.Source source(String name, double weight, double maxEpochs) {
+  private static Mixture.Source source(String flag, String name, double weight, double maxEpochs) {
     try {
       return new Mixture.Source(name, weight, maxEpochs);
     } catch (IllegalArgumentException e) {
-      throw new UserError("--data: " + e.getMessage());
+      throw new UserError(flag + ": " + e.getMessage());
     }
   }
 
-  private static double number(String name, String what, String text) {
+  private static double number(String flag, String name, String what, String text) {
     try {
       return Double.parseDouble(text);
     } catch (NumberFormatException e) {
-      throw new UserError("--data: source " + name + ": " + what + " '" + text + "' is not a number");
+      throw new UserError(flag + ": source " + name + ": " + what + " '" + text + "' is not a number");
     }
   }
 
-  private static DataSpec check(List<String> locations, List<Mixture.Source> sources) {
+  private static DataSpec check(String flag, List<String> locations, List<Mixture.Source> sources) {
     Set<String> names = new HashSet<>();
     for (Mixture.Source s : sources) {
       if (!names.add(s.name())) {
-        throw new UserError("--data: source name " + s.name() + " appears twice");
+        throw new UserError(flag + ": source name " + s.name() + " appears twice");
       }
     }
     return new DataSpec(List.copyOf(locations), List.copyOf(sources));

@@ -5,6 +5,7 @@ import io.sparkgpt.cluster.Dl4jSparkTrainer;
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
 import io.sparkgpt.cluster.PretrainData;
 import io.sparkgpt.cluster.SparkRuntime;
+import io.sparkgpt.jobs.ResumeOptions;
 import io.sparkgpt.jobs.SparkOptions;
 import io.sparkgpt.jobs.Preflight;
 import io.sparkgpt.jobs.UserError;
@@ -118,14 +119,8 @@ public final class PretrainCommand implements Callable<Integer> {
       description = "ND4J threads per task (0 = executor cores / tasks per executor, i.e. spark.task.cpus, default 1).")
   int threads;
 
-  @Option(names = "--resume", negatable = true, defaultValue = "true", fallbackValue = "true",
-      description = "Continue from the latest RUN_DIR/checkpoints/step-N (default); --no-resume starts afresh.")
-  boolean resume;
-
-  @Option(names = "--allow-config-change",
-      description = "Resume even though the training settings differ from the checkpoint's; the change is written "
-          + "to metrics.jsonl. Without it, a difference is an error listing the settings.")
-  boolean allowConfigChange;
+  @Mixin
+  ResumeOptions runFolder;
 
   @Option(names = "--no-verify", description = "Skip the sha256 check of the dataset's shards (on the driver).")
   boolean noVerify;
@@ -174,7 +169,7 @@ public final class PretrainCommand implements Callable<Integer> {
     ParameterAveragingTrainer.Options o;
     try {
       o = new ParameterAveragingTrainer.Options(workers, averagingEvery, perTask, evalEvery, checkpointEvery,
-          syncGradients, allowConfigChange);
+          syncGradients, runFolder.allowConfigChange);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }
@@ -201,7 +196,7 @@ public final class PretrainCommand implements Callable<Integer> {
           tc = TrainConfig.defaults(m).withBatch(batchSize, gradAccum)
               .withSteps(decaySteps != null ? decaySteps : steps, warmup).withMaxSteps(steps)
               .withLr(lr, minLr != null ? minLr : lr / 10).withEval(evalEvery, evalBatches)
-              .withCheckpointEvery(checkpointEvery).withSeeds(seed, seed).withResume(resume)
+              .withCheckpointEvery(checkpointEvery).withSeeds(seed, seed).withResume(runFolder.resume)
               .withRegularisation(weightDecay, gradClip);
         } catch (IllegalArgumentException e) {
           throw new UserError(e.getMessage());

@@ -2,6 +2,7 @@ package io.sparkgpt.jobs.train;
 
 import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.jobs.Preflight;
+import io.sparkgpt.jobs.ResumeOptions;
 import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.TrainConfig;
@@ -84,14 +85,8 @@ public final class TrainLocalCommand implements Callable<Integer> {
       description = "ND4J threads (0 = ND4J's default, or OMP_NUM_THREADS).")
   int threads;
 
-  @Option(names = "--resume", negatable = true, defaultValue = "true", fallbackValue = "true",
-      description = "Continue from the latest RUN_DIR/checkpoints/step-N (default); --no-resume starts afresh.")
-  boolean resume;
-
-  @Option(names = "--allow-config-change",
-      description = "Resume even though the training settings differ from the checkpoint's; the change is written "
-          + "to metrics.jsonl. Without it, a difference is an error listing the settings.")
-  boolean allowConfigChange;
+  @Mixin
+  ResumeOptions runFolder;
 
   @Option(names = "--no-verify", description = "Skip the sha256 check of the dataset's shards.")
   boolean noVerify;
@@ -120,14 +115,14 @@ public final class TrainLocalCommand implements Callable<Integer> {
             .withSteps(decaySteps != null ? decaySteps : steps, warmup).withMaxSteps(steps)
             .withLr(lr, minLr != null ? minLr : lr / 10).withEval(evalEvery, evalBatches)
             .withCheckpointEvery(checkpointEvery).withLogEvery(logEvery).withSeeds(seed, seed).withThreads(threads)
-            .withResume(resume).withRegularisation(weightDecay, gradClip);
+            .withResume(runFolder.resume).withRegularisation(weightDecay, gradClip);
       } catch (IllegalArgumentException e) {
         throw new UserError(e.getMessage());
       }
       System.err.println("train-local: " + data + " -> " + output + "; model " + tc.model());
       Trainer.Result r;
       try {
-        r = Trainer.train(tc, sets, spec.sources(), output, allowConfigChange, System.err::println);
+        r = Trainer.train(tc, sets, spec.sources(), output, runFolder.allowConfigChange, System.err::println);
       } catch (IllegalArgumentException e) {
         throw new UserError(e.getMessage());
       }
