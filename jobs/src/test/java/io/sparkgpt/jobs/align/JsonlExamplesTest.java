@@ -32,7 +32,7 @@ class JsonlExamplesTest {
     Path f = tmp.resolve("prompts.jsonl");
     Files.write(f, b.toByteArray());
 
-    JsonlExamples<String> ex = JsonlExamples.read(f, (o, note) -> JsonlExamples.text(o, "prompt"));
+    JsonlExamples<String> ex = JsonlExamples.read("--data", f, (o, note) -> JsonlExamples.text(o, "prompt"));
     List<Integer> lines = new ArrayList<>();
     List<String> prompts = new ArrayList<>();
     ex.accepted().forEach(n -> {
