@@ -16,7 +16,9 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.Iterator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
@@ -62,6 +64,10 @@ public final class DocReader {
   public static JavaRDD<Doc> read(SparkSession spark, List<InputFile> files, Options o, int minPartitions) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     ZstdCodec.register(jsc.hadoopConfiguration());
+    HashMap<String, String> keys = new HashMap<>();
+    for (InputFile f : files) {
+      keys.put(f.path(), fileKey(f.name()));
+    }
     List<String> lineFiles = new ArrayList<>();
     List<String> wholeFiles = new ArrayList<>();
     List<String> parquetFiles = new ArrayList<>();
@@ -80,7 +86,8 @@ public final class DocReader {
           String.join(",", lineFiles), TextInputFormat.class, LongWritable.class, Text.class, minPartitions);
       parts.add(lines.mapPartitionsWithInputSplit((split, it) -> {
         String file = ((FileSplit) split).getPath().toString();
-        LineDecoder dec = new LineDecoder(file, jsonl.contains(file), o);
+        String key = keyOf(keys, file);
+        LineDecoder dec = new LineDecoder(file, key, jsonl.contains(file), o);
         return new Iterator<Doc>() {
           long position;
           boolean broken;
@@ -101,7 +108,7 @@ public final class DocReader {
                 throw e instanceof RuntimeException r ? r : new java.io.UncheckedIOException((IOException) e);
               }
               broken = true; // a compressed file is one split: the rest of it cannot be read
-              return corruptCompressed(file, fileKey(file), position, io);
+              return corruptCompressed(file, key, position, io);
             }
             return null;
           }
@@ -132,13 +139,13 @@ public final class DocReader {
             List<Doc> out = new ArrayList<>();
             while (it.hasNext()) {
               Tuple2<String, PortableDataStream> file = it.next();
-              readTextFile(file._1, file._2, codecs, o, out);
+              readTextFile(file._1, keyOf(keys, file._1), file._2, codecs, o, out);
             }
             return out.iterator();
           }));
     }
     if (!parquetFiles.isEmpty()) {
-      parts.add(readParquet(spark, parquetFiles, o));
+      parts.add(readParquet(spark, parquetFiles, keys, o));
     }
     JavaRDD<Doc> all = parts.get(0);
     for (int i = 1; i < parts.size(); i++) {
@@ -147,7 +154,10 @@ public final class DocReader {
     return all;
   }
 
-  /** A stable document id: 16 hex digits of SHA-256 of the source path, then the record's position in it. */
+  /**
+   * A stable document id is 16 hex digits of SHA-256 of the file's {@link InputFile#name} (its path below the
+   * input argument, so ids do not change when the corpus moves), then the record's position in the file.
+   */
   static String fileKey(String path) {
     try {
       byte[] h = MessageDigest.getInstance("SHA-256").digest(path.getBytes(StandardCharsets.UTF_8));
@@ -155,6 +165,18 @@ public final class DocReader {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** The key of an input file as a task sees its path (Parquet's file_path is a URI: decoded here). */
+  static String keyOf(Map<String, String> keys, String path) {
+    String key = keys.get(path);
+    if (key == null) {
+      key = keys.get(new Path(java.net.URI.create(path)).toString());
+    }
+    if (key == null) {
+      throw new IllegalStateException("a task read a file that is not among the inputs: " + path);
+    }
+    return key;
   }
 
   /** The key, '-', then the position as 12 digits or more (per document: no String.format). */
@@ -199,9 +221,9 @@ public final class DocReader {
     private final boolean jsonl;
     private final Options o;
 
-    LineDecoder(String file, boolean jsonl, Options o) {
+    LineDecoder(String file, String key, boolean jsonl, Options o) {
       this.file = file;
-      this.key = fileKey(file);
+      this.key = key;
       this.jsonl = jsonl;
       this.o = o;
     }
@@ -322,9 +344,8 @@ public final class DocReader {
   }
 
   /** A whole text file as one document (--doc-split file) or as blank-line separated documents. */
-  static void readTextFile(String file, PortableDataStream stream, CompressionCodecFactory codecs, Options o,
-      List<Doc> out) throws IOException {
-    String key = fileKey(file);
+  static void readTextFile(String file, String key, PortableDataStream stream, CompressionCodecFactory codecs,
+      Options o, List<Doc> out) throws IOException {
     CompressionCodec codec = codecs.getCodec(new Path(file));
     int cap = (int) Math.min(Integer.MAX_VALUE - 16, o.maxDocBytes());
     Chunk doc = new Chunk(cap);
@@ -438,7 +459,12 @@ public final class DocReader {
     }
   }
 
-  private static JavaRDD<Doc> readParquet(SparkSession spark, List<String> files, Options o) {
+  /**
+   * Parquet rows keep the id column that {@code clean} wrote (so a document has one id from clean to shards);
+   * other Parquet files get positional ids like every other input.
+   */
+  private static JavaRDD<Doc> readParquet(SparkSession spark, List<String> files, Map<String, String> keys,
+      Options o) {
     Dataset<Row> df = spark.read().parquet(files.toArray(String[]::new));
     StructField field;
     try {
@@ -455,6 +481,9 @@ public final class DocReader {
     Dataset<Row> withPos = df.selectExpr(concat("_metadata.file_path AS __file", "_metadata.row_index AS __row",
         columns));
     String textField = o.textField();
+    int idColumn = java.util.Arrays.asList(columns).indexOf("id");
+    boolean ownIds = idColumn >= 0 && df.schema().apply("id").dataType().equals(DataTypes.StringType)
+        && !textField.equals("id");
     return withPos.toJavaRDD().mapPartitions(rows -> new Iterator<Doc>() {
       /** The last file's key: rows come file by file, and the key is a SHA-256. */
       String lastFile;
@@ -471,9 +500,11 @@ public final class DocReader {
         String file = row.getString(0);
         if (!file.equals(lastFile)) {
           lastFile = file;
-          lastKey = fileKey(file);
+          lastKey = keyOf(keys, file);
         }
-        return parquetDoc(row, file, id(lastKey, row.getLong(1)), columns, textField, o.content());
+        String own = ownIds ? row.getString(idColumn + 2) : null;
+        return parquetDoc(row, file, own != null ? own : id(lastKey, row.getLong(1)), columns, textField,
+            o.content());
       }
     });
   }

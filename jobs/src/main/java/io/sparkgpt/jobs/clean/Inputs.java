@@ -14,7 +14,12 @@ import org.apache.hadoop.fs.Path;
 public final class Inputs {
   public enum Format { TEXT, JSONL, PARQUET }
 
-  public record InputFile(String path, Format format, long size) {}
+  /**
+   * @param name the file's path below the input argument that found it, starting with that argument's last
+   *     component ({@code corpus/prose_en/a.txt} for {@code --input /data/corpus}): document ids are keyed by it,
+   *     so the same files give the same ids, splits and samples wherever they lie.
+   */
+  public record InputFile(String path, String name, Format format, long size) {}
 
   private Inputs() {}
 
@@ -32,27 +37,36 @@ public final class Inputs {
         throw new UserError("input not found: " + arg);
       }
       for (FileStatus m : matches) {
-        collect(fs, m, files, forced);
+        collect(fs, m, m.getPath().getName(), files, forced);
       }
     }
     if (files.isEmpty()) {
       throw new UserError("no input files under " + String.join(", ", args));
     }
     files.sort(java.util.Comparator.comparing(InputFile::path));
+    java.util.Map<String, Integer> seen = new java.util.HashMap<>();
+    for (int i = 0; i < files.size(); i++) { // two arguments may end in the same name: number the repeats
+      InputFile f = files.get(i);
+      int n = seen.merge(f.name(), 1, Integer::sum);
+      if (n > 1) {
+        files.set(i, new InputFile(f.path(), f.name() + "#" + n, f.format(), f.size()));
+      }
+    }
     return files;
   }
 
-  private static void collect(FileSystem fs, FileStatus st, List<InputFile> out, Format forced) throws IOException {
-    String name = st.getPath().getName();
-    if (name.startsWith(".") || name.startsWith("_")) {
+  private static void collect(FileSystem fs, FileStatus st, String name, List<InputFile> out, Format forced)
+      throws IOException {
+    String base = st.getPath().getName();
+    if (base.startsWith(".") || base.startsWith("_")) {
       return; // hidden, _SUCCESS, _temporary, .crc
     }
     if (st.isDirectory()) {
       for (FileStatus child : fs.listStatus(st.getPath())) {
-        collect(fs, child, out, forced);
+        collect(fs, child, name + "/" + child.getPath().getName(), out, forced);
       }
     } else {
-      out.add(new InputFile(st.getPath().toString(), forced != null ? forced : formatOf(name), st.getLen()));
+      out.add(new InputFile(st.getPath().toString(), name, forced != null ? forced : formatOf(base), st.getLen()));
     }
   }
 

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 class LineDecoderTest {
   private static final DocReader.Options OPTIONS =
       new DocReader.Options(DocReader.DocSplit.LINE, "text", DocReader.Content.AUTO, 1 << 20);
-  private final DocReader.LineDecoder jsonl = new DocReader.LineDecoder("file:/in/a.jsonl", true, OPTIONS);
+  private final DocReader.LineDecoder jsonl = new DocReader.LineDecoder("file:/in/a.jsonl", DocReader.fileKey("in/a.jsonl"), true, OPTIONS);
 
   private Doc decode(String line) {
     return decode(line.getBytes(StandardCharsets.UTF_8));
@@ -31,7 +31,7 @@ class LineDecoderTest {
     assertTrue(d.kept());
     assertEquals("caf\u00e9 \u4e2d\u6587\n\"q\" \ud83d\ude00", d.text);
     assertEquals(Map.of("id", "7", "source", "web", "tags", "[\"a\",{\"b\":null}]"), d.metadata);
-    assertEquals(DocReader.fileKey("file:/in/a.jsonl") + "-000000000040", d.id);
+    assertEquals(DocReader.fileKey("in/a.jsonl") + "-000000000040", d.id);
   }
 
   @Test
