@@ -3,7 +3,6 @@ package io.sparkgpt.cluster;
 import io.sparkgpt.model.AdamW;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -89,18 +88,5 @@ public final class TrainState implements Serializable {
       out.put(names[i], Nd4j.create(data[i].clone(), shapes[i], 'c'));
     }
     return out;
-  }
-
-  public long floatCount() {
-    long c = 0;
-    for (float[] p : params) {
-      c += p.length;
-    }
-    return c;
-  }
-
-  /** Names in order, for checks. */
-  public List<String> nameList() {
-    return List.of(names);
   }
 }

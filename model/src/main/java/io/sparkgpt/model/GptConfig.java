@@ -66,18 +66,6 @@ public record GptConfig(
         return new GptConfig(vocabSize, blockSize, dModel, nLayer, nHead, mlpRatio, p, bias, tied, dtype);
     }
 
-    public GptConfig withDtype(String dt) {
-        return new GptConfig(vocabSize, blockSize, dModel, nLayer, nHead, mlpRatio, dropout, bias, tied, dt);
-    }
-
-    public GptConfig withBias(boolean b) {
-        return new GptConfig(vocabSize, blockSize, dModel, nLayer, nHead, mlpRatio, dropout, b, tied, dtype);
-    }
-
-    public GptConfig withTied(boolean t) {
-        return new GptConfig(vocabSize, blockSize, dModel, nLayer, nHead, mlpRatio, dropout, bias, t, dtype);
-    }
-
     public int headSize() {
         return dModel / nHead;
     }

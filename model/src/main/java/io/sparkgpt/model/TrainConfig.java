@@ -80,11 +80,6 @@ public record TrainConfig(
         return new AdamW.Hyper(beta1, beta2, eps, weightDecay);
     }
 
-    public TrainConfig withModel(GptConfig m) {
-        return new TrainConfig(m, microBatch, gradAccum, maxSteps, maxLr, minLr, warmupSteps, decaySteps, weightDecay,
-                beta1, beta2, eps, gradClip, evalEvery, evalBatches, checkpointEvery, logEvery, seed, dataSeed, threads, resume);
-    }
-
     public TrainConfig withSteps(long steps, long warmup) {
         return new TrainConfig(model, microBatch, gradAccum, steps, maxLr, minLr, warmup, steps, weightDecay,
                 beta1, beta2, eps, gradClip, evalEvery, evalBatches, checkpointEvery, logEvery, seed, dataSeed, threads, resume);

@@ -77,7 +77,7 @@ public final class CleanCommand implements Callable<Integer> {
       description = "JSON file overriding any threshold (see --print-config for keys and defaults).")
   Path config;
 
-  @Option(names = "--print-config", description = "Print the effective configuration as JSON and exit.")
+  @Option(names = "--print-config", description = "Print the effective configuration as JSON (with the pipeline: every step in order, whether it runs, its drop reasons) and exit.")
   boolean printConfig;
 
   @Option(names = "--report", paramLabel = "FILE", description = "Write the JSON report here.")
@@ -97,11 +97,11 @@ public final class CleanCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CleanConfig cfg = effectiveConfig();
+    CleanJob.Options options = options(cfg);
     if (printConfig) {
-      System.out.println(cfg.toJson(true));
+      System.out.println(cfg.toJson(options.skip()));
       return 0;
     }
-    CleanJob.Options options = options(cfg);
     Preflight.check(input.inputs, input.format(), overwrite, "--output", output, "--report", report,
         "--report", report == null ? null : CleanJob.htmlPath(report), "--rejected", rejected);
     Decontamination.evalFiles(new org.apache.hadoop.conf.Configuration(), decontaminate);

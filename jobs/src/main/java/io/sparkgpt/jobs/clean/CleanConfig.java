@@ -124,6 +124,9 @@ public record CleanConfig(
     }
   }
 
+  /** The key under which --print-config lists the steps; ignored when the output is read back as a config. */
+  private static final String PIPELINE_KEY = "pipeline";
+
   private static ObjectMapper mapper() {
     return JsonMapper.builder()
         .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -146,6 +149,7 @@ public record CleanConfig(
     if (overrides == null || !overrides.isObject()) {
       throw new IOException("config must be a JSON object");
     }
+    ((ObjectNode) overrides).remove(PIPELINE_KEY);
     ObjectNode merged = m.valueToTree(DEFAULTS);
     merge(merged, (ObjectNode) overrides);
     try {
@@ -222,6 +226,21 @@ public record CleanConfig(
         base.set(e.getKey(), e.getValue());
       }
     });
+  }
+
+  /**
+   * The settings and, under {@code pipeline}, the steps in order as {@link Steps#describe} gives them; a file of
+   * this output loads back as a --config ({@code pipeline} is read-only: {@code --skip} chooses the steps).
+   */
+  public String toJson(java.util.Set<String> skipped) {
+    ObjectMapper m = mapper().configure(SerializationFeature.INDENT_OUTPUT, true);
+    ObjectNode tree = m.valueToTree(this);
+    tree.set(PIPELINE_KEY, m.valueToTree(Steps.describe(skipped)));
+    try {
+      return m.writeValueAsString(tree);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   public String toJson(boolean indent) {

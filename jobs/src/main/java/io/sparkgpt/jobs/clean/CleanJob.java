@@ -20,11 +20,10 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
-import scala.Tuple2;
 
 /**
- * The clean job: decode, the document-level steps, exact dedup, fuzzy dedup, then the kept documents, the
- * rejected ones and the report, all committed atomically at the end.
+ * The clean job: {@link Steps#PIPELINE} (decode, the document-level steps, then the corpus-wide ones), then the
+ * kept documents, the rejected ones and the report, all committed atomically at the end.
  */
 public final class CleanJob {
   public enum OutputFormat { PARQUET, JSONL }
@@ -99,31 +98,15 @@ public final class CleanJob {
         docs = docs.map(d::resolve);
       }
 
-      if (!skip.contains(Steps.EXACT_DEDUP)) {
-        clock.start("exact dedup");
-        docs = ExactDedup.apply(docs, partitions).persist(StorageLevel.MEMORY_AND_DISK_SER());
-        docs.count();
-        cached.add(docs);
-      }
       Map<String, Object> extra = new LinkedHashMap<>();
-      if (!skip.contains(Steps.FUZZY_DEDUP)) {
-        clock.start("fuzzy dedup");
-        FuzzyDedup.Result fuzzy = FuzzyDedup.find(docs.filter(Doc::kept), o.config().dedup(), partitions, phase);
-        int step = Steps.index(Steps.FUZZY_DEDUP);
-        JavaRDD<Doc> marked = docs.filter(Doc::kept)
-            .mapToPair(d -> new Tuple2<>(d.id, d))
-            .leftOuterJoin(fuzzy.duplicates(), partitions)
-            .map(t -> {
-              Doc d = t._2._1;
-              if (t._2._2.isPresent()) {
-                d.drop(Doc.Status.REJECTED, step, "near_duplicate", t._2._2.get());
-              }
-              return d;
-            });
-        docs = marked.union(docs.filter(d -> !d.kept())).persist(StorageLevel.MEMORY_AND_DISK_SER());
-        docs.count();
-        cached.add(docs);
-        extra.put("fuzzy_dedup", fuzzy.stats().toMap());
+      Steps.CorpusContext ctx = new Steps.CorpusContext(o.config(), partitions, phase, extra);
+      for (Steps.Entry step : Steps.PIPELINE) {
+        if (step.kind() == Steps.Kind.CORPUS && !skip.contains(step.name())) {
+          clock.start(step.name().replace('_', ' '));
+          docs = step.corpus().apply(docs, ctx).persist(StorageLevel.MEMORY_AND_DISK_SER());
+          docs.count();
+          cached.add(docs);
+        }
       }
 
       clock.start("counting");

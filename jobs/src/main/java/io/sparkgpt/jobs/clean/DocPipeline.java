@@ -1,14 +1,11 @@
 package io.sparkgpt.jobs.clean;
 
 import java.io.Serializable;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 import org.apache.spark.util.LongAccumulator;
 
 /**
- * The document-level part of cleaning, in order: normalize, quality, repetition, code_quality, language, pii,
- * decontaminate.
+ * The document-level part of cleaning: the {@link Steps.Kind#DOCUMENT} entries of {@link Steps#PIPELINE}, in order.
  * (The two dedup steps need all documents at once and run as Spark shuffles afterwards.) Each document either
  * comes out kept, with its final text, or carries the step, rule and detail that dropped it, plus its size on
  * entry to every step for the report.
@@ -28,20 +25,12 @@ public final class DocPipeline implements Serializable {
    */
   public DocPipeline(CleanConfig c, Set<String> skip, LongAccumulator[] nanos, Step decontaminate) {
     this.nanos = nanos;
-    List<Step> steps = new ArrayList<>();
-    steps.add(new Normalize(c.normalize()));
-    steps.add(new GopherQuality(c.quality()));
-    steps.add(new GopherRepetition(c.repetition()));
-    steps.add(new CodeQuality(c.code()));
-    steps.add(new LanguageId(c.language()));
-    steps.add(new PiiRedaction(c.pii()));
-    if (decontaminate != null) {
-      steps.add(decontaminate);
-    }
-    for (Step s : steps) {
-      if (!skip.contains(s.name())) {
-        byIndex[Steps.index(s.name())] = s;
+    for (int i = 0; i < Steps.PIPELINE.size(); i++) {
+      Steps.Entry e = Steps.PIPELINE.get(i);
+      if (e.kind() != Steps.Kind.DOCUMENT || skip.contains(e.name())) {
+        continue;
       }
+      byIndex[i] = e.name().equals(Steps.DECONTAMINATE) ? decontaminate : e.document().apply(c);
     }
   }
 

@@ -53,6 +53,24 @@ public final class FuzzyDedup {
 
   private FuzzyDedup() {}
 
+  /** The pipeline step: kept documents that are not their cluster's survivor are rejected as near duplicates. */
+  static JavaRDD<Doc> apply(JavaRDD<Doc> docs, Steps.CorpusContext ctx) {
+    Result fuzzy = find(docs.filter(Doc::kept), ctx.config().dedup(), ctx.partitions(), ctx.phase());
+    int step = Steps.index(Steps.FUZZY_DEDUP);
+    JavaRDD<Doc> marked = docs.filter(Doc::kept)
+        .mapToPair(d -> new Tuple2<>(d.id, d))
+        .leftOuterJoin(fuzzy.duplicates(), ctx.partitions())
+        .map(t -> {
+          Doc d = t._2._1;
+          if (t._2._2.isPresent()) {
+            d.drop(Doc.Status.REJECTED, step, "near_duplicate", t._2._2.get());
+          }
+          return d;
+        });
+    ctx.report().put("fuzzy_dedup", fuzzy.stats().toMap());
+    return marked.union(docs.filter(d -> !d.kept()));
+  }
+
   /** @return id -> rejection detail for every document that is not its cluster's survivor */
   public static Result find(JavaRDD<Doc> kept, CleanConfig.Dedup c, int partitions, Consumer<String> phase) {
     MinHash minHash = new MinHash(c.signatureSize(), c.shingleSize(), c.cjkShingleSize());

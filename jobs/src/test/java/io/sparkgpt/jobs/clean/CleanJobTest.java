@@ -79,6 +79,10 @@ class CleanJobTest {
       for (JsonNode n : s.get("dropped")) {
         droppedHere += n.asLong();
       }
+      String step = s.get("step").asText();
+      List<String> declared = Steps.PIPELINE.get(Steps.index(step)).reasons();
+      s.get("dropped").fieldNames().forEachRemaining(reason -> assertTrue(declared.contains(reason),
+          step + " dropped for '" + reason + "', which its pipeline entry does not declare: " + declared));
       assertEquals(docs, s.get("docs_in").asLong(), s.get("step").asText() + " docs in");
       assertEquals(docs - droppedHere, s.get("docs_out").asLong(), s.get("step").asText() + " docs out");
       docs = s.get("docs_out").asLong();

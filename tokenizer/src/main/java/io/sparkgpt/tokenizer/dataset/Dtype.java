@@ -59,13 +59,4 @@ public enum Dtype {
         }
         throw new IllegalArgumentException("unknown dtype '" + id + "': expected uint16, uint32 or int32");
     }
-
-    static Dtype ofMegatronCode(int code) {
-        for (Dtype d : values()) {
-            if (d.megatronCode == code) {
-                return d;
-            }
-        }
-        throw new IllegalArgumentException("Megatron dtype code " + code + " is not a token type this reader knows (8 = uint16, 4 = int32)");
-    }
 }
