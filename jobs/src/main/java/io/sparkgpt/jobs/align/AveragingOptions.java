@@ -2,11 +2,12 @@ package io.sparkgpt.jobs.align;
 
 import io.sparkgpt.cluster.ExampleData;
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
-import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.jobs.Preflight;
-import io.sparkgpt.jobs.ResumeOptions;
-import io.sparkgpt.jobs.SparkOptions;
+import io.sparkgpt.jobs.OptimizerOptions;
+import io.sparkgpt.jobs.RunOptions;
+import io.sparkgpt.jobs.TrainingDefaults;
 import io.sparkgpt.jobs.UserError;
+import io.sparkgpt.jobs.WorkerOptions;
 import io.sparkgpt.model.Checkpoint;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.TrainConfig;
@@ -14,7 +15,6 @@ import io.sparkgpt.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -27,38 +27,22 @@ import picocli.CommandLine.Option;
  * from a base checkpoint, and the code that starts Spark and runs it.
  */
 public final class AveragingOptions {
-  @Option(names = "--workers", defaultValue = "2", paramLabel = "N", description = "Data-parallel workers (default: ${DEFAULT-VALUE}).")
-  int workers;
+  /** The alignment trainers' defaults: short runs from a pretrained base, a small learning rate, no decay. */
+  public static final class Defaults extends TrainingDefaults {
+    public Defaults() {
+      super("--batch-size", "8", "--steps", "200", "--lr", "1e-4", "--warmup", "10", "--weight-decay", "0.0",
+          "--eval-every", "5", "--eval-batches", "10", "--checkpoint-every", "25");
+    }
+  }
 
-  @Option(names = "--averaging-every", defaultValue = "4", paramLabel = "K",
-      description = "Local steps between parameter averages (default: ${DEFAULT-VALUE}).")
-  int averagingEvery;
+  @Mixin
+  OptimizerOptions optimizer;
 
-  @Option(names = "--batch-size", defaultValue = "8", paramLabel = "B",
-      description = "Examples per worker and micro-batch (default: ${DEFAULT-VALUE}).")
-  int batchSize;
+  @Mixin
+  RunOptions run;
 
-  @Option(names = "--grad-accum", defaultValue = "1", paramLabel = "A", description = "Micro-batches per step (default: ${DEFAULT-VALUE}).")
-  int gradAccum;
-
-  @Option(names = "--steps", defaultValue = "200", paramLabel = "S", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
-  long steps;
-
-  @Option(names = "--lr", defaultValue = "1e-4", paramLabel = "LR", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
-  double lr;
-
-  @Option(names = "--min-lr", paramLabel = "LR", description = "Final learning rate of the cosine decay (default: lr / 10).")
-  Double minLr;
-
-  @Option(names = "--warmup", defaultValue = "10", paramLabel = "N", description = "Warm-up steps (default: ${DEFAULT-VALUE}).")
-  long warmup;
-
-  @Option(names = "--weight-decay", defaultValue = "0.0", paramLabel = "W",
-      description = "Decoupled weight decay on matrices (default: ${DEFAULT-VALUE}).")
-  double weightDecay;
-
-  @Option(names = "--grad-clip", defaultValue = "1.0", paramLabel = "N", description = "Gradient norm clip; 0 = off (default: ${DEFAULT-VALUE}).")
-  double gradClip;
+  @Mixin
+  WorkerOptions cluster;
 
   @Option(names = "--val-fraction", defaultValue = "0.1", paramLabel = "F",
       description = "Share of the accepted examples held out for validation (default: ${DEFAULT-VALUE}).")
@@ -66,30 +50,6 @@ public final class AveragingOptions {
 
   @Option(names = "--seq-len", paramLabel = "T", description = "Tokens per example (default: the base model's block size).")
   Integer seqLen;
-
-  @Option(names = "--eval-every", defaultValue = "5", paramLabel = "R",
-      description = "Validation every R rounds, and at the end (default: ${DEFAULT-VALUE}).")
-  int evalEvery;
-
-  @Option(names = "--eval-batches", defaultValue = "10", paramLabel = "N", description = "Validation micro-batches (default: ${DEFAULT-VALUE}).")
-  int evalBatches;
-
-  @Option(names = "--checkpoint-every", defaultValue = "25", paramLabel = "R",
-      description = "Checkpoint every R rounds, and at the end (default: ${DEFAULT-VALUE}).")
-  int checkpointEvery;
-
-  @Option(names = "--seed", defaultValue = "1337", paramLabel = "S", description = "Split, head initialisation and data-order seed.")
-  long seed;
-
-  @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
-      description = "ND4J threads per task (0 = spark.task.cpus, default 1).")
-  int threads;
-
-  @Mixin
-  ResumeOptions runFolder;
-
-  @Mixin
-  SparkOptions spark;
 
   /** The parser of a JSONL line into an example, for a base checkpoint's tokenizer and {@code t} tokens. */
   interface ExampleParser {
@@ -118,7 +78,7 @@ public final class AveragingOptions {
         throw new UserError("the base checkpoint's tokenizer has no end-of-text token");
       }
       JsonlExamples<ExampleData.Example> examples = JsonlExamples.read("--data", data, parser.of(tok, t));
-      List<List<ExampleData.Example>> split = examples.split(valFraction, seed);
+      List<List<ExampleData.Example>> split = examples.split(valFraction, run.seed);
       Path dataDir = output.resolve("data");
       examples.writeReport(dataDir, split.get(0).size(), split.get(1).size());
       examples.summary(what, split.get(0).size(), split.get(1).size(), dataDir, System.err::println);
@@ -151,34 +111,21 @@ public final class AveragingOptions {
     return t;
   }
 
-
-  /** Starts Spark and runs the trainer on {@code run}; the model is the base checkpoint's config. */
-  ParameterAveragingTrainer.Result train(String appName, GptConfig model, ParameterAveragingTrainer.Run run, Path output)
+  /** Starts Spark and runs the trainer on {@code job}; the model is the base checkpoint's config. */
+  ParameterAveragingTrainer.Result train(String appName, GptConfig model, ParameterAveragingTrainer.Run job, Path output)
       throws IOException {
-    SparkRuntime.quietLogs(spark.verbose);
     TrainConfig tc;
     ParameterAveragingTrainer.Options o;
-    String master = spark.master;
-    if (master == null && System.getProperty("spark.master") == null) {
-      master = "local[" + workers + "]";
-    }
-    Map<String, String> conf = new LinkedHashMap<>(spark.conf);
-    int perTask = threads > 0 ? threads : Integer.parseInt(conf.getOrDefault("spark.task.cpus",
-        System.getProperty("spark.task.cpus", "1")));
-    conf.putIfAbsent("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(perTask));
     try {
-      tc = TrainConfig.defaults(model).withBatch(batchSize, gradAccum).withSteps(steps, warmup)
-          .withLr(lr, minLr != null ? minLr : lr / 10).withEval(evalEvery, evalBatches)
-          .withCheckpointEvery(checkpointEvery).withSeeds(seed, seed).withResume(runFolder.resume)
-          .withRegularisation(weightDecay, gradClip);
-      o = new ParameterAveragingTrainer.Options(workers, averagingEvery, perTask, evalEvery, checkpointEvery, false,
-          runFolder.allowConfigChange);
+      tc = run.applyTo(optimizer.applyTo(TrainConfig.defaults(model)));
+      o = new ParameterAveragingTrainer.Options(cluster.workers, cluster.averagingEvery, cluster.threadsPerTask(),
+          run.evalEvery, run.checkpointEvery, false, run.resume.allowConfigChange);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }
-    try (SparkSession session = SparkRuntime.start("sparkgpt " + appName, master, spark.verbose, conf)) {
+    try (SparkSession session = cluster.start(appName, Map.of())) {
       JavaSparkContext sc = JavaSparkContext.fromSparkContext(session.sparkContext());
-      return ParameterAveragingTrainer.train(sc, tc, o, run, output, System.err::println);
+      return ParameterAveragingTrainer.train(sc, tc, o, job, output, System.err::println);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }

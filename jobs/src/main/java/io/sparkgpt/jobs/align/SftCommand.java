@@ -13,6 +13,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "sft", mixinStandardHelpOptions = true, sortOptions = false,
+    defaultValueProvider = AveragingOptions.Defaults.class,
     description = {"Supervised fine-tuning of a pretrained checkpoint on {\"prompt\": ..., \"completion\": ...} JSONL "
         + "lines, by parameter averaging on Spark (as pretrain).",
         "Template: \"### Prompt:\\n{prompt}\\n\\n### Response:\\n{completion}<|endoftext|>\"; the loss is on the "

@@ -17,6 +17,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "train-reward", mixinStandardHelpOptions = true, sortOptions = false,
+    defaultValueProvider = AveragingOptions.Defaults.class,
     description = {"Train a reward model on {\"prompt\", \"chosen\", \"rejected\"} JSONL lines, by parameter averaging "
         + "on Spark: the base checkpoint's GPT backbone plus a scalar head score.weight [d, 1], score.bias [1], "
         + "read at the last real token (the end-of-text).",
@@ -45,7 +46,7 @@ public final class TrainRewardCommand implements Callable<Integer> {
     AveragingOptions.Prepared p = train.prepare(base, data, output, ExampleData.Kind.PAIRS, "preference data",
         "training pairs", (tok, t) -> (o, note) -> pair(tok, o, t, note));
     ParameterAveragingTrainer.Run run = new ParameterAveragingTrainer.Run("train-reward", p.data(),
-        Objective.pairwiseReward(), GptModel.withNewHead(p.base().config(), p.base().backbone(), Head.REWARD, train.seed));
+        Objective.pairwiseReward(), GptModel.withNewHead(p.base().config(), p.base().backbone(), Head.REWARD, train.run.seed));
     ParameterAveragingTrainer.Result r = train.train("train-reward", p.base().config(), run, output);
     System.out.printf(Locale.ROOT, "reward steps %d..%d, validation loss %s, validation pairwise accuracy %s%n",
         r.firstStep(), r.lastStep(), r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()),

@@ -2,7 +2,9 @@ package io.sparkgpt.jobs.train;
 
 import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.jobs.Preflight;
-import io.sparkgpt.jobs.ResumeOptions;
+import io.sparkgpt.jobs.OptimizerOptions;
+import io.sparkgpt.jobs.RunOptions;
+import io.sparkgpt.jobs.TrainingDefaults;
 import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.TrainConfig;
@@ -19,10 +21,18 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "train-local", mixinStandardHelpOptions = true, sortOptions = false,
+    defaultValueProvider = TrainLocalCommand.Defaults.class,
     description = {"Pretrain a GPT on one machine from a dataset made by `tokenize` (no Spark).",
         "Prints step, loss, tokens/s, learning rate and ETA; writes RUN_DIR/metrics.jsonl, RUN_DIR/loss.png and "
             + "RUN_DIR/checkpoint/ (safetensors), and resumes from that checkpoint when it exists."})
 public final class TrainLocalCommand implements Callable<Integer> {
+  /** One process: evaluation and checkpoints count steps, not rounds. */
+  public static final class Defaults extends TrainingDefaults {
+    public Defaults() {
+      super("--eval-every", "100", "--checkpoint-every", "500");
+    }
+  }
+
   @Option(names = {"-d", "--data"}, required = true, paramLabel = "DIR|MIX",
       description = "A dataset folder (manifest.json), or a token-weighted mixture of them: "
           + "NAME=DIR:WEIGHT[:max_epochs=E],... or a mixture .json file (see the README).")
@@ -34,59 +44,18 @@ public final class TrainLocalCommand implements Callable<Integer> {
   @Mixin
   ModelOptions model;
 
-  @Option(names = "--batch-size", defaultValue = "16", paramLabel = "B", description = "Micro-batch (default: ${DEFAULT-VALUE}).")
-  int batchSize;
+  @Mixin
+  OptimizerOptions optimizer;
 
-  @Option(names = "--grad-accum", defaultValue = "1", paramLabel = "N",
-      description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).")
-  int gradAccum;
-
-  @Option(names = "--steps", defaultValue = "1000", paramLabel = "N", description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
-  long steps;
-
-  @Option(names = "--lr", defaultValue = "1e-3", paramLabel = "LR", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
-  double lr;
-
-  @Option(names = "--min-lr", paramLabel = "LR", description = "Final learning rate of the cosine decay (default: lr / 10).")
-  Double minLr;
-
-  @Option(names = "--decay-steps", paramLabel = "N",
-      description = "Step at which the cosine decay reaches --min-lr (default: --steps). Set it to the final step "
-          + "count when a run is done in parts, so each part follows the same schedule.")
-  Long decaySteps;
-
-  @Option(names = "--warmup", defaultValue = "100", paramLabel = "N", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
-  long warmup;
-
-  @Option(names = "--weight-decay", defaultValue = "0.1", paramLabel = "W",
-      description = "Decoupled weight decay on matrices (not biases, LayerNorm or embeddings) (default: ${DEFAULT-VALUE}).")
-  double weightDecay;
-
-  @Option(names = "--grad-clip", defaultValue = "1.0", paramLabel = "N",
-      description = "Clip the global gradient norm; 0 = off (default: ${DEFAULT-VALUE}).")
-  double gradClip;
-
-  @Option(names = "--eval-every", defaultValue = "100", paramLabel = "N", description = "Validation loss every N steps (default: ${DEFAULT-VALUE}).")
-  int evalEvery;
-
-  @Option(names = "--eval-batches", defaultValue = "20", paramLabel = "N", description = "Validation micro-batches (default: ${DEFAULT-VALUE}).")
-  int evalBatches;
-
-  @Option(names = "--checkpoint-every", defaultValue = "500", paramLabel = "N", description = "Checkpoint every N steps (default: ${DEFAULT-VALUE}).")
-  int checkpointEvery;
+  @Mixin
+  RunOptions run;
 
   @Option(names = "--log-every", defaultValue = "10", paramLabel = "N", description = "Progress line every N steps (default: ${DEFAULT-VALUE}).")
   int logEvery;
 
-  @Option(names = "--seed", defaultValue = "1337", paramLabel = "S", description = "Initialisation and data-order seed.")
-  long seed;
-
   @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
       description = "ND4J threads (0 = ND4J's default, or OMP_NUM_THREADS).")
   int threads;
-
-  @Mixin
-  ResumeOptions runFolder;
 
   @Option(names = "--no-verify", description = "Skip the sha256 check of the dataset's shards.")
   boolean noVerify;
@@ -111,18 +80,14 @@ public final class TrainLocalCommand implements Callable<Integer> {
       TrainConfig tc;
       try {
         GptConfig m = model.config(sets.get(0).vocabSize());
-        tc = TrainConfig.defaults(m).withBatch(batchSize, gradAccum)
-            .withSteps(decaySteps != null ? decaySteps : steps, warmup).withMaxSteps(steps)
-            .withLr(lr, minLr != null ? minLr : lr / 10).withEval(evalEvery, evalBatches)
-            .withCheckpointEvery(checkpointEvery).withLogEvery(logEvery).withSeeds(seed, seed).withThreads(threads)
-            .withResume(runFolder.resume).withRegularisation(weightDecay, gradClip);
+        tc = run.applyTo(optimizer.applyTo(TrainConfig.defaults(m))).withLogEvery(logEvery).withThreads(threads);
       } catch (IllegalArgumentException e) {
         throw new UserError(e.getMessage());
       }
       System.err.println("train-local: " + data + " -> " + output + "; model " + tc.model());
       Trainer.Result r;
       try {
-        r = Trainer.train(tc, sets, spec.sources(), output, runFolder.allowConfigChange, System.err::println);
+        r = Trainer.train(tc, sets, spec.sources(), output, run.resume.allowConfigChange, System.err::println);
       } catch (IllegalArgumentException e) {
         throw new UserError(e.getMessage());
       }
