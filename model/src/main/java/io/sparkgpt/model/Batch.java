@@ -8,9 +8,11 @@ import java.util.Arrays;
  * A micro-batch of B samples of {@code T + 1} tokens each: the inputs are {@code tokens[b][0..T)}, the targets
  * {@code tokens[b][1..T]} (the dataset's sample layout). {@code mask[b][t]} (optional; all ones when null) weights
  * the loss of predicting {@code tokens[b][t + 1]}: 0 leaves the token out (SFT masks the prompt this way).
- * {@code ppo} (only for {@link Objective.Kind#PPO}) holds the rollout's per-position targets.
+ * {@code ppo} (only for {@link Objective.Kind#PPO}) holds the rollout's per-position targets;
+ * {@code referenceLogps} (only for {@link Objective.Kind#DPO}) each row's log-probability under the frozen reference
+ * model ({@link Gpt#sequenceLogProbs}).
  */
-public record Batch(int[][] tokens, float[][] mask, PpoTargets ppo) {
+public record Batch(int[][] tokens, float[][] mask, PpoTargets ppo, double[] referenceLogps) {
 
     /**
      * Per-position PPO inputs, each {@code [B][T]} aligned with the mask: log-probability of {@code tokens[b][t+1]}
@@ -20,7 +22,11 @@ public record Batch(int[][] tokens, float[][] mask, PpoTargets ppo) {
     }
 
     public Batch(int[][] tokens, float[][] mask) {
-        this(tokens, mask, null);
+        this(tokens, mask, null, null);
+    }
+
+    public Batch(int[][] tokens, float[][] mask, PpoTargets ppo) {
+        this(tokens, mask, ppo, null);
     }
 
     public Batch {
@@ -53,6 +59,14 @@ public record Batch(int[][] tokens, float[][] mask, PpoTargets ppo) {
                 }
             }
         }
+        if (referenceLogps != null && referenceLogps.length != tokens.length) {
+            throw new IllegalArgumentException("reference log-probabilities: " + referenceLogps.length + " for " + tokens.length + " rows");
+        }
+    }
+
+    /** This batch with the reference model's per-row log-probabilities (DPO). */
+    public Batch withReferenceLogps(double[] logps) {
+        return new Batch(tokens, mask, ppo, logps);
     }
 
     public static Batch of(int[][] tokens) {
