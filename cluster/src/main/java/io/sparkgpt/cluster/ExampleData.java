@@ -31,6 +31,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@link Kind#PAIRS}: two sequences per example, chosen and rejected; a batch of b pairs has 2b rows (the b
  *       chosen, then the b rejected, see {@link io.sparkgpt.model.Objective}); each row's mask is one-hot at its
  *       last real token, where the reward is read.</li>
+ *   <li>{@link Kind#DPO}: two sequences per example, chosen and rejected, in rows as {@link Kind#PAIRS}; each row
+ *       padded and masked as an SFT example (1 on its completion and end-of-text), so that the row's masked
+ *       log-probability is the response's. {@link ReferenceData} adds the reference model's log-probabilities.</li>
  * </ul>
  */
 public final class ExampleData implements TrainingData {
@@ -40,7 +43,7 @@ public final class ExampleData implements TrainingData {
   public static final String TRAIN = "train.jsonl";
   public static final String VAL = "val.jsonl";
 
-  public enum Kind { SFT, PAIRS }
+  public enum Kind { SFT, PAIRS, DPO }
 
   /** One example: its token sequences, and (SFT) the index of the first token the loss is on. */
   public record Example(int[][] seqs, int lossFrom) {
@@ -69,7 +72,7 @@ public final class ExampleData implements TrainingData {
 
   /**
    * Writes the two splits into {@code dir} and describes them. Every sequence must hold at most {@code seqLen +
-   * 1} tokens (SFT) or {@code seqLen} (pairs: the reward is read at an input position).
+   * 1} tokens (SFT, DPO) or {@code seqLen} (pairs: the reward is read at an input position).
    */
   public static ExampleData write(Kind kind, Path dir, List<Example> train, List<Example> val, int seqLen,
                                   int vocabSize, int padId, Path tokenizerFile) throws IOException {
@@ -163,7 +166,7 @@ public final class ExampleData implements TrainingData {
 
   @Override
   public int rowsPerExample() {
-    return kind == Kind.PAIRS ? 2 : 1;
+    return kind == Kind.SFT ? 1 : 2;
   }
 
   @Override
@@ -202,23 +205,21 @@ public final class ExampleData implements TrainingData {
   /** As above for examples held in memory (e.g. an evaluation set). */
   public static Batch batch(Kind kind, int seqLen, int padId, List<Example> examples) {
     int b = examples.size();
-    int rows = b * (kind == Kind.PAIRS ? 2 : 1);
-    int[][] tokens = new int[rows][seqLen + 1];
-    float[][] mask = new float[rows][seqLen];
+    int perExample = kind == Kind.SFT ? 1 : 2;
+    int[][] tokens = new int[b * perExample][seqLen + 1];
+    float[][] mask = new float[b * perExample][seqLen];
     for (int i = 0; i < b; i++) {
       Example e = examples.get(i);
-      if (kind == Kind.SFT) {
-        int[] s = e.seqs()[0];
-        fill(tokens[i], s, padId);
-        for (int t = e.lossFrom() - 1; t < s.length - 1; t++) {
-          mask[i][t] = 1;   // input t predicts s[t + 1]
-        }
-      } else {
-        for (int j = 0; j < 2; j++) {
-          int[] s = e.seqs()[j];
-          int row = j * b + i;
-          fill(tokens[row], s, padId);
+      for (int j = 0; j < perExample; j++) {
+        int[] s = e.seqs()[j];
+        int row = j * b + i;
+        fill(tokens[row], s, padId);
+        if (kind == Kind.PAIRS) {
           mask[row][s.length - 1] = 1;
+        } else {
+          for (int t = e.lossFrom() - 1; t < s.length - 1; t++) {
+            mask[row][t] = 1;   // input t predicts s[t + 1]
+          }
         }
       }
     }
