@@ -9,6 +9,7 @@ import io.sparkgpt.model.AdamW;
 import io.sparkgpt.model.Batch;
 import io.sparkgpt.model.Checkpoint;
 import io.sparkgpt.model.Generator;
+import io.sparkgpt.model.Gpt;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.GptModel;
 import io.sparkgpt.model.Head;
@@ -248,9 +249,9 @@ public final class EvalCommand implements Callable<Integer> {
     }
     List<ExampleData.Example> examples = first(ex, maxExamples);
     StepRunner r = runner(ck.config(), t, objective);
-    io.sparkgpt.model.Gpt refEngine = null;
+    Gpt refEngine = null;
     if (dpo) {
-      refEngine = new io.sparkgpt.model.Gpt(ref.config(), t);
+      refEngine = new Gpt(ref.config(), t);
       refEngine.load(ref.backbone());
     }
     List<Batch> batches = new ArrayList<>();
