@@ -321,6 +321,12 @@ public final class Gpt {
         // backward scratch, shared by the layers
         final INDArray dres, dln, dtmp, dAtty, dFc, gA, gB, dQkv, dQkvh, dq, dk, dv, datt, attTmp, dyh;
         final INDArray rowN1, rowN2, attRow, tokWeights, gathered, ones, onesRow;
+        /**
+         * A packed batch's ({@link Batch#segments()}) position ids and, allocated on first use, the gathered position
+         * embeddings [B*T, d] and the block-diagonal causal mask [B*H, T, T]; positions null for an unpacked batch.
+         */
+        int[] positions;
+        INDArray posEmb, packedMask;
         /** Whether this pass applies dropout (set by {@link #forward}), its masks and the scratch it needs. */
         boolean dropping;
         final INDArray dropEmb, attDropped, dBranch;
@@ -577,6 +583,10 @@ public final class Gpt {
             drawDropoutMasks(a, dropoutSeed);
         }
         t0 = lap(Kernel.RESIDUAL_BIAS, t0);
+        a.positions = batch.segments() == null ? null : batch.positionsFlat();
+        if (a.positions != null) {
+            packedMask(a, batch.segments());
+        }
         encoderForward(a, ids);
         if (a.dropping) {
             a.encoded.muli(a.dropEmb);
@@ -712,16 +722,52 @@ public final class Gpt {
 
     private void encoderForward(Acts a, int[] ids) {
         Nd4j.pullRows(w.wte, a.encoded, 1, ids);
+        if (a.positions != null) {
+            Nd4j.pullRows(w.wpe, a.posEmb, 1, a.positions);
+            a.encoded.addi(a.posEmb);
+            return;
+        }
         INDArray pos = w.wpe.get(NDArrayIndex.interval(0, seqLen), NDArrayIndex.all());
         Nd4j.exec(new BroadcastAddOp(a.encoded.reshape(a.b, seqLen, cfg.dModel()), pos, a.encoded.reshape(a.b, seqLen, cfg.dModel()), 1, 2));
     }
 
     private void encoderBackward(Acts a, int[] ids, INDArray dx) {
-        addColumnSums(a, dx.reshape(a.b, (long) seqLen * cfg.dModel()), dw.wpe.get(NDArrayIndex.interval(0, seqLen), NDArrayIndex.all()));
-        ScatterAdd scatter = new ScatterAdd(dw.wte, Nd4j.createFromArray(ids), dx);
+        if (a.positions != null) {
+            scatterAddRows(dw.wpe, a.positions, dx);
+        } else {
+            addColumnSums(a, dx.reshape(a.b, (long) seqLen * cfg.dModel()), dw.wpe.get(NDArrayIndex.interval(0, seqLen), NDArrayIndex.all()));
+        }
+        scatterAddRows(dw.wte, ids, dx);
+    }
+
+    /** table[index[i]] += rows[i]. */
+    private static void scatterAddRows(INDArray table, int[] index, INDArray rows) {
+        ScatterAdd scatter = new ScatterAdd(table, Nd4j.createFromArray(index), rows);
         scatter.addBArgument(true);   // "use_locking": without it libnd4j adds rows in parallel and loses repeated ids
-        scatter.addOutputArgument(dw.wte);
+        scatter.addOutputArgument(table);
         Nd4j.exec(scatter);
+    }
+
+    /** A packed batch's attention mask: 0 where key j is at or before query i in the same example, else -1e9. */
+    private void packedMask(Acts a, int[][] segments) {
+        int t = seqLen, h = cfg.nHead();
+        if (a.packedMask == null) {
+            a.posEmb = Nd4j.create(dt, a.n, cfg.dModel());
+            a.packedMask = Nd4j.create(dt, (long) a.b * h, t, t);
+        }
+        float[] m = new float[t * t];
+        for (int b = 0; b < a.b; b++) {
+            int[] seg = segments[b];
+            for (int i = 0; i < t; i++) {
+                for (int j = 0; j < t; j++) {
+                    m[i * t + j] = j <= i && seg[j] == seg[i] ? 0f : -1e9f;
+                }
+            }
+            INDArray row = Nd4j.create(m, new long[]{t, t}, 'c').castTo(dt);
+            for (int k = 0; k < h; k++) {
+                a.packedMask.get(NDArrayIndex.point((long) b * h + k), NDArrayIndex.all(), NDArrayIndex.all()).assign(row);
+            }
+        }
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -803,7 +849,8 @@ public final class Gpt {
         // [B, T, 3, H, hs] -> [3, B, H, T, hs]: q, k, v as contiguous [B*H, T, hs] blocks
         la.qkvh.reshape(3, a.b, h, t, hs).assign(la.qkv.reshape(a.b, t, 3, h, hs).permute(2, 0, 3, 1, 4));
         t0 = lap(Kernel.RESIDUAL_BIAS, t0);
-        causalAttention(la.q, la.k, la.v, causalMask, la.att, a.dropping ? la.dropAtt : null, a.attDropped, a.yh);
+        causalAttention(la.q, la.k, la.v, a.positions != null ? a.packedMask : causalMask, la.att,
+                a.dropping ? la.dropAtt : null, a.attDropped, a.yh);
         t0 = clock();
         // [B, H, T, hs] -> [B, T, H, hs] = [B*T, d]
         la.atty.reshape(a.b, t, h, hs).assign(a.yh.reshape(a.b, h, t, hs).permute(0, 2, 1, 3));
@@ -812,7 +859,8 @@ public final class Gpt {
 
     /**
      * att = softmax(q k^T / sqrt(hs) + mask), y = att v, per group (batch row and head): q [G, n, hs] against
-     * k, v [G, m, hs], mask [n, m] (0 or -1e9), att [G, n, m], y [G, n, hs]. With a dropout mask {@code drop},
+     * k, v [G, m, hs], mask [n, m] (0 or -1e9; or [G, n, m], one per group, for a packed batch), att [G, n, m],
+     * y [G, n, hs]. With a dropout mask {@code drop},
      * y = (att * drop) v, the product written to {@code dropped}; att keeps the probabilities.
      */
     private void causalAttention(INDArray q, INDArray k, INDArray v, INDArray mask, INDArray att, INDArray drop,
@@ -820,7 +868,9 @@ public final class Gpt {
         long t0 = clock();
         Nd4j.exec(new Mmul(q, k, att, 1.0 / Math.sqrt(cfg.headSize()), 0.0, MMulTranspose.builder().transposeB(true).build()));
         t0 = lap(Kernel.MATMUL, t0);
-        if (mask != null) {
+        if (mask != null && mask.rank() == 3) {
+            att.addi(mask);
+        } else if (mask != null) {
             Nd4j.exec(new BroadcastAddOp(att, mask, att, 1, 2));
         }
         Nd4j.exec(new SoftMax(att, att, -1));
