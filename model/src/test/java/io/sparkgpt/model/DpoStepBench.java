@@ -14,9 +14,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * through {@link StepRunner} in this JVM, 1 thread. The batch: 8 preference pairs (16 rows) of {@code T} tokens,
  * prompts of T/4 tokens masked out. The SFT step trains on the 16 rows as completions; the DPO step first runs the
  * frozen reference's forward pass ({@link Gpt#sequenceLogProbs}) on them, as {@code dpo}'s workers do for every
- * batch, then the policy's forward and backward. DPO's floor is the SFT step plus one forward pass (about 1.3-1.5x);
- * the target is at most 2.2x. Sizes: the jobs module's alignment fixture (vocabulary 512, T 128, d 64, 2 layers) and
- * {@code tiny} with a 2,048-token vocabulary (T 128, d 128, 4 layers). Prints a markdown table.
+ * batch, then the policy's forward and backward: the SFT step plus one forward pass (target: at most 2.2x SFT's). Sizes: the jobs module's alignment fixture (vocabulary 512, T 128, d 64, 2 layers) and
+ * {@code tiny} with a 2,048-token vocabulary (T 128, d 128, 4 layers); the two steps alternate. Prints a markdown
+ * table.
  *
  * <pre>
  * java -cp model/target/test-classes:model/target/classes:$(cat model/target/cp.txt) io.sparkgpt.model.DpoStepBench [steps]
@@ -49,28 +49,46 @@ public final class DpoStepBench {
         Map<String, INDArray> init = GptModel.initParams(cfg, 1);
 
         StepRunner sft = new StepRunner(cfg, t, hyper, LrSchedule.constant(1e-4), 1.0, Objective.lm());
-        double sftMs = median(steps, sft, init, s -> batch);
-
         StepRunner dpo = new StepRunner(cfg, t, hyper, LrSchedule.constant(1e-4), 1.0, Objective.dpo(0.1));
         Gpt reference = new Gpt(cfg, t);
         reference.load(init);
-        double dpoMs = median(steps, dpo, init, s -> batch.withReferenceLogps(reference.sequenceLogProbs(batch)));
+        Timed sftSteps = new Timed(sft, init, s -> batch);
+        Timed dpoSteps = new Timed(dpo, init, s -> batch.withReferenceLogps(reference.sequenceLogProbs(batch)));
+        // alternating, so that a change in the machine's load falls on both
+        for (int s = -1; s < steps; s++) {
+            sftSteps.step(s);
+            dpoSteps.step(s);
+        }
+        double sftMs = sftSteps.median(), dpoMs = dpoSteps.median();
         System.out.printf(Locale.ROOT, "| %s | %d x %d | %.1f | %.1f | %.2fx |%n", name, rows, t, sftMs, dpoMs, dpoMs / sftMs);
     }
 
-    /** Median wall time of a step, the batch preparation ({@code prepare}) included, after one warm-up step. */
-    private static double median(int steps, StepRunner runner, Map<String, INDArray> init, IntFunction<Batch> prepare) {
-        Map<String, INDArray> params = runner.own(init);
-        AdamW.State opt = runner.own(AdamW.State.zeros(params));
-        double[] ms = new double[steps];
-        for (int s = -1; s < steps; s++) {
+    /** Steps of one runner, each timed with its batch preparation ({@code prepare}); step -1 is the warm-up. */
+    private static final class Timed {
+        private final StepRunner runner;
+        private final Map<String, INDArray> params;
+        private final AdamW.State opt;
+        private final IntFunction<Batch> prepare;
+        private final List<Double> ms = new java.util.ArrayList<>();
+
+        Timed(StepRunner runner, Map<String, INDArray> init, IntFunction<Batch> prepare) {
+            this.runner = runner;
+            this.params = runner.own(init);
+            this.opt = runner.own(AdamW.State.zeros(params));
+            this.prepare = prepare;
+        }
+
+        void step(int s) {
             long t0 = System.nanoTime();
             runner.step(params, opt, List.of(prepare.apply(s)), 0);
             if (s >= 0) {
-                ms[s] = (System.nanoTime() - t0) / 1e6;
+                ms.add((System.nanoTime() - t0) / 1e6);
             }
         }
-        Arrays.sort(ms);
-        return ms[steps / 2];
+
+        double median() {
+            double[] sorted = ms.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            return sorted[sorted.length / 2];
+        }
     }
 }
