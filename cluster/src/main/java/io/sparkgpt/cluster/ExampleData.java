@@ -35,6 +35,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *       padded and masked as an SFT example (1 on its completion and end-of-text), so that the row's masked
  *       log-probability is the response's. {@link ReferenceData} adds the reference model's log-probabilities.</li>
  * </ul>
+ * {@link #packed()} SFT data packs several examples per row instead of padding each: the examples of a split are
+ * placed best-fit decreasing into rows of T + 1 tokens ({@link #pack}), and a batch marks each example's positions
+ * ({@link Batch#segments()}), so that attention stays within an example and its position ids start at 0. A
+ * position is then a row: trainSize and valSize count rows.
  */
 public final class ExampleData implements TrainingData {
   private static final long serialVersionUID = 1L;
@@ -57,9 +61,11 @@ public final class ExampleData implements TrainingData {
   private final String tokenizerFile;
   private final int trainSize;
   private final int valSize;
+  private final boolean packed;
 
   private ExampleData(Kind kind, String dir, int seqLen, int vocabSize, int padId, String tokenizerFile,
-                      int trainSize, int valSize) {
+                      int trainSize, int valSize, boolean packed) {
+    this.packed = packed;
     this.kind = kind;
     this.dir = dir;
     this.seqLen = seqLen;
@@ -80,7 +86,58 @@ public final class ExampleData implements TrainingData {
     writeSplit(dir.resolve(TRAIN), train);
     writeSplit(dir.resolve(VAL), val);
     return new ExampleData(kind, dir.toAbsolutePath().toString(), seqLen, vocabSize, padId,
-        tokenizerFile.toAbsolutePath().toString(), train.size(), val.size());
+        tokenizerFile.toAbsolutePath().toString(), train.size(), val.size(), false);
+  }
+
+  /** This SFT data packed (see the class comment); its sizes are the rows of the packed splits. */
+  public ExampleData packed() throws IOException {
+    if (kind != Kind.SFT) {
+      throw new IllegalStateException("only SFT examples are packed");
+    }
+    int rows = seqLen + 1;
+    return new ExampleData(kind, dir, seqLen, vocabSize, padId, tokenizerFile,
+        pack(readSplit(Path.of(dir, TRAIN)), rows).size(), pack(readSplit(Path.of(dir, VAL)), rows).size(), true);
+  }
+
+  /** Tokens of a split's examples over the tokens of its rows: the share of the rows that is not padding. */
+  public double fill() throws IOException {
+    long used = 0;
+    for (Example e : readSplit(Path.of(dir, TRAIN))) {
+      used += e.seqs()[0].length;
+    }
+    return used / ((double) trainSize * (seqLen + 1));
+  }
+
+  /**
+   * Best-fit decreasing: the examples, longest first (ties in file order), each into the open row with the least
+   * room that still holds it, or a new row; rows in the order they were opened, examples in the order placed.
+   */
+  static List<List<Example>> pack(List<Example> examples, int rowTokens) {
+    List<Example> order = new ArrayList<>(examples);
+    order.sort(java.util.Comparator.comparingInt((Example e) -> e.seqs()[0].length).reversed());
+    List<List<Example>> rows = new ArrayList<>();
+    // room left -> the rows with that much room, in the order they were opened
+    java.util.TreeMap<Integer, java.util.ArrayDeque<Integer>> byRoom = new java.util.TreeMap<>();
+    int[] room = new int[examples.size()];
+    for (Example e : order) {
+      int len = e.seqs()[0].length;
+      Map.Entry<Integer, java.util.ArrayDeque<Integer>> fit = byRoom.ceilingEntry(len);
+      int row;
+      if (fit == null) {
+        row = rows.size();
+        rows.add(new ArrayList<>());
+        room[row] = rowTokens;
+      } else {
+        row = fit.getValue().pollFirst();
+        if (fit.getValue().isEmpty()) {
+          byRoom.remove(fit.getKey());
+        }
+      }
+      rows.get(row).add(e);
+      room[row] -= len;
+      byRoom.computeIfAbsent(room[row], k -> new java.util.ArrayDeque<>()).addLast(row);
+    }
+    return rows;
   }
 
   private static void writeSplit(Path file, List<Example> examples) throws IOException {
@@ -121,22 +178,33 @@ public final class ExampleData implements TrainingData {
     return out;
   }
 
+  private static final Map<String, List<List<Example>>> UNITS = new ConcurrentHashMap<>();
+
+  /** The split as batch units: one example each, or (packed) the examples of each row. */
+  private List<List<Example>> units(String file) {
+    return UNITS.computeIfAbsent((packed ? "rows of " + (seqLen + 1) + "|" : "examples|") + key(file),
+        k -> packed ? pack(split(file), seqLen + 1) : split(file).stream().map(List::of).toList());
+  }
+
   private List<Example> split(String file) {
     Path p = Path.of(dir, file);
-    String key;
-    try {
-      // a rerun rewrites the file: the modification time keeps a long-lived executor from using the old one
-      key = p + "@" + Files.getLastModifiedTime(p).toMillis() + "/" + Files.size(p);
-    } catch (IOException e) {
-      throw new UncheckedIOException(p + ": cannot read the examples on this executor: " + e.getMessage(), e);
-    }
-    return LOADED.computeIfAbsent(key, k -> {
+    return LOADED.computeIfAbsent(key(file), k -> {
       try {
         return readSplit(p);
       } catch (IOException e) {
         throw new UncheckedIOException(p + ": cannot read the examples on this executor: " + e.getMessage(), e);
       }
     });
+  }
+
+  /** A split file's cache key: a rerun rewrites the file, and its time and size keep a long-lived executor from the old one. */
+  private String key(String file) {
+    Path p = Path.of(dir, file);
+    try {
+      return p + "@" + Files.getLastModifiedTime(p).toMillis() + "/" + Files.size(p);
+    } catch (IOException e) {
+      throw new UncheckedIOException(p + ": cannot read the examples on this executor: " + e.getMessage(), e);
+    }
   }
 
   @Override
@@ -165,15 +233,20 @@ public final class ExampleData implements TrainingData {
   }
 
   @Override
+  public Map<String, Object> settings() {
+    return packed ? Map.of("packed", true) : Map.of();
+  }
+
+  @Override
   public int rowsPerExample() {
     return kind == Kind.SFT ? 1 : 2;
   }
 
   @Override
   public Batch trainBatch(long firstPosition, int b, long dataSeed) {
-    List<Example> all = split(TRAIN);
+    List<List<Example>> all = units(TRAIN);
     int n = all.size();
-    List<Example> picked = new ArrayList<>(b);
+    List<List<Example>> picked = new ArrayList<>(b);
     long epoch = -1;
     int[] perm = null;
     for (int i = 0; i < b; i++) {
@@ -189,17 +262,47 @@ public final class ExampleData implements TrainingData {
 
   @Override
   public Batch valBatch(int first, int b) {
-    List<Example> all = split(VAL);
-    List<Example> picked = new ArrayList<>(b);
+    List<List<Example>> all = units(VAL);
+    List<List<Example>> picked = new ArrayList<>(b);
     for (int i = 0; i < b; i++) {
       picked.add(all.get((first + i) % all.size()));
     }
     return batch(picked);
   }
 
-  /** Padded rows and masks of some examples (see the class comment). */
-  public Batch batch(List<Example> examples) {
-    return batch(kind, seqLen, padId, examples);
+  /** Rows of the picked units: padded examples, or (packed) packed rows. */
+  private Batch batch(List<List<Example>> units) {
+    if (packed) {
+      return packedBatch(seqLen, padId, units);
+    }
+    return batch(kind, seqLen, padId, units.stream().map(u -> u.get(0)).toList());
+  }
+
+  /**
+   * SFT rows of several examples each, back to back, then padding; the mask as {@link #batch}'s per example, the
+   * segments numbering the examples of a row (the padding after them one more).
+   */
+  static Batch packedBatch(int seqLen, int padId, List<List<Example>> rows) {
+    int b = rows.size();
+    int[][] tokens = new int[b][seqLen + 1];
+    float[][] mask = new float[b][seqLen];
+    int[][] segments = new int[b][seqLen];
+    for (int i = 0; i < b; i++) {
+      Arrays.fill(tokens[i], padId);
+      int at = 0;
+      int seg = 0;
+      for (Example e : rows.get(i)) {
+        int[] s = e.seqs()[0];
+        System.arraycopy(s, 0, tokens[i], at, s.length);
+        Arrays.fill(segments[i], at, Math.min(seqLen, at + s.length), seg++);
+        for (int t = e.lossFrom() - 1; t < s.length - 1; t++) {
+          mask[i][at + t] = 1;   // input at + t predicts s[t + 1]; an example's last input predicts the next's first: 0
+        }
+        at += s.length;
+      }
+      Arrays.fill(segments[i], Math.min(seqLen, at), seqLen, seg);
+    }
+    return new Batch(tokens, mask, null, null, segments);
   }
 
   /** As above for examples held in memory (e.g. an evaluation set). */

@@ -197,6 +197,7 @@ public final class ParameterAveragingTrainer {
     if (objective.kind() == Objective.Kind.DPO) {
       tsConfig.put("dpo_beta", objective.beta());
     }
+    tsConfig.putAll(data.settings());
     tsConfig.put("workers", n);
     tsConfig.put("averaging_every", o.averagingEvery());
     Mixture mixture = data.mixture(tc.dataSeed());
