@@ -231,7 +231,7 @@ public final class Dl4jSparkTrainer {
     if (rounds.isEmpty() && !Files.exists(runDir.resolve(Trainer.PLOT))) {
       LossPlot.write(runDir.resolve(Trainer.PLOT), "sparkgpt", trTok, trLoss, vaTok, vaLoss);
     }
-    return new ParameterAveragingTrainer.Result(firstStep, step, rounds, lastVal, null,
+    return new ParameterAveragingTrainer.Result(firstStep, step, rounds, lastVal, null, null,
         wallSum > 0 ? tokensRun / (wallSum / 1000) : 0, latest != null ? latest : runDir.resolve(Trainer.CHECKPOINT));
   }
 

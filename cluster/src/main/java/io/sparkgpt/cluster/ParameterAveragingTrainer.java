@@ -135,9 +135,12 @@ public final class ParameterAveragingTrainer {
                            long tokens, double wallMs, double computeMs, double dataMs, double averagingMs) {
   }
 
-  /** {@code lastValAccuracy}: the reward model's validation pairwise accuracy (null for other objectives). */
+  /**
+   * {@code lastValAccuracy}, {@code lastValMargin}: the validation pairwise accuracy and mean reward margin of a
+   * reward model or a DPO policy's implicit reward (null for other objectives).
+   */
   public record Result(long firstStep, long lastStep, List<RoundStats> rounds, Double lastValLoss,
-                       Double lastValAccuracy, double tokensPerS, Path checkpoint) {
+                       Double lastValAccuracy, Double lastValMargin, double tokensPerS, Path checkpoint) {
   }
 
   /**
@@ -191,6 +194,10 @@ public final class ParameterAveragingTrainer {
     Map<String, Object> tsConfig = new LinkedHashMap<>(tc.toMap());
     tsConfig.put("engine", "averaging");
     tsConfig.put("objective", objective.kind().name().toLowerCase(Locale.ROOT));
+    if (objective.kind() == Objective.Kind.DPO) {
+      tsConfig.put("dpo_beta", objective.beta());
+    }
+    tsConfig.putAll(data.settings());
     tsConfig.put("workers", n);
     tsConfig.put("averaging_every", o.averagingEvery());
     Mixture mixture = data.mixture(tc.dataSeed());
@@ -227,8 +234,9 @@ public final class ParameterAveragingTrainer {
     // Validation on the driver, as Trainer does: the first eval_batches * micro_batch samples of val.
     StepRunner driverRunner = new StepRunner(mc, seqLen, tc.hyper(), tc.schedule(), tc.gradClip(), objective);
     List<Batch> valBatches = valBatches(data, tc);
-    boolean reward = objective.kind() == Objective.Kind.PAIRWISE_REWARD;
+    boolean pairwise = objective.pairwise();
     Double lastAccuracy = null;
+    Double lastMargin = null;
 
     Path metricsFile = runDir.resolve(Trainer.METRICS);
     List<Double> trTok = new ArrayList<>(), trLoss = new ArrayList<>(), vaTok = new ArrayList<>(), vaLoss = new ArrayList<>();
@@ -252,7 +260,7 @@ public final class ParameterAveragingTrainer {
         StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
       if (run.initialParams() != null && !resumed && !valBatches.isEmpty()) {
         // fine-tuning: where the base model starts, so that the validation curve shows what training changed
-        Validation v = validate(driverRunner, state.params(), valBatches, reward, 0, 0, metrics, log);
+        Validation v = validate(driverRunner, state.params(), valBatches, pairwise, 0, 0, metrics, log);
         vaTok.add(0.0);
         vaLoss.add(v.loss());
       }
@@ -352,9 +360,10 @@ public final class ParameterAveragingTrainer {
         boolean last = step >= tc.maxSteps();
         boolean evalNow = (o.evalEvery() > 0 && round % o.evalEvery() == 0) || last;
         if (!valBatches.isEmpty() && evalNow) {
-          Validation v = validate(driverRunner, state.params(), valBatches, reward, step, tokens, metrics, log);
+          Validation v = validate(driverRunner, state.params(), valBatches, pairwise, step, tokens, metrics, log);
           lastVal = v.loss();
-          lastAccuracy = v.accuracy();
+          lastAccuracy = v.pairs() == null ? null : v.pairs().accuracy();
+          lastMargin = v.pairs() == null ? null : v.pairs().meanMargin();
           vaTok.add((double) tokens);
           vaLoss.add(lastVal);
         }
@@ -374,29 +383,34 @@ public final class ParameterAveragingTrainer {
     if (rounds.isEmpty() && !Files.exists(runDir.resolve(Trainer.PLOT))) {
       LossPlot.write(runDir.resolve(Trainer.PLOT), "sparkgpt", trTok, trLoss, vaTok, vaLoss);
     }
-    return new Result(firstStep, state.step, rounds, lastVal, lastAccuracy, wallSum > 0 ? tokensRun / (wallSum / 1000) : 0,
+    return new Result(firstStep, state.step, rounds, lastVal, lastAccuracy, lastMargin, wallSum > 0 ? tokensRun / (wallSum / 1000) : 0,
         latest != null ? latest : runDir.resolve(Trainer.CHECKPOINT));
   }
 
-  private record Validation(double loss, Double accuracy) {
+  /** {@code pairs}: null unless the objective is pairwise. */
+  private record Validation(double loss, StepRunner.Pairwise pairs) {
   }
 
-  /** Validation loss (and, for a reward model, pairwise accuracy): computed, logged and written to the metrics. */
+  /**
+   * Validation loss (and, for a reward model or DPO, the pairwise accuracy and mean reward margin): computed, logged
+   * and written to the metrics.
+   */
   private static Validation validate(StepRunner runner, Map<String, INDArray> params, List<Batch> valBatches,
-                                     boolean reward, long step, long tokens, BufferedWriter metrics,
+                                     boolean pairwise, long step, long tokens, BufferedWriter metrics,
                                      Consumer<String> log) throws IOException {
     double loss = runner.evaluate(params, valBatches);
-    Double accuracy = reward ? runner.pairwiseAccuracy(params, valBatches) : null;
+    StepRunner.Pairwise pairs = pairwise ? runner.pairwise(params, valBatches) : null;
     ObjectNode v = JSON.createObjectNode();
     v.put("step", step).put("tokens", tokens).put("val_loss", loss);
-    if (accuracy != null) {
-      v.put("val_accuracy", accuracy);
+    if (pairs != null) {
+      v.put("val_accuracy", pairs.accuracy()).put("val_margin", pairs.meanMargin());
     }
     metrics.write(JSON.writeValueAsString(v));
     metrics.newLine();
-    log.accept(String.format(Locale.ROOT, "step %d | val loss %.4f%s (%d batches)", step, loss,
-        accuracy != null ? String.format(Locale.ROOT, " | val pairwise accuracy %.3f", accuracy) : "", valBatches.size()));
-    return new Validation(loss, accuracy);
+    log.accept(String.format(Locale.ROOT, "step %d | val loss %.4f%s (%d batches)", step, loss, pairs == null ? ""
+        : String.format(Locale.ROOT, " | val pairwise accuracy %.3f, mean margin %.4f", pairs.accuracy(),
+        pairs.meanMargin()), valBatches.size()));
+    return new Validation(loss, pairs);
   }
 
   /** The samples of worker {@code w}'s micro-batch {@code j} at global step {@code s} (see the class comment). */

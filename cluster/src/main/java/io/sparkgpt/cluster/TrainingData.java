@@ -34,6 +34,11 @@ public interface TrainingData extends Serializable {
     return null;
   }
 
+  /** Settings of the data that a resumed run must keep (recorded with the training settings); none by default. */
+  default java.util.Map<String, Object> settings() {
+    return java.util.Map.of();
+  }
+
   /** Batch rows per example: 1, or 2 for preference pairs (chosen and rejected). */
   default int rowsPerExample() {
     return 1;

@@ -35,6 +35,7 @@ public final class Settings {
       Map.entry("--sample-fraction", "(0, 1]"), Map.entry("--held-out-fraction", FRACTION),
       Map.entry("--max-pre-tokens", POSITIVE), Map.entry("--seed", ANY), Map.entry("--seq-len", "[1, 268435454]"),
       Map.entry("sft --seq-len", "[2, 268435454]"), Map.entry("train-reward --seq-len", "[2, 268435454]"),
+      Map.entry("dpo --seq-len", "[2, 268435454]"), Map.entry("--beta", POSITIVE_REAL),
       Map.entry("--val-fraction", FRACTION), Map.entry("--shard-tokens", POSITIVE),
       // the model
       Map.entry("--block-size", POSITIVE), Map.entry("--d-model", POSITIVE), Map.entry("--layers", POSITIVE),

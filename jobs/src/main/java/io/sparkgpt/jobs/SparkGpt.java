@@ -18,7 +18,8 @@ import picocli.CommandLine.Command;
     subcommands = {CleanCommand.class, TrainTokenizerCommand.class, TokenizeCommand.class, EncodeCommand.class,
         DecodeCommand.class, TrainLocalCommand.class, GenerateCommand.class, PipelineCommand.class,
         io.sparkgpt.jobs.train.PretrainCommand.class, io.sparkgpt.jobs.align.SftCommand.class,
-        io.sparkgpt.jobs.align.TrainRewardCommand.class, io.sparkgpt.jobs.align.PpoCommand.class,
+        io.sparkgpt.jobs.align.TrainRewardCommand.class, io.sparkgpt.jobs.align.DpoCommand.class,
+        io.sparkgpt.jobs.align.PpoCommand.class,
         io.sparkgpt.jobs.align.EvalCommand.class,
         io.sparkgpt.jobs.inspect.InspectCommand.class,
         CommandLine.HelpCommand.class})

@@ -165,6 +165,8 @@ class BadInputTest {
     Path run = tmp.resolve("run");
     usageError(Cli.run("sft", "--base", run.resolve("checkpoint").toString(), "--data", text.toString(), "--output",
         run.toString()), "--output " + run + " contains the input " + run.resolve("checkpoint") + " (--base)");
+    usageError(Cli.run("dpo", "--base", run.resolve("checkpoint").toString(), "--data", text.toString(), "--output",
+        run.toString()), "--output " + run + " contains the input " + run.resolve("checkpoint") + " (--base)");
     usageError(Cli.run("ppo", "--policy", run.resolve("checkpoint").toString(), "--rule-reward", "token:a",
         "--prompts", text.toString(), "--output", run.toString()), "contains the input", "(--policy)");
   }
@@ -265,6 +267,8 @@ class BadInputTest {
         "--gamma", "1.5"), "--gamma must be in (0, 1], not 1.5");
     usageError(Cli.run("sft", "--base", ckpt, "--data", text.toString(), "--output", out, "--seq-len", "1"),
         "--seq-len must be in [2, 268435454], not 1");
+    usageError(Cli.run("dpo", "--base", ckpt, "--data", text.toString(), "--output", out, "--beta", "0"),
+        "--beta must be in (0, inf), not 0.0");
     usageError(Cli.run("pipeline", "-i", text.toString(), "-w", out, "--vocab-size", "100"),
         "--vocab-size must be in [257, 16777216], not 100");
     assertFalse(Files.exists(tmp.resolve("never")));

@@ -8,9 +8,14 @@ import java.util.Arrays;
  * A micro-batch of B samples of {@code T + 1} tokens each: the inputs are {@code tokens[b][0..T)}, the targets
  * {@code tokens[b][1..T]} (the dataset's sample layout). {@code mask[b][t]} (optional; all ones when null) weights
  * the loss of predicting {@code tokens[b][t + 1]}: 0 leaves the token out (SFT masks the prompt this way).
- * {@code ppo} (only for {@link Objective.Kind#PPO}) holds the rollout's per-position targets.
+ * {@code ppo} (only for {@link Objective.Kind#PPO}) holds the rollout's per-position targets;
+ * {@code referenceLogps} (only for {@link Objective.Kind#DPO}) each row's log-probability under the frozen reference
+ * model ({@link Gpt#sequenceLogProbs}). {@code segments} (optional, [B][T]) packs several examples into a row: input
+ * position t belongs to example {@code segments[b][t]} (non-decreasing along the row, so each example is one run of
+ * positions); attention then stays within an example and position ids restart at 0 with each one. Without it, a
+ * row is one sequence.
  */
-public record Batch(int[][] tokens, float[][] mask, PpoTargets ppo) {
+public record Batch(int[][] tokens, float[][] mask, PpoTargets ppo, double[] referenceLogps, int[][] segments) {
 
     /**
      * Per-position PPO inputs, each {@code [B][T]} aligned with the mask: log-probability of {@code tokens[b][t+1]}
@@ -20,7 +25,11 @@ public record Batch(int[][] tokens, float[][] mask, PpoTargets ppo) {
     }
 
     public Batch(int[][] tokens, float[][] mask) {
-        this(tokens, mask, null);
+        this(tokens, mask, null, null, null);
+    }
+
+    public Batch(int[][] tokens, float[][] mask, PpoTargets ppo) {
+        this(tokens, mask, ppo, null, null);
     }
 
     public Batch {
@@ -53,6 +62,44 @@ public record Batch(int[][] tokens, float[][] mask, PpoTargets ppo) {
                 }
             }
         }
+        if (referenceLogps != null && referenceLogps.length != tokens.length) {
+            throw new IllegalArgumentException("reference log-probabilities: " + referenceLogps.length + " for " + tokens.length + " rows");
+        }
+        if (segments != null) {
+            if (segments.length != tokens.length) {
+                throw new IllegalArgumentException("segments have " + segments.length + " rows, the batch " + tokens.length);
+            }
+            for (int[] row : segments) {
+                if (row.length != n - 1) {
+                    throw new IllegalArgumentException("segment rows must have T = " + (n - 1) + " entries");
+                }
+                for (int t = 1; t < row.length; t++) {
+                    if (row[t] < row[t - 1]) {
+                        throw new IllegalArgumentException("segment ids must not decrease along a row");
+                    }
+                }
+            }
+        }
+    }
+
+    /** This batch with the reference model's per-row log-probabilities (DPO). */
+    public Batch withReferenceLogps(double[] logps) {
+        return new Batch(tokens, mask, ppo, logps, segments);
+    }
+
+    /** Position ids [B*T]: each position's offset from the start of its example ({@code t} without segments). */
+    int[] positionsFlat() {
+        int t = seqLen();
+        int[] out = new int[size() * t];
+        for (int b = 0; b < size(); b++) {
+            for (int i = 0, start = 0; i < t; i++) {
+                if (segments != null && i > 0 && segments[b][i] != segments[b][i - 1]) {
+                    start = i;
+                }
+                out[b * t + i] = i - start;
+            }
+        }
+        return out;
     }
 
     public static Batch of(int[][] tokens) {

@@ -45,6 +45,9 @@ import java.util.Map;
  *   PPO:           ratio = exp(logp - old_logp);   per token, weighted by w_t:
  *                  max(-A ratio, -A clip(ratio, 1-e, 1+e)) + c_v 0.5 max((v-R)^2, (v_clip-R)^2) - c_e entropy
  * </pre>
+ * DPO has no head: {@code pi_b = sum_t mask_t log softmax(logits_t)[target_t]} per row, and per pair
+ * {@code softplus(-beta ((pi_c - ref_c) - (pi_r - ref_r)))}; its backward is the language model's with per-token
+ * weights {@code +-beta sigmoid(-z) mask_t / pairs}.
  * Dropout ({@link GptConfig#dropout()} &gt; 0, training passes only) multiplies the embeddings, the attention
  * probabilities and both residual branches by inverted-dropout masks drawn from ND4J's generator seeded per pass,
  * kept for the backward.
@@ -318,6 +321,12 @@ public final class Gpt {
         // backward scratch, shared by the layers
         final INDArray dres, dln, dtmp, dAtty, dFc, gA, gB, dQkv, dQkvh, dq, dk, dv, datt, attTmp, dyh;
         final INDArray rowN1, rowN2, attRow, tokWeights, gathered, ones, onesRow;
+        /**
+         * A packed batch's ({@link Batch#segments()}) position ids and, allocated on first use, the gathered position
+         * embeddings [B*T, d] and the block-diagonal causal mask [B*H, T, T]; positions null for an unpacked batch.
+         */
+        int[] positions;
+        INDArray posEmb, packedMask;
         /** Whether this pass applies dropout (set by {@link #forward}), its masks and the scratch it needs. */
         boolean dropping;
         final INDArray dropEmb, attDropped, dBranch;
@@ -396,7 +405,7 @@ public final class Gpt {
                 }
             }
             Objective.Kind kind = objective.kind();
-            boolean scalar = kind != Objective.Kind.LM;
+            boolean scalar = objective.head() != Head.NONE;
             score = scalar ? z(n, 1) : null;
             scoreVec = scalar ? score.reshape(n) : null;
             dScore = scalar ? z(n, 1) : null;
@@ -470,9 +479,9 @@ public final class Gpt {
         return forward(a, checkIds(batch), batch, normalizer, true, -1);
     }
 
-    /** Loss units of a batch, by which a step's loss is normalised: unmasked tokens (LM, PPO) or pairs (reward). */
+    /** Loss units of a batch, by which a step's loss is normalised: unmasked tokens (LM, PPO) or pairs (reward, DPO). */
     public double lossUnits(Batch batch) {
-        return objective.kind() == Objective.Kind.PAIRWISE_REWARD ? batch.size() / 2 : batch.maskSum();
+        return objective.pairwise() ? batch.size() / 2 : batch.maskSum();
     }
 
     /** Logits [B, T, V] of a batch's inputs (a copy). */
@@ -485,13 +494,39 @@ public final class Gpt {
         return a.logits.reshape(batch.size(), seqLen, cfg.vocabSize()).dup();
     }
 
-    /** Rewards [B] of a reward model: each row's score at the position where its mask is 1 (no dropout). */
+    /**
+     * Rewards [B] of a reward model: each row's score at the position where its mask is 1; of a DPO policy: the
+     * implicit reward {@code beta (pi - ref)} (no dropout).
+     */
     public float[] rewards(Batch batch) {
+        if (objective.kind() == Objective.Kind.DPO) {
+            double[] pi = sequenceLogProbs(batch);
+            double[] ref = referenceLogps(batch);
+            float[] r = new float[pi.length];
+            for (int i = 0; i < r.length; i++) {
+                r[i] = (float) (objective.beta() * (pi[i] - ref[i]));
+            }
+            return r;
+        }
         requireObjective(Objective.Kind.PAIRWISE_REWARD);
         Acts a = acts(batch.size());
         forward(a, checkIds(batch), batch, 1, false, -1);
         rewardScores(a, batch);
         return a.reward.toFloatVector();
+    }
+
+    /**
+     * Per row, {@code sum_t mask_t log p(tokens[b][t+1])}: the sequence's log-probability under a language model (LM
+     * or DPO objective) over the masked-in positions, what DPO compares with its reference (no dropout).
+     */
+    public double[] sequenceLogProbs(Batch batch) {
+        if (objective.head() != Head.NONE) {
+            throw new IllegalStateException("sequence log-probabilities need a language model, not " + objective.kind());
+        }
+        Acts a = acts(batch.size());
+        forward(a, checkIds(batch), batch, 1, false, -1);
+        double[] mask = tokenTargets(a, batch, 1);
+        return rowSums(a, targetLogProbs(a, mask, batch.targetsFlat()), mask);
     }
 
     /**
@@ -548,6 +583,10 @@ public final class Gpt {
             drawDropoutMasks(a, dropoutSeed);
         }
         t0 = lap(Kernel.RESIDUAL_BIAS, t0);
+        a.positions = batch.segments() == null ? null : batch.positionsFlat();
+        if (a.positions != null) {
+            packedMask(a, batch.segments());
+        }
         encoderForward(a, ids);
         if (a.dropping) {
             a.encoded.muli(a.dropEmb);
@@ -584,7 +623,7 @@ public final class Gpt {
         if (objective.kind() != Objective.Kind.PAIRWISE_REWARD) {
             Nd4j.gemm(a.lnf, w.head, a.logits, false, true, 1.0, 0.0);
         }
-        if (objective.kind() != Objective.Kind.LM) {
+        if (objective.head() != Head.NONE) {
             scalarHeadForward(a);
         }
         t0 = lap(Kernel.MATMUL, t0);
@@ -595,6 +634,7 @@ public final class Gpt {
             case LM -> crossEntropyForward(a, batch, normalizer);
             case PAIRWISE_REWARD -> pairwiseRewardForward(a, batch, normalizer);
             case PPO -> ppoForward(a, batch, normalizer);
+            case DPO -> dpoForward(a, batch, normalizer);
         };
         lap(Kernel.LOSS, t0);
         return loss;
@@ -603,12 +643,12 @@ public final class Gpt {
     private void backward(Acts a, int[] ids) {
         long t0 = clock();
         switch (objective.kind()) {
-            case LM -> crossEntropyBackward(a);
+            case LM, DPO -> crossEntropyBackward(a);
             case PAIRWISE_REWARD -> pairwiseRewardBackward(a);
             case PPO -> ppoBackward(a);
         }
         t0 = lap(Kernel.LOSS, t0);
-        if (objective.kind() == Objective.Kind.LM) {
+        if (objective.head() == Head.NONE) {
             // dlogits = diag(w) G with G = softmax - onehot (in a.logits): dlnf = diag(w) (G @ head) and
             // dhead += G^T @ (diag(w) lnf), so the token weights scale [n, d] arrays instead of the [n, V] one
             Nd4j.exec(new BroadcastMulOp(a.lnf, a.tokWeights, a.dtmp, 0));
@@ -682,16 +722,52 @@ public final class Gpt {
 
     private void encoderForward(Acts a, int[] ids) {
         Nd4j.pullRows(w.wte, a.encoded, 1, ids);
+        if (a.positions != null) {
+            Nd4j.pullRows(w.wpe, a.posEmb, 1, a.positions);
+            a.encoded.addi(a.posEmb);
+            return;
+        }
         INDArray pos = w.wpe.get(NDArrayIndex.interval(0, seqLen), NDArrayIndex.all());
         Nd4j.exec(new BroadcastAddOp(a.encoded.reshape(a.b, seqLen, cfg.dModel()), pos, a.encoded.reshape(a.b, seqLen, cfg.dModel()), 1, 2));
     }
 
     private void encoderBackward(Acts a, int[] ids, INDArray dx) {
-        addColumnSums(a, dx.reshape(a.b, (long) seqLen * cfg.dModel()), dw.wpe.get(NDArrayIndex.interval(0, seqLen), NDArrayIndex.all()));
-        ScatterAdd scatter = new ScatterAdd(dw.wte, Nd4j.createFromArray(ids), dx);
+        if (a.positions != null) {
+            scatterAddRows(dw.wpe, a.positions, dx);
+        } else {
+            addColumnSums(a, dx.reshape(a.b, (long) seqLen * cfg.dModel()), dw.wpe.get(NDArrayIndex.interval(0, seqLen), NDArrayIndex.all()));
+        }
+        scatterAddRows(dw.wte, ids, dx);
+    }
+
+    /** table[index[i]] += rows[i]. */
+    private static void scatterAddRows(INDArray table, int[] index, INDArray rows) {
+        ScatterAdd scatter = new ScatterAdd(table, Nd4j.createFromArray(index), rows);
         scatter.addBArgument(true);   // "use_locking": without it libnd4j adds rows in parallel and loses repeated ids
-        scatter.addOutputArgument(dw.wte);
+        scatter.addOutputArgument(table);
         Nd4j.exec(scatter);
+    }
+
+    /** A packed batch's attention mask: 0 where key j is at or before query i in the same example, else -1e9. */
+    private void packedMask(Acts a, int[][] segments) {
+        int t = seqLen, h = cfg.nHead();
+        if (a.packedMask == null) {
+            a.posEmb = Nd4j.create(dt, a.n, cfg.dModel());
+            a.packedMask = Nd4j.create(dt, (long) a.b * h, t, t);
+        }
+        float[] m = new float[t * t];
+        for (int b = 0; b < a.b; b++) {
+            int[] seg = segments[b];
+            for (int i = 0; i < t; i++) {
+                for (int j = 0; j < t; j++) {
+                    m[i * t + j] = j <= i && seg[j] == seg[i] ? 0f : -1e9f;
+                }
+            }
+            INDArray row = Nd4j.create(m, new long[]{t, t}, 'c').castTo(dt);
+            for (int k = 0; k < h; k++) {
+                a.packedMask.get(NDArrayIndex.point((long) b * h + k), NDArrayIndex.all(), NDArrayIndex.all()).assign(row);
+            }
+        }
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -773,7 +849,8 @@ public final class Gpt {
         // [B, T, 3, H, hs] -> [3, B, H, T, hs]: q, k, v as contiguous [B*H, T, hs] blocks
         la.qkvh.reshape(3, a.b, h, t, hs).assign(la.qkv.reshape(a.b, t, 3, h, hs).permute(2, 0, 3, 1, 4));
         t0 = lap(Kernel.RESIDUAL_BIAS, t0);
-        causalAttention(la.q, la.k, la.v, causalMask, la.att, a.dropping ? la.dropAtt : null, a.attDropped, a.yh);
+        causalAttention(la.q, la.k, la.v, a.positions != null ? a.packedMask : causalMask, la.att,
+                a.dropping ? la.dropAtt : null, a.attDropped, a.yh);
         t0 = clock();
         // [B, H, T, hs] -> [B, T, H, hs] = [B*T, d]
         la.atty.reshape(a.b, t, h, hs).assign(a.yh.reshape(a.b, h, t, hs).permute(0, 2, 1, 3));
@@ -782,7 +859,8 @@ public final class Gpt {
 
     /**
      * att = softmax(q k^T / sqrt(hs) + mask), y = att v, per group (batch row and head): q [G, n, hs] against
-     * k, v [G, m, hs], mask [n, m] (0 or -1e9), att [G, n, m], y [G, n, hs]. With a dropout mask {@code drop},
+     * k, v [G, m, hs], mask [n, m] (0 or -1e9; or [G, n, m], one per group, for a packed batch), att [G, n, m],
+     * y [G, n, hs]. With a dropout mask {@code drop},
      * y = (att * drop) v, the product written to {@code dropped}; att keeps the probabilities.
      */
     private void causalAttention(INDArray q, INDArray k, INDArray v, INDArray mask, INDArray att, INDArray drop,
@@ -790,7 +868,9 @@ public final class Gpt {
         long t0 = clock();
         Nd4j.exec(new Mmul(q, k, att, 1.0 / Math.sqrt(cfg.headSize()), 0.0, MMulTranspose.builder().transposeB(true).build()));
         t0 = lap(Kernel.MATMUL, t0);
-        if (mask != null) {
+        if (mask != null && mask.rank() == 3) {
+            att.addi(mask);
+        } else if (mask != null) {
             Nd4j.exec(new BroadcastAddOp(att, mask, att, 1, 2));
         }
         Nd4j.exec(new SoftMax(att, att, -1));
@@ -871,21 +951,78 @@ public final class Gpt {
 
     private double crossEntropyForward(Acts a, Batch batch, double normalizer) {
         double[] wt = tokenTargets(a, batch, normalizer);
-        int[] targets = batch.targetsFlat();
-        // logits -> probabilities in place: libnd4j's softmax costs a third of its log_softmax over [n, V], and the
-        // backward needs the probabilities; the loss takes the log of the n gathered ones
+        double[] logp = targetLogProbs(a, wt, batch.targetsFlat());
+        double loss = 0;
+        for (int i = 0; i < a.n; i++) {
+            loss -= wt[i] * logp[i];
+        }
+        return loss;
+    }
+
+    /**
+     * log p of each target whose weight is non-zero (0 elsewhere), from the logits, which become the probabilities in
+     * place: libnd4j's softmax costs a third of its log_softmax over [n, V], and the backward needs the
+     * probabilities; only the n gathered ones are logged.
+     */
+    private double[] targetLogProbs(Acts a, double[] wt, int[] targets) {
         Nd4j.exec(new SoftMax(a.logits, a.logits, -1));
         Gather gather = new Gather(a.logits.reshape(-1), targetIndex, 0);
         gather.addOutputArgument(a.gathered);
         Nd4j.exec(gather);
         double[] p = a.gathered.toDoubleVector();
-        double loss = 0;
+        double[] logp = new double[a.n];
         for (int i = 0; i < a.n; i++) {
             if (wt[i] != 0) {
-                loss -= wt[i] * (p[i] >= Float.MIN_NORMAL ? Math.log(p[i]) : exactLogProb(a, i, targets[i]));
+                logp[i] = p[i] >= Float.MIN_NORMAL ? Math.log(p[i]) : exactLogProb(a, i, targets[i]);
             }
         }
-        return loss;
+        return logp;
+    }
+
+    /** Per row, sum_t mask_t logp_t. */
+    private double[] rowSums(Acts a, double[] logp, double[] mask) {
+        double[] out = new double[a.b];
+        for (int i = 0; i < a.n; i++) {
+            out[i / seqLen] += mask[i] * logp[i];
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // DPO: rows [0, P) chosen, [P, 2P) the matching rejected; z = beta ((pi_c - ref_c) - (pi_r - ref_r)),
+    // loss = sum_pairs softplus(-z) / normalizer. d loss / d pi_c = -beta sigmoid(-z) / normalizer = -d loss / d pi_r,
+    // and d pi / d logits_t = -mask_t G_t (G = softmax - onehot): the cross-entropy backward with token weights
+    // +-beta sigmoid(-z) mask_t / normalizer, set here for it.
+
+    private double dpoForward(Acts a, Batch batch, double normalizer) {
+        if (a.b % 2 != 0) {
+            throw new IllegalArgumentException("a DPO batch holds chosen/rejected pairs: an even number of rows, not " + a.b);
+        }
+        double[] ref = referenceLogps(batch);
+        double[] mask = tokenTargets(a, batch, 1);
+        double[] pi = rowSums(a, targetLogProbs(a, mask, batch.targetsFlat()), mask);
+        int p = a.b / 2;
+        double beta = objective.beta();
+        double[] wt = new double[a.n];
+        double loss = 0;
+        for (int i = 0; i < p; i++) {
+            double z = beta * ((pi[i] - ref[i]) - (pi[p + i] - ref[p + i]));
+            loss += z > 0 ? Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)) - z;   // softplus(-z)
+            double g = beta / (1 + Math.exp(z)) / normalizer;
+            for (int t = 0; t < seqLen; t++) {
+                wt[i * seqLen + t] = g * mask[i * seqLen + t];
+                wt[(p + i) * seqLen + t] = -g * mask[(p + i) * seqLen + t];
+            }
+        }
+        a.tokWeights.assign(Nd4j.createFromArray(wt));
+        return loss / normalizer;
+    }
+
+    private static double[] referenceLogps(Batch batch) {
+        if (batch.referenceLogps() == null) {
+            throw new IllegalArgumentException("a DPO batch needs the reference model's log-probabilities");
+        }
+        return batch.referenceLogps();
     }
 
     /** log softmax(logits_i)[target] from row i's logits recomputed, for a probability that underflowed the float range. */

@@ -19,7 +19,7 @@ import java.util.Map;
  * List<StepRunner.StepStats> stats = runner.run(params, opt, stepsOfMicroBatches, seed);  // params, opt updated in place
  * }</pre>
  *
- * Every objective (language model, pairwise reward, PPO), with or without dropout, runs on the explicit engine
+ * Every objective (language model, pairwise reward, PPO, DPO), with or without dropout, runs on the explicit engine
  * {@link Gpt} (flat buffers; the moments too). Parameters and moments passed in are copied into the engine's buffers
  * and back out after the steps, unless they are the engine's own ({@link #own(Map)}, {@link #own(AdamW.State)}: what
  * a long-running loop uses to skip the copies).
@@ -186,25 +186,35 @@ public final class StepRunner {
         return sum / count;
     }
 
-    /** Reward model: the fraction of pairs whose chosen reward is above the rejected one (ties count half). */
-    public double pairwiseAccuracy(Map<String, INDArray> params, List<Batch> batches) {
-        double right = 0;
+    /**
+     * How a reward model (or a DPO policy's implicit reward) orders pairs: {@code accuracy}, the fraction whose chosen
+     * reward is above the rejected one (ties count half), and the mean margin {@code r_chosen - r_rejected}.
+     */
+    public record Pairwise(double accuracy, double meanMargin, long pairs) {
+    }
+
+    public Pairwise pairwise(Map<String, INDArray> params, List<Batch> batches) {
+        double right = 0, margin = 0;
         long pairs = 0;
         for (Batch b : batches) {
             float[] r = rewards(params, b);
             int p = r.length / 2;
             for (int i = 0; i < p; i++) {
                 right += r[i] > r[p + i] ? 1 : r[i] == r[p + i] ? 0.5 : 0;
+                margin += r[i] - r[p + i];
             }
             pairs += p;
         }
-        return right / pairs;
+        return new Pairwise(right / pairs, margin / pairs, pairs);
     }
 
-    /** Reward model: the score of each row of {@code b}, read at the position where its mask is 1. */
+    /**
+     * The reward of each row of {@code b}: a reward model's score, read at the position where its mask is 1, or a
+     * DPO policy's implicit reward (the batch carrying the reference's log-probabilities).
+     */
     public float[] rewards(Map<String, INDArray> params, Batch b) {
-        if (gpt.objective().kind() != Objective.Kind.PAIRWISE_REWARD) {
-            throw new IllegalStateException("rewards need the reward objective");
+        if (!gpt.objective().pairwise()) {
+            throw new IllegalStateException("rewards need the reward or the DPO objective");
         }
         own(params);
         return gpt.rewards(b);

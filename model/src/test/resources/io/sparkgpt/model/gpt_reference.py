@@ -22,6 +22,12 @@ are read and written by hand.
       writes WORK_DIR/heads_reference.safetensors with, for the pairwise reward loss (rows [0, B/2) chosen,
         [B/2, B) rejected, reward read where read_at is 1) and the PPO loss (weights mask / sum(mask)):
         reward.rewards [B], reward.loss [1], reward.grad.<p>, ppo.loss [1], ppo.grad.<p> (backbone and the head)
+  dpo:    gpt_reference.py dpo WORK_DIR
+      reads  WORK_DIR/{config.json, model.safetensors (the policy), reference/model.safetensors (the frozen
+             reference), dpo.safetensors (tokens [B, T+1], mask [B, T]: 1 on the response tokens), dpo.json (beta)}
+      writes WORK_DIR/dpo_reference.safetensors with, rows [0, B/2) chosen and [B/2, B) rejected,
+        policy_logps [B], reference_logps [B] (sum of mask * log p(target)), loss [1] (mean over the pairs of
+        -log sigmoid(beta ((pi_c - ref_c) - (pi_r - ref_r)))), grad.<p> (the policy's; the reference gets none)
   bench:  gpt_reference.py bench CONFIG_JSON BATCH SEQ STEPS THREADS [--profile]
       prints one JSON line: {"ms_per_step": ..., "tokens_per_s": ..., "gemm_gflops": ..., "peak_rss_mb": ...};
       with --profile also "profile_ms": one step's torch.autograd.profiler self CPU time per kernel group
@@ -293,6 +299,32 @@ def heads(work):
     write_safetensors(f"{work}/heads_reference.safetensors", out)
 
 
+def sequence_logps(model, tokens, mask):
+    logp = F.log_softmax(model.forward(tokens[:, :-1]), dim=-1).gather(-1, tokens[:, 1:, None])[..., 0]
+    return (logp * mask).sum(1)
+
+
+def dpo(work):
+    cfg = json.load(open(f"{work}/config.json"))["sparkgpt"]
+    beta = json.load(open(f"{work}/dpo.json"))["beta"]
+    torch.set_num_threads(1)
+    data = read_safetensors(f"{work}/dpo.safetensors")
+    tokens, mask = data["tokens"].long(), data["mask"].float()
+    reference = GPT(cfg, read_safetensors(f"{work}/reference/model.safetensors"))
+    with torch.no_grad():
+        ref = sequence_logps(reference, tokens, mask)
+    model = GPT(cfg, read_safetensors(f"{work}/model.safetensors"))
+    pi = sequence_logps(model, tokens, mask)
+    p = pi.shape[0] // 2
+    z = beta * ((pi[:p] - ref[:p]) - (pi[p:] - ref[p:]))
+    loss = -F.logsigmoid(z).mean()
+    loss.backward()
+    out = {"policy_logps": pi.detach(), "reference_logps": ref, "loss": torch.tensor([loss.item()], dtype=torch.float64)}
+    for n in model.names:
+        out["grad." + n] = model.p[n].grad.detach().clone()
+    write_safetensors(f"{work}/dpo_reference.safetensors", out)
+
+
 def bench(cfg_path, batch, seq, steps, threads, profile=False):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -425,6 +457,8 @@ if __name__ == "__main__":
         parity(sys.argv[2])
     elif sys.argv[1] == "heads":
         heads(sys.argv[2])
+    elif sys.argv[1] == "dpo":
+        dpo(sys.argv[2])
     elif sys.argv[1] == "bench":
         bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]),
               "--profile" in sys.argv[7:])
@@ -433,5 +467,5 @@ if __name__ == "__main__":
     elif sys.argv[1] == "gemm":
         gemm(sys.argv[2], int(sys.argv[3]))
     else:
-        raise SystemExit("usage: gpt_reference.py parity WORK | heads WORK | bench CONFIG B T STEPS THREADS [--profile] | generate WORK"
+        raise SystemExit("usage: gpt_reference.py parity WORK | heads WORK | dpo WORK | bench CONFIG B T STEPS THREADS [--profile] | generate WORK"
                          " | gemm SHAPES THREADS")

@@ -9,6 +9,7 @@ import io.sparkgpt.model.AdamW;
 import io.sparkgpt.model.Batch;
 import io.sparkgpt.model.Checkpoint;
 import io.sparkgpt.model.Generator;
+import io.sparkgpt.model.Gpt;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.GptModel;
 import io.sparkgpt.model.Head;
@@ -62,7 +63,8 @@ public final class EvalCommand implements Callable<Integer> {
     Path completions;
 
     @Option(names = "--pairs", paramLabel = "FILE.jsonl",
-        description = "Pairwise accuracy and mean reward margin of a reward model on {\"prompt\",\"chosen\",\"rejected\"} lines.")
+        description = "Pairwise accuracy and mean reward margin of a reward model, or of a DPO policy's implicit "
+            + "reward (with --reference), on {\"prompt\",\"chosen\",\"rejected\"} lines.")
     Path pairs;
 
     @Option(names = "--prompts", paramLabel = "FILE.jsonl",
@@ -79,6 +81,11 @@ public final class EvalCommand implements Callable<Integer> {
 
   @Option(names = "--batch-size", defaultValue = "16", paramLabel = "B", description = "Examples per forward pass (default: ${DEFAULT-VALUE}).")
   int batchSize;
+
+  @Option(names = "--reference", paramLabel = "DIR",
+      description = "With --pairs and a dpo checkpoint: its reference (dpo's --base); the implicit reward is "
+          + "beta (log p_policy - log p_reference) of the response, beta the run's.")
+  Path reference;
 
   @Option(names = "--against", paramLabel = "DIR", description = "With --prompts: the other policy.")
   Path against;
@@ -222,35 +229,57 @@ public final class EvalCommand implements Callable<Integer> {
   }
 
   private String pairs(Checkpoint ck, ObjectNode out) throws IOException {
-    if (ck.head() != Head.REWARD) {
-      throw new UserError("--pairs needs a reward model (made by train-reward); --checkpoint " + checkpoint + " is not one");
+    // a reward model reads its score at an input position; DPO scores whole responses, targets included
+    boolean dpo = ck.head() == Head.NONE && reference != null;
+    if (ck.head() != Head.REWARD && !dpo) {
+      throw new UserError("--pairs needs a reward model (made by train-reward), or a dpo checkpoint with --reference; "
+          + "--checkpoint " + checkpoint + " is neither");
+    }
+    Checkpoint ref = dpo ? AveragingOptions.load(reference, "--reference", false) : null;
+    Objective objective = dpo ? Objective.dpo(dpoBeta(ck)) : Objective.pairwiseReward();
+    if (dpo && (!ref.config().equals(ck.config()) || ref.head() != Head.NONE)) {
+      throw new UserError("--reference " + reference + " is not a language model of the checkpoint's config");
     }
     int t = ck.config().blockSize();
     int eot;
     JsonlExamples<ExampleData.Example> ex;
     try (Tokenizer tok = ck.tokenizer()) {
       eot = Math.max(0, tok.endOfTextId());
-      ex = read(what.pairs, "--pairs", (o, note) -> TrainRewardCommand.pair(tok, o, t, note));
+      ex = read(what.pairs, "--pairs", (o, note) -> TrainRewardCommand.pair(tok, o, dpo ? t + 1 : t, note));
     }
     List<ExampleData.Example> examples = first(ex, maxExamples);
-    StepRunner r = runner(ck.config(), t, Objective.pairwiseReward());
-    double right = 0;
-    double margin = 0;
+    StepRunner r = runner(ck.config(), t, objective);
+    Gpt refEngine = null;
+    if (dpo) {
+      refEngine = new Gpt(ref.config(), t);
+      refEngine.load(ref.backbone());
+    }
+    List<Batch> batches = new ArrayList<>();
     for (int i = 0; i < examples.size(); i += batchSize) {
       List<ExampleData.Example> part = examples.subList(i, Math.min(examples.size(), i + batchSize));
-      float[] s = r.rewards(ck.params(), ExampleData.batch(ExampleData.Kind.PAIRS, t, eot, part));
-      int p = part.size();
-      for (int k = 0; k < p; k++) {
-        right += s[k] > s[p + k] ? 1 : s[k] == s[p + k] ? 0.5 : 0;
-        margin += s[k] - s[p + k];
-      }
+      Batch b = ExampleData.batch(dpo ? ExampleData.Kind.DPO : ExampleData.Kind.PAIRS, t, eot, part);
+      batches.add(dpo ? b.withReferenceLogps(refEngine.sequenceLogProbs(b)) : b);
     }
-    double accuracy = right / examples.size();
+    StepRunner.Pairwise pw = r.pairwise(ck.params(), batches);
     out.put("task", "pairwise_accuracy").put("file", what.pairs.toString()).put("pairs", examples.size())
-        .put("rejected_lines", ex.rejectedCount()).put("accuracy", accuracy).put("mean_margin", margin / examples.size())
+        .put("rejected_lines", ex.rejectedCount()).put("accuracy", pw.accuracy()).put("mean_margin", pw.meanMargin())
         .put("chance", 0.5);
-    return String.format(Locale.ROOT, "pairwise accuracy %.3f (chance 0.5), mean margin %.4f on %,d pairs (%,d rejected lines)",
-        accuracy, margin / examples.size(), examples.size(), ex.rejectedCount());
+    if (dpo) {
+      out.put("reward", "dpo_implicit").put("reference", reference.toString()).put("beta", objective.beta());
+    }
+    return String.format(Locale.ROOT, "pairwise accuracy %.3f (chance 0.5), mean margin %.4f on %,d pairs (%,d rejected lines)%s",
+        pw.accuracy(), pw.meanMargin(), examples.size(), ex.rejectedCount(), dpo ? "; DPO implicit reward" : "");
+  }
+
+  /** The beta a dpo run trained with (its checkpoint's training state), which scales the implicit reward. */
+  private double dpoBeta(Checkpoint ck) {
+    Object beta = ck.trainingState() == null || ck.trainingState().trainConfig() == null ? null
+        : ck.trainingState().trainConfig().get("dpo_beta");
+    if (!(beta instanceof Number n)) {
+      throw new UserError("--checkpoint " + checkpoint + " was not trained by dpo (no dpo_beta in its training state); "
+          + "--reference applies to dpo checkpoints");
+    }
+    return n.doubleValue();
   }
 
   private String winRate(Checkpoint policy, ObjectNode out) throws IOException {

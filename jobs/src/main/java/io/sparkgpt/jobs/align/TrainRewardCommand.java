@@ -55,7 +55,10 @@ public final class TrainRewardCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** A preference line: prompt, chosen and rejected, which must differ. */
+  /**
+   * A preference line: prompt, chosen and rejected, which must differ; each sequence at most {@code t} tokens
+   * (train-reward: --seq-len, the reward being read at an input position; dpo: --seq-len + 1, as an sft example).
+   */
   static ExampleData.Example pair(Tokenizer tok, JsonNode o, int t, Consumer<String> note) throws JsonlExamples.Rejected {
     String prompt = JsonlExamples.text(o, "prompt");
     String chosen = JsonlExamples.text(o, "chosen");
@@ -68,7 +71,7 @@ public final class TrainRewardCommand implements Callable<Integer> {
 
   /**
    * Template prompt + response + end-of-text for both responses; the prompt's tokens are cut from the left when
-   * the longer sequence exceeds {@code t} tokens (the reward is read at an input position).
+   * the longer sequence exceeds {@code t} tokens.
    */
   private static ExampleData.Example pair(Tokenizer tok, String prompt, String chosen, String rejected, int t,
                                           Consumer<String> note) throws JsonlExamples.Rejected {

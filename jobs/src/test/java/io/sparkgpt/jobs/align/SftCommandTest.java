@@ -97,6 +97,40 @@ class SftCommandTest {
     assertTrue(chatPrompt > plainPrompt + 5, "the template wraps the prompt: " + g.err() + " / " + plain.err());
   }
 
+  /**
+   * {@code --pack}: the seed tasks, several to a row. With batch 1 and enough validation batches both runs evaluate
+   * every validation example, so the base model's validation loss (step 0) must be the same packed or padded: a
+   * packed example sees neither its neighbours nor shifted positions. Then the packed run learns.
+   */
+  @Test
+  void packedRowsGiveThePaddedLossAndLearn() throws Exception {
+    List<String> padded = evaluatingAll(sft(tmp.resolve("padded"), 2));
+    ok(Cli.run(padded.toArray(String[]::new)));
+    List<String> packed = evaluatingAll(sft(tmp.resolve("packed"), 16));
+    packed.add("--pack");
+    Cli.Result r = ok(Cli.run(packed.toArray(String[]::new)));
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("packed (\\d+) train examples into (\\d+) rows").matcher(r.err());
+    assertTrue(m.find(), r.err());
+    int examples = Integer.parseInt(m.group(1));
+    int rows = Integer.parseInt(m.group(2));
+    List<Double> paddedVal = AlignFixture.values(AlignFixture.metrics(tmp.resolve("padded")), "val_loss");
+    List<Double> packedVal = AlignFixture.values(AlignFixture.metrics(tmp.resolve("packed")), "val_loss");
+    System.out.printf(java.util.Locale.ROOT, "sft --pack: %d examples in %d rows; validation loss padded %s, packed %s%n",
+        examples, rows, paddedVal, packedVal);
+    // at T = 128 most seed tasks that fit are long (measured: 49 examples in 46 rows); longer rows pack more
+    assertTrue(rows < examples, "some rows hold several examples: " + examples + " in " + rows);
+    assertEquals(paddedVal.get(0), packedVal.get(0), 1e-5 * paddedVal.get(0), "the base model's validation loss");
+    assertTrue(packedVal.get(packedVal.size() - 1) < packedVal.get(0) - 0.05, "validation loss fell: " + packedVal);
+  }
+
+  /** sft's flags with batch 1, validation on every example every 4 rounds. */
+  private static List<String> evaluatingAll(List<String> args) {
+    args.set(args.indexOf("--batch-size") + 1, "1");
+    args.set(args.indexOf("--eval-batches") + 1, "1000");
+    args.set(args.indexOf("--eval-every") + 1, "4");
+    return args;
+  }
+
   @Test
   void badInputIsAOneLineError() throws Exception {
     Cli.Result missing = Cli.run("sft", "--base", base.toString(), "--data", tmp.resolve("nope.jsonl").toString(),
