@@ -14,7 +14,7 @@ import picocli.CommandLine.Model.OptionSpec;
 
 /** Every trainer takes the shared training flags from one declaration each, with its own defaults. */
 class TrainingOptionsTest {
-  static final List<String> TRAINERS = List.of("train-local", "pretrain", "sft", "train-reward");
+  static final List<String> TRAINERS = List.of("train-local", "pretrain", "sft", "train-reward", "dpo");
 
   static CommandLine command(String name) {
     return new CommandLine(new SparkGpt()).getSubcommands().get(name);
@@ -43,6 +43,10 @@ class TrainingOptionsTest {
     for (String flag : List.of("--workers", "--averaging-every")) {
       assertEquals(new TreeSet<>(List.of("WorkerOptions")), declaredIn.get(flag), flag);
     }
+    for (String flag : List.of("--base", "--data", "--output")) { // sft, train-reward and dpo: one declaration
+      assertTrue(declaredIn.get(flag).contains("AveragingOptions"), flag + ": " + declaredIn.get(flag));
+      assertTrue(declaredIn.get(flag).size() <= 3, flag + ": " + declaredIn.get(flag)); // + train-local, pretrain
+    }
   }
 
   @Test
@@ -53,7 +57,8 @@ class TrainingOptionsTest {
             "--workers", "2"),
         "sft", Map.of("--lr", "1e-4", "--steps", "200", "--batch-size", "8", "--weight-decay", "0.0",
             "--eval-every", "5", "--checkpoint-every", "25"),
-        "train-reward", Map.of("--lr", "1e-4", "--warmup", "10", "--eval-batches", "10"));
+        "train-reward", Map.of("--lr", "1e-4", "--warmup", "10", "--eval-batches", "10"),
+        "dpo", Map.of("--lr", "1e-4", "--steps", "200", "--checkpoint-every", "25"));
     expected.forEach((name, defaults) -> {
       CommandLine cl = command(name);
       String help = cl.getUsageMessage(CommandLine.Help.Ansi.OFF);

@@ -35,6 +35,17 @@ public final class AveragingOptions {
     }
   }
 
+  @Option(names = "--base", required = true, paramLabel = "CHECKPOINT",
+      description = "The starting checkpoint (pretrained, or SFT for train-reward and dpo).")
+  Path base;
+
+  @Option(names = {"-d", "--data"}, required = true, paramLabel = "FILE.jsonl",
+      description = "The examples: JSONL lines as the description above says.")
+  Path data;
+
+  @Option(names = {"-o", "--output"}, required = true, paramLabel = "RUN_DIR", description = "The run folder.")
+  Path output;
+
   @Mixin
   OptimizerOptions optimizer;
 
@@ -67,7 +78,7 @@ public final class AveragingOptions {
    * @param what the data's name in the summary, e.g. "sft data"
    * @param noun what the examples are called when none is usable, e.g. "training examples"
    */
-  Prepared prepare(Path base, Path data, Path output, ExampleData.Kind kind, String what, String noun,
+  Prepared prepare(ExampleData.Kind kind, String what, String noun,
                    ExampleParser parser) throws IOException {
     new Preflight.Paths().input("--base", base.toString()).input("--data", data.toString())
         .output("--output", output.toString()).check();

@@ -6,7 +6,6 @@ import io.sparkgpt.cluster.ReferenceData;
 import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.model.Head;
 import io.sparkgpt.model.Objective;
-import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -14,6 +13,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "dpo", mixinStandardHelpOptions = true, sortOptions = false,
+    defaultValueProvider = AveragingOptions.Defaults.class,
     description = {"Direct Preference Optimization (Rafailov et al. 2023) of an SFT (or pretrained) checkpoint on "
         + "{\"prompt\", \"chosen\", \"rejected\"} JSONL lines (the train-reward files), by parameter averaging on Spark.",
         "Each response is scored as \"### Prompt:\\n{prompt}\\n\\n### Response:\\n{response}<|endoftext|>\" (the SFT "
@@ -28,16 +28,6 @@ import picocli.CommandLine.Option;
             + "Writes RUN_DIR/metrics.jsonl, loss.png, checkpoints/step-N and checkpoint/ (a language model, for "
             + "`generate --chat`); resumes from the latest checkpoint."})
 public final class DpoCommand implements Callable<Integer> {
-  @Option(names = "--base", required = true, paramLabel = "SFT_CHECKPOINT",
-      description = "The policy's starting point and the frozen reference: an SFT or pretrained checkpoint.")
-  Path base;
-
-  @Option(names = {"-d", "--data"}, required = true, paramLabel = "FILE.jsonl", description = "Preference pairs.")
-  Path data;
-
-  @Option(names = {"-o", "--output"}, required = true, paramLabel = "RUN_DIR", description = "The run folder.")
-  Path output;
-
   @Option(names = "--beta", defaultValue = "0.1", paramLabel = "BETA",
       description = "Strength of the pull towards the reference; the implicit reward's scale (default: ${DEFAULT-VALUE}).")
   double beta;
@@ -47,19 +37,19 @@ public final class DpoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    AveragingOptions.Prepared p = train.prepare(base, data, output, ExampleData.Kind.DPO, "preference data",
+    AveragingOptions.Prepared p = train.prepare(ExampleData.Kind.DPO, "preference data",
         "training pairs", (tok, t) -> (o, note) -> TrainRewardCommand.pair(tok, o, t + 1, note));
     if (p.base().head() != Head.NONE) {
-      throw new UserError("--base " + base + " is a " + p.base().head().id() + " model; dpo starts from a language "
+      throw new UserError("--base " + train.base + " is a " + p.base().head().id() + " model; dpo starts from a language "
           + "model (sft or pretrain)");
     }
-    ParameterAveragingTrainer.Run run = new ParameterAveragingTrainer.Run("dpo", new ReferenceData(p.data(), base),
+    ParameterAveragingTrainer.Run run = new ParameterAveragingTrainer.Run("dpo", new ReferenceData(p.data(), train.base),
         Objective.dpo(beta), p.base().backbone());
-    ParameterAveragingTrainer.Result r = train.train("dpo", p.base().config(), run, output);
+    ParameterAveragingTrainer.Result r = train.train("dpo", p.base().config(), run, train.output);
     System.out.printf(Locale.ROOT, "dpo steps %d..%d, validation loss %s, implicit reward accuracy %s, mean margin %s%n",
         r.firstStep(), r.lastStep(), format(r.lastValLoss(), "%.4f"), format(r.lastValAccuracy(), "%.3f"),
         format(r.lastValMargin(), "%.4f"));
-    System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/, data/report.json)");
+    System.out.println("run: " + train.output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/, data/report.json)");
     return 0;
   }
 

@@ -5,7 +5,6 @@ import io.sparkgpt.cluster.ExampleData;
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
 import io.sparkgpt.model.Objective;
 import io.sparkgpt.tokenizer.Tokenizer;
-import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -25,15 +24,6 @@ import picocli.CommandLine.Option;
         "Writes RUN_DIR/metrics.jsonl, loss.png, checkpoints/step-N and checkpoint/ (for `generate --chat`); "
             + "resumes from the latest checkpoint."})
 public final class SftCommand implements Callable<Integer> {
-  @Option(names = "--base", required = true, paramLabel = "CHECKPOINT", description = "The pretrained checkpoint.")
-  Path base;
-
-  @Option(names = {"-d", "--data"}, required = true, paramLabel = "FILE.jsonl", description = "Prompt/completion lines.")
-  Path data;
-
-  @Option(names = {"-o", "--output"}, required = true, paramLabel = "RUN_DIR", description = "The run folder.")
-  Path output;
-
   @Option(names = "--pack", description = "Pack several examples per row instead of padding each to --seq-len + 1 tokens.")
   boolean pack;
 
@@ -42,7 +32,7 @@ public final class SftCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    AveragingOptions.Prepared p = train.prepare(base, data, output, ExampleData.Kind.SFT, "sft data",
+    AveragingOptions.Prepared p = train.prepare(ExampleData.Kind.SFT, "sft data",
         "training examples", (tok, t) -> (o, note) -> example(tok, o, t));
     ExampleData data = p.data();
     if (pack) {
@@ -53,11 +43,11 @@ public final class SftCommand implements Callable<Integer> {
     }
     ParameterAveragingTrainer.Run run = new ParameterAveragingTrainer.Run("sft", data, Objective.lm(),
         p.base().backbone());
-    ParameterAveragingTrainer.Result r = train.train("sft", p.base().config(), run, output);
+    ParameterAveragingTrainer.Result r = train.train("sft", p.base().config(), run, train.output);
     System.out.printf(Locale.ROOT, "sft steps %d..%d, final train loss %.4f, validation loss %s%n", r.firstStep(),
         r.lastStep(), r.rounds().isEmpty() ? Double.NaN : r.rounds().get(r.rounds().size() - 1).lastStepLoss(),
         r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()));
-    System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/, data/report.json)");
+    System.out.println("run: " + train.output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/, data/report.json)");
     return 0;
   }
 

@@ -7,14 +7,12 @@ import io.sparkgpt.model.GptModel;
 import io.sparkgpt.model.Head;
 import io.sparkgpt.model.Objective;
 import io.sparkgpt.tokenizer.Tokenizer;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 @Command(name = "train-reward", mixinStandardHelpOptions = true, sortOptions = false,
     defaultValueProvider = AveragingOptions.Defaults.class,
@@ -29,29 +27,20 @@ import picocli.CommandLine.Option;
         "Writes RUN_DIR/metrics.jsonl (val_loss, val_accuracy), loss.png, checkpoints/step-N and checkpoint/ "
             + "(config.json marks \"sparkgpt_head\": \"reward\"); resumes from the latest checkpoint."})
 public final class TrainRewardCommand implements Callable<Integer> {
-  @Option(names = "--base", required = true, paramLabel = "CHECKPOINT", description = "A pretrained or SFT checkpoint.")
-  Path base;
-
-  @Option(names = {"-d", "--data"}, required = true, paramLabel = "FILE.jsonl", description = "Preference pairs.")
-  Path data;
-
-  @Option(names = {"-o", "--output"}, required = true, paramLabel = "RUN_DIR", description = "The run folder.")
-  Path output;
-
   @Mixin
   AveragingOptions train;
 
   @Override
   public Integer call() throws Exception {
-    AveragingOptions.Prepared p = train.prepare(base, data, output, ExampleData.Kind.PAIRS, "preference data",
+    AveragingOptions.Prepared p = train.prepare(ExampleData.Kind.PAIRS, "preference data",
         "training pairs", (tok, t) -> (o, note) -> pair(tok, o, t, note));
     ParameterAveragingTrainer.Run run = new ParameterAveragingTrainer.Run("train-reward", p.data(),
         Objective.pairwiseReward(), GptModel.withNewHead(p.base().config(), p.base().backbone(), Head.REWARD, train.run.seed));
-    ParameterAveragingTrainer.Result r = train.train("train-reward", p.base().config(), run, output);
+    ParameterAveragingTrainer.Result r = train.train("train-reward", p.base().config(), run, train.output);
     System.out.printf(Locale.ROOT, "reward steps %d..%d, validation loss %s, validation pairwise accuracy %s%n",
         r.firstStep(), r.lastStep(), r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()),
         r.lastValAccuracy() == null ? "n/a" : String.format(Locale.ROOT, "%.3f", r.lastValAccuracy()));
-    System.out.println("run: " + output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/, data/report.json)");
+    System.out.println("run: " + train.output + " (metrics.jsonl, loss.png, checkpoints/, checkpoint/, data/report.json)");
     return 0;
   }
 
