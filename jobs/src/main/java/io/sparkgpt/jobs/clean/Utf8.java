@@ -102,24 +102,7 @@ public final class Utf8 {
    * be written as UTF-8): the reader's check and the length the statistics need, in one pass.
    */
   public static long lengthOrUnpaired(String s) {
-    long n = 0;
-    int end = s.length();
-    for (int i = 0; i < end; i++) {
-      char c = s.charAt(i);
-      if (c < 0x80) {
-        n++;
-      } else if (c < 0x800) {
-        n += 2;
-      } else if (!Character.isSurrogate(c)) {
-        n += 3;
-      } else if (Character.isHighSurrogate(c) && i + 1 < end && Character.isLowSurrogate(s.charAt(i + 1))) {
-        n += 4;
-        i++;
-      } else {
-        return -1L - i;
-      }
-    }
-    return n;
+    return lengthOrUnpaired(s.toCharArray(), 0, s.length()); // a copy, for one loop over chars (JSONL's hot path)
   }
 
   /** {@link #lengthOrUnpaired(String)} of chars[off, off+len), the index relative to off. */
