@@ -10,10 +10,11 @@
 # each run with a 2 GB heap.
 #
 # A `parquet` cell reads the same documents as Parquet (columns text and source, made once from the JSONL by
-# scripts/JsonlToParquet.java), the form `clean` writes by default.
+# scripts/JsonlToParquet.java), the form `clean` writes by default. An `untuned` cell runs the default path with the
+# JVM's own collector and JIT thresholds (G1, CompileThresholdScaling 1) instead of the launcher's tokenize tuning.
 #
 # usage: scripts/bench-tokenize.sh [SHARED_CORPUS] [WORK_DIR]
-#   CELLS="0.25:1 0.25:2 1:1 1:2 1:1:global 0.25:1:parquet" (default: all six; SIZE_GB:CORES[:global|:parquet])
+#   CELLS="0.25:1 0.25:2 1:1 1:2 1:1:global 0.25:1:parquet" (default: these six; SIZE_GB:CORES[:global|:parquet|:untuned])
 #   RAW_GB=0.25: the documents the raw encode runs on (parts 0-1, which every cell tokenizes; 1 for all of them)
 #   SPARKGPT_SKIP_BUILD=1: use the jars as built; REUSE=1: keep the raw encode and the cells already measured
 set -euo pipefail
@@ -58,11 +59,13 @@ for cell in $CELLS; do
   [[ "$mode" != parquet ]] || input=$(parquet "$size")
   order=()
   [[ "$mode" != global ]] || order=(--global-shuffle)
+  jvm=""
+  [[ "$mode" != untuned ]] || jvm="-XX:+UseG1GC"
   echo "running tokenize $name" >&2
   rm -rf "$WORK/events-$name" && mkdir -p "$WORK/events-$name"
   start=$(date +%s.%N)
   # shellcheck disable=SC2086
-  SPARKGPT_SKIP_BUILD=1 SPARKGPT_DRIVER_MEMORY=2g /usr/bin/time -f "%M %U %S" -o "$WORK/rss-$name.txt" \
+  SPARKGPT_SKIP_BUILD=1 SPARKGPT_DRIVER_MEMORY=2g SPARKGPT_JAVA_OPTS="$jvm" /usr/bin/time -f "%M %U %S" -o "$WORK/rss-$name.txt" \
     "$ROOT/scripts/sparkgpt" tokenize --master "local[$cores]" -i "$input" -t r50k_base \
     -o "$WORK/ds-$name" --seq-len 1024 --overwrite "${order[@]}" \
     --conf spark.eventLog.enabled=true --conf "spark.eventLog.dir=file://$WORK/events-$name" \
@@ -118,7 +121,8 @@ for cell in cells:
     proc_cpu = float(user) + float(system)
     tcpu = task_cpu(name)
     c = int(cores)
-    label = {"global": "--global-shuffle", "parquet": "default, Parquet input"}.get(mode[0] if mode else "", "default")
+    label = {"global": "--global-shuffle", "parquet": "default, Parquet input",
+             "untuned": "default, untuned JVM"}.get(mode[0] if mode else "", "default")
     label = f"{label} local[{c}], {size} GB"
     print(f"| {label} | {mb:.0f} | {s['tokens']:,} | {sec:.1f} | {mb / sec:.2f} | {s['tokens'] / sec:,.0f} | "
           f"{mb / sec / c:.2f} | {mb / sec / c / raw_mbs:.2f} | {tcpu:.1f} | {mb / tcpu / raw_cpu_mbs:.2f} | "

@@ -39,6 +39,8 @@ public final class Doc implements Serializable {
   public Overlap overlap;
 
   private transient TextStats stats;
+  /** UTF-8 bytes of the text: counted by the reader where it scans the text anyway, else on first use; -1: not yet. */
+  private long textBytes = -1;
 
   /** What decontamination found (a class, not a record: Spark's Kryo serializer cannot build records). */
   public static final class Overlap implements Serializable {
@@ -83,8 +85,23 @@ public final class Doc implements Serializable {
     return stats;
   }
 
+  /** The UTF-8 length of the current text (an unpaired surrogate counts as the 3 bytes of its replacement). */
+  public long textBytes() {
+    if (textBytes < 0) {
+      textBytes = Utf8.length(text);
+    }
+    return textBytes;
+  }
+
+  /** Sets the text with its UTF-8 length, already known to the caller. */
+  void setText(String newText, long utf8Bytes) {
+    setText(newText);
+    textBytes = utf8Bytes;
+  }
+
   public void setText(String newText) {
     text = newText;
     stats = null;
+    textBytes = -1;
   }
 }

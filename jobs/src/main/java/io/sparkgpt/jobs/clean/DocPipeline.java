@@ -38,7 +38,7 @@ public final class DocPipeline implements Serializable {
     if (!doc.kept()) {
       return doc; // quarantined while decoding
     }
-    long bytes = Utf8.length(doc.text);
+    long bytes = doc.textBytes();
     for (int i = 1; i < Steps.NAMES.size(); i++) {
       doc.bytesAt[i] = bytes;
       Step step = byIndex[i];

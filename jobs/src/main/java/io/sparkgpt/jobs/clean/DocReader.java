@@ -255,7 +255,7 @@ public final class DocReader {
       // Streaming parse of the line's bytes (no String of the whole line): the text field is decoded straight
       // into a String, other fields become metadata; the line's text is made only for a quarantined record.
       String value = null;
-      int bad = -1;
+      long utf8Bytes = 0; // of value, or -1 - the index of an unpaired surrogate in it
       JsonToken textToken = null;
       try (JsonParser p = parser(bytes, len)) {
         if (p.nextToken() != JsonToken.START_OBJECT) {
@@ -268,13 +268,12 @@ public final class DocReader {
           JsonToken t = p.nextToken();
           if (name.equals(o.textField())) {
             textToken = t;
-            if (t == JsonToken.VALUE_STRING) { // checked on the parser's chars: no per-char String access
+            if (t == JsonToken.VALUE_STRING) { // checked and measured on the parser's chars, in one pass
               char[] chars = p.getTextCharacters();
-              bad = Utf8.unpairedSurrogate(chars, p.getTextOffset(), p.getTextLength());
+              utf8Bytes = Utf8.lengthOrUnpaired(chars, p.getTextOffset(), p.getTextLength());
               value = new String(chars, p.getTextOffset(), p.getTextLength());
             } else {
               value = null;
-              bad = -1;
             }
             p.skipChildren();
           } else if (t == JsonToken.VALUE_STRING) {
@@ -300,13 +299,14 @@ public final class DocReader {
         q.text = new String(bytes, 0, len, StandardCharsets.UTF_8);
         return q;
       }
-      if (bad >= 0) {
+      if (utf8Bytes < 0) {
+        int bad = (int) (-1 - utf8Bytes);
         Doc q = quarantined(id, file, len, "unpaired_surrogate",
             String.format(Locale.ROOT, "\\u%04X at char %d (line at offset %d)", (int) value.charAt(bad), bad, offset));
         q.text = new String(bytes, 0, len, StandardCharsets.UTF_8);
         return q;
       }
-      d.text = value;
+      d.setText(value, utf8Bytes);
       String path = d.metadata.getOrDefault("path", d.metadata.getOrDefault("source", file));
       classify(d, o.content(), path);
       return d;
@@ -524,13 +524,15 @@ public final class DocReader {
     if (d.text == null) {
       return quarantined(id, file, 0, "missing_text_field", "null '" + textField + "' in row " + index);
     }
-    d.bytesAt[0] = Utf8.length(d.text);
-    int bad = Utf8.unpairedSurrogate(d.text);
-    if (bad >= 0) {
-      Doc q = quarantined(id, file, d.bytesAt[0], "unpaired_surrogate", "at char " + bad + " in row " + index);
+    long utf8Bytes = Utf8.lengthOrUnpaired(d.text);
+    if (utf8Bytes < 0) {
+      int bad = (int) (-1 - utf8Bytes);
+      Doc q = quarantined(id, file, Utf8.length(d.text), "unpaired_surrogate", "at char " + bad + " in row " + index);
       q.text = d.text;
       return q;
     }
+    d.setText(d.text, utf8Bytes);
+    d.bytesAt[0] = utf8Bytes;
     classify(d, content, d.metadata.getOrDefault("path", d.metadata.getOrDefault("source", file)));
     return d;
   }

@@ -97,37 +97,33 @@ public final class Utf8 {
     return n;
   }
 
-  /** Index of the first unpaired surrogate (text that cannot be written as UTF-8), or -1. */
-  public static int unpairedSurrogate(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (Character.isHighSurrogate(c)) {
-        if (i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-          i++;
-        } else {
-          return i;
-        }
-      } else if (Character.isLowSurrogate(c)) {
-        return i;
-      }
-    }
-    return -1;
+  /**
+   * The UTF-8 length of {@code s}, or {@code -1 - i} when char {@code i} is an unpaired surrogate (text that cannot
+   * be written as UTF-8): the reader's check and the length the statistics need, in one pass.
+   */
+  public static long lengthOrUnpaired(String s) {
+    return lengthOrUnpaired(s.toCharArray(), 0, s.length()); // a copy, for one loop over chars (JSONL's hot path)
   }
 
-  /** {@link #unpairedSurrogate(String)} of chars[off, off+len), the index relative to off. */
-  public static int unpairedSurrogate(char[] chars, int off, int len) {
+  /** {@link #lengthOrUnpaired(String)} of chars[off, off+len), the index relative to off. */
+  public static long lengthOrUnpaired(char[] chars, int off, int len) {
+    long n = 0;
     int end = off + len;
     for (int i = off; i < end; i++) {
       char c = chars[i];
-      if (Character.isSurrogate(c)) {
-        if (Character.isHighSurrogate(c) && i + 1 < end && Character.isLowSurrogate(chars[i + 1])) {
-          i++;
-        } else {
-          return i - off;
-        }
+      if (c < 0x80) {
+        n++;
+      } else if (c < 0x800) {
+        n += 2;
+      } else if (!Character.isSurrogate(c)) {
+        n += 3;
+      } else if (Character.isHighSurrogate(c) && i + 1 < end && Character.isLowSurrogate(chars[i + 1])) {
+        n += 4;
+        i++;
+      } else {
+        return -1L - (i - off);
       }
     }
-    return -1;
+    return n;
   }
-
 }

@@ -274,7 +274,7 @@ public final class TokenizeJob {
         }
       }
       if (reason == null) {
-        sink.document(d.id, split, source, buf, ShardWriter.utf8Length(d.text));
+        sink.document(d.id, split, source, buf, d.textBytes());
       } else {
         sink.rejected(d.id, split, source);
         Map<String, Object> m = new LinkedHashMap<>();
@@ -519,7 +519,6 @@ public final class TokenizeJob {
     }
   }
 
-  /** Names everything that decides the bytes of the shards, so that a rerun only reuses matching shards. */
   /**
    * Without --overwrite, only a dataset of this very job may be resumed or confirmed: anything else is refused before
    * the first write. Then the tokenizer copy is stored.
@@ -536,6 +535,7 @@ public final class TokenizeJob {
     return DatasetWriter.writeTokenizerCopy(files, tokCopy.file(), tokCopy.content(), driverTokenizer.name());
   }
 
+  /** Names everything that decides the bytes of the shards, so that a rerun only reuses matching shards. */
   static String jobKey(List<Inputs.InputFile> inputs, Options o, String order) {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");

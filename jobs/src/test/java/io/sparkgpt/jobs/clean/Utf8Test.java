@@ -81,4 +81,33 @@ class Utf8Test {
     Utf8.InvalidUtf8 e = assertThrows(Utf8.InvalidUtf8.class, () -> Utf8.decode(b, 1, 4));
     assertEquals(2, e.offset);
   }
+
+  /** The one-pass length and surrogate check against the JDK's encoder, on text full of surrogates, in a slice. */
+  @Test
+  void lengthOrUnpairedAgreesWithTheJdk() {
+    Random rnd = new Random(17);
+    char[] alphabet = {'a', ' ', '\n', '\u00e9', '\u07ff', '\u0800', '\u4e2d', '\uffff', '\ud83d', '\ude00'};
+    for (int trial = 0; trial < 20_000; trial++) {
+      char[] c = new char[rnd.nextInt(12)];
+      for (int i = 0; i < c.length; i++) {
+        c[i] = alphabet[rnd.nextInt(alphabet.length)];
+      }
+      String s = new String(c);
+      int bad = -1;
+      for (int i = 0; i < c.length && bad < 0; i++) {
+        if (Character.isHighSurrogate(c[i]) && i + 1 < c.length && Character.isLowSurrogate(c[i + 1])) {
+          i++;
+        } else if (Character.isSurrogate(c[i])) {
+          bad = i;
+        }
+      }
+      long expected = bad >= 0 ? -1L - bad : s.getBytes(StandardCharsets.UTF_8).length;
+      assertEquals(expected, Utf8.lengthOrUnpaired(s), s::toString);
+      char[] framed = ("xy" + s + "\ud800").toCharArray(); // a lone surrogate just past the slice is not in it
+      assertEquals(expected, Utf8.lengthOrUnpaired(framed, 2, c.length), s::toString);
+      if (bad < 0) {
+        assertEquals(expected, Utf8.length(s));
+      }
+    }
+  }
 }
