@@ -3,6 +3,7 @@ package io.sparkgpt.model;
 import org.nd4j.linalg.api.blas.params.MMulTranspose;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastAddOp;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastSubOp;
@@ -12,6 +13,8 @@ import org.nd4j.linalg.api.ops.impl.scatter.ScatterSub;
 import org.nd4j.linalg.api.ops.impl.shape.Gather;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.LogSoftMax;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
 import org.nd4j.linalg.api.ops.random.impl.BernoulliDistribution;
@@ -611,12 +614,12 @@ public final class Gpt {
         if (objective.kind() == Objective.Kind.LM) {
             // dlogits = diag(w) G with G = softmax - onehot (in a.logits): dlnf = diag(w) (G @ head) and
             // dhead += G^T @ (diag(w) lnf), so the token weights scale [n, d] arrays instead of the [n, V] one
-            Nd4j.exec(new BroadcastMulOp(a.lnf, a.tokWeights, a.dtmp, 0));
+            mulColumn(a.lnf, a.tokWeights, a.dtmp);
             t0 = lap(Kernel.LOSS, t0);
             Nd4j.gemm(a.logits, w.head, a.dln, false, false, 1.0, 0.0);
             Nd4j.gemm(a.logits, a.dtmp, dw.head, true, false, 1.0, 1.0);
             t0 = lap(Kernel.MATMUL, t0);
-            a.dln.muliColumnVector(a.tokWeights);
+            mulColumn(a.dln, a.tokWeights, a.dln);
             lap(Kernel.LOSS, t0);
         } else {
             if (objective.kind() == Objective.Kind.PPO) {
@@ -697,13 +700,24 @@ public final class Gpt {
     // ------------------------------------------------------------------------------------------------------------
     // LayerNorm: out = (x - mean) / sqrt(var + eps) * g + b, over the last axis
 
+    /** Per-row mean of {@link #layerNormForward} (its variance goes to rstd): n elements, reallocated when n changes. */
+    private INDArray lnMean;
+
+    /**
+     * libnd4j's {@code moments} gives mean and (biased) variance in one op; rows are normalised with the broadcasting
+     * {@code subtract}/{@code multiply} custom ops against [n, 1] columns: the legacy column broadcasts
+     * ({@code BroadcastSubOp} on dimension 0, {@code muliColumnVector}) took 3-15x as long over [2048, 256].
+     */
     private void layerNormForward(INDArray x, INDArray g, INDArray b, INDArray xhat, INDArray rstd, INDArray out) {
         long t0 = clock();
-        x.mean(rstd, 1);                                                  // the mean, for now
-        Nd4j.exec(new BroadcastSubOp(x, rstd, xhat, 0));
-        xhat.mul(xhat, out).mean(rstd, 1);                                // the variance
+        long n = x.rows();
+        if (lnMean == null || lnMean.length() != n) {
+            lnMean = Nd4j.create(dt, n);
+        }
+        Nd4j.exec(DynamicCustomOp.builder("moments").addInputs(x).addOutputs(lnMean, rstd).addIntegerArguments(1).build());
         Transforms.pow(rstd.addi(GptConfig.LN_EPS), -0.5, false);
-        xhat.muliColumnVector(rstd);
+        Nd4j.exec(new SubOp(x, lnMean.reshape(n, 1), xhat));
+        mulColumn(xhat, rstd, xhat);
         Nd4j.exec(new BroadcastMulOp(xhat, g, out, 1));
         if (b != null) {
             out.addiRowVector(b);
@@ -711,22 +725,34 @@ public final class Gpt {
         lap(Kernel.LAYERNORM, t0);
     }
 
-    /** dx += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dout * g; dout is overwritten. */
+    /**
+     * dx += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dout * g; dout is overwritten.
+     * mean(dxhat * xhat) = (dout * xhat) @ g / d, a GEMV on the product the gain's gradient needs anyway.
+     */
     private void layerNormBackward(Acts a, INDArray dout, INDArray xhat, INDArray rstd, INDArray g, INDArray dg,
                                    INDArray db, INDArray dx) {
         long t0 = clock();
         INDArray tmp = a.dtmp;
-        addColumnSums(a, dout.mul(xhat, tmp), dg);
+        long n = dout.rows();
+        dout.mul(xhat, tmp);
+        addColumnSums(a, tmp, dg);
         if (db != null) {
             addColumnSums(a, dout, db);
         }
+        Nd4j.gemm(tmp, g.reshape(g.length(), 1), a.rowN2.reshape(n, 1), false, false, 1.0 / g.length(), 0.0);
         dout.muliRowVector(g);                                            // dxhat
         dout.mean(a.rowN1, 1);
-        dout.mul(xhat, tmp).mean(a.rowN2, 1);
-        Nd4j.exec(new BroadcastMulOp(xhat, a.rowN2, tmp, 0));
-        dout.subi(tmp).subiColumnVector(a.rowN1).muliColumnVector(rstd);
+        mulColumn(xhat, a.rowN2, tmp);
+        dout.subi(tmp);
+        Nd4j.exec(new SubOp(dout, a.rowN1.reshape(n, 1), dout));
+        mulColumn(dout, rstd, dout);
         dx.addi(dout);
         lap(Kernel.LAYERNORM, t0);
+    }
+
+    /** z = m * col, row i scaled by col[i] (m [n, k], col n elements), by the broadcasting {@code multiply} op. */
+    private static void mulColumn(INDArray m, INDArray col, INDArray z) {
+        Nd4j.exec(new MulOp(m, col.reshape(col.length(), 1), z));
     }
 
     // ------------------------------------------------------------------------------------------------------------
