@@ -24,6 +24,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -440,6 +441,7 @@ public final class Gpt {
         }
         if (acts == null || acts.b != b) {
             acts = null;   // let the old set go before the new one is allocated
+            columns.clear();
             acts = new Acts(b);
         }
         return acts;
@@ -713,10 +715,11 @@ public final class Gpt {
         long n = x.rows();
         if (lnMean == null || lnMean.length() != n) {
             lnMean = Nd4j.create(dt, n);
+            columns.clear();
         }
         Nd4j.exec(DynamicCustomOp.builder("moments").addInputs(x).addOutputs(lnMean, rstd).addIntegerArguments(1).build());
         Transforms.pow(rstd.addi(GptConfig.LN_EPS), -0.5, false);
-        Nd4j.exec(new SubOp(x, lnMean.reshape(n, 1), xhat));
+        Nd4j.exec(new SubOp(x, column(lnMean), xhat));
         mulColumn(xhat, rstd, xhat);
         Nd4j.exec(new BroadcastMulOp(xhat, g, out, 1));
         if (b != null) {
@@ -727,32 +730,39 @@ public final class Gpt {
 
     /**
      * dx += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dout * g; dout is overwritten.
-     * mean(dxhat * xhat) = (dout * xhat) @ g / d, a GEMV on the product the gain's gradient needs anyway.
+     * The two row means are GEMVs with the gain, {@code mean(dxhat) = dout @ g / d} and {@code mean(dxhat * xhat) =
+     * (dout * xhat) @ g / d}, the latter on the product the gain's gradient needs anyway.
      */
     private void layerNormBackward(Acts a, INDArray dout, INDArray xhat, INDArray rstd, INDArray g, INDArray dg,
                                    INDArray db, INDArray dx) {
         long t0 = clock();
         INDArray tmp = a.dtmp;
-        long n = dout.rows();
         dout.mul(xhat, tmp);
         addColumnSums(a, tmp, dg);
         if (db != null) {
             addColumnSums(a, dout, db);
         }
-        Nd4j.gemm(tmp, g.reshape(g.length(), 1), a.rowN2.reshape(n, 1), false, false, 1.0 / g.length(), 0.0);
+        Nd4j.gemm(tmp, column(g), column(a.rowN2), false, false, 1.0 / g.length(), 0.0);
+        Nd4j.gemm(dout, column(g), column(a.rowN1), false, false, 1.0 / g.length(), 0.0);
         dout.muliRowVector(g);                                            // dxhat
-        dout.mean(a.rowN1, 1);
         mulColumn(xhat, a.rowN2, tmp);
         dout.subi(tmp);
-        Nd4j.exec(new SubOp(dout, a.rowN1.reshape(n, 1), dout));
+        Nd4j.exec(new SubOp(dout, column(a.rowN1), dout));
         mulColumn(dout, rstd, dout);
         dx.addi(dout);
         lap(Kernel.LAYERNORM, t0);
     }
 
     /** z = m * col, row i scaled by col[i] (m [n, k], col n elements), by the broadcasting {@code multiply} op. */
-    private static void mulColumn(INDArray m, INDArray col, INDArray z) {
-        Nd4j.exec(new MulOp(m, col.reshape(col.length(), 1), z));
+    private void mulColumn(INDArray m, INDArray col, INDArray z) {
+        Nd4j.exec(new MulOp(m, column(col), z));
+    }
+
+    /** [n, 1] views of the engine's vectors, made once each (a view costs about as much as a small op). */
+    private final Map<INDArray, INDArray> columns = new IdentityHashMap<>();
+
+    private INDArray column(INDArray vector) {
+        return columns.computeIfAbsent(vector, v -> v.reshape(v.length(), 1));
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -1045,10 +1055,15 @@ public final class Gpt {
     // ------------------------------------------------------------------------------------------------------------
     // Generation: the same kernels over one sequence, keys and values of earlier positions cached
 
-    /** Keys and values of the positions decoded so far: per layer [H, blockSize, hs]; rows [0, length) filled. */
+    /**
+     * Keys and values of the positions decoded so far: per layer [H, blockSize, hs]; rows [0, length) filled. A
+     * single new token attends to the whole cache through {@code mask} [1, blockSize] (0 at filled positions, -1e9
+     * elsewhere: their probabilities are exactly 0), so that no view of the filled part is made per token.
+     */
     public static final class KvCache {
         private final INDArray[] k;
         private final INDArray[] v;
+        private final INDArray mask;
         private int length;
 
         public KvCache(GptConfig c) {
@@ -1058,6 +1073,7 @@ public final class Gpt {
                 k[l] = Nd4j.create(c.nd4jType(), c.nHead(), c.blockSize(), c.headSize());
                 v[l] = Nd4j.create(c.nd4jType(), c.nHead(), c.blockSize(), c.headSize());
             }
+            mask = Nd4j.valueArrayOf(new long[]{1, c.blockSize()}, -1e9, c.nd4jType());
         }
 
         public int length() {
@@ -1066,6 +1082,7 @@ public final class Gpt {
 
         public void clear() {
             length = 0;
+            mask.assign(-1e9);
         }
     }
 
@@ -1073,6 +1090,8 @@ public final class Gpt {
     private final class DecodeActs {
         final int n;
         final INDArray x, xhat, rstd, ln, qkv, q, y, atty, branch, fc, fcSig, fcGelu;
+        /** One token's attention over the whole cache [H, 1, blockSize] (null for n > 1). */
+        final INDArray attAll;
         final INDArray qSrc, kSrc, vSrc, attyHeads, yMerged;
 
         DecodeActs(int n) {
@@ -1090,6 +1109,7 @@ public final class Gpt {
             fc = Nd4j.create(dt, n, f);
             fcSig = Nd4j.create(dt, n, f);
             fcGelu = Nd4j.create(dt, n, f);
+            attAll = n == 1 ? Nd4j.create(dt, h, 1, cfg.blockSize()) : null;
             INDArray heads = qkv.reshape(n, 3, h, hs).permute(1, 2, 0, 3);   // [3, H, n, hs]
             qSrc = heads.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
             kSrc = heads.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
@@ -1103,6 +1123,7 @@ public final class Gpt {
 
     private DecodeActs decodeActs(int n) {
         if (decodeActs == null || decodeActs.n != n) {
+            columns.clear();
             decodeActs = new DecodeActs(n);
         }
         return decodeActs;
@@ -1137,7 +1158,12 @@ public final class Gpt {
         INDArray x = b.x;
         Nd4j.pullRows(w.wte, x, 1, ids);
         x.addi(w.wpe.get(NDArrayIndex.interval(p0, p1), NDArrayIndex.all()));
-        INDArray att = Nd4j.create(dt, h, n, p1);
+        if (n == 1) {
+            cache.mask.putScalar(0, p0, 0.0);
+        } else {
+            cache.mask.get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1)).assign(0);
+        }
+        INDArray att = n == 1 ? b.attAll : Nd4j.create(dt, h, n, p1);
         for (int l = 0; l < cfg.nLayer(); l++) {
             Layer p = w.layers[l];
             layerNormForward(x, p.ln1w, p.ln1b, b.xhat, b.rstd, b.ln);
@@ -1145,9 +1171,13 @@ public final class Gpt {
             b.q.assign(b.qSrc);
             cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all()).assign(b.kSrc);
             cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all()).assign(b.vSrc);
-            INDArray k = cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
-            INDArray v = cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
-            causalAttention(b.q, k, v, mask, att, null, null, b.y);
+            if (n == 1) {
+                causalAttention(b.q, cache.k[l], cache.v[l], cache.mask, att, null, null, b.y);
+            } else {
+                INDArray k = cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
+                INDArray v = cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
+                causalAttention(b.q, k, v, mask, att, null, null, b.y);
+            }
             b.attyHeads.assign(b.yMerged);
             linearForward(b.atty, p.projW, p.projB, b.branch);
             x.addi(b.branch);
