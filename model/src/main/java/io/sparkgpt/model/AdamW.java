@@ -4,11 +4,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.Axpy;
 import org.nd4j.linalg.api.ops.impl.transforms.floating.Sqrt;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,31 +69,10 @@ public final class AdamW {
 
     private final Hyper hyper;
     private final Set<String> decay;
-    /** [start, end) offsets of the decayed runs of a flat buffer laid out as the specs, adjacent tensors merged. */
-    private final List<long[]> decayRuns = new ArrayList<>();
-    /** Elements of a flat buffer laid out as the specs. */
-    private final long flatLength;
-    /** The decayed runs' views of the last parameter buffer seen, built once instead of at every step. */
-    private INDArray decayViewsOf;
-    private INDArray[] decayViews;
 
     public AdamW(Hyper hyper, List<GptModel.ParamSpec> specs) {
         this.hyper = hyper;
         this.decay = specs.stream().filter(GptModel.ParamSpec::decay).map(GptModel.ParamSpec::name).collect(Collectors.toSet());
-        long off = 0;
-        for (GptModel.ParamSpec s : specs) {
-            long len = Arrays.stream(s.shape()).reduce(1, (a, b) -> a * b);
-            if (s.decay()) {
-                long[] last = decayRuns.isEmpty() ? null : decayRuns.get(decayRuns.size() - 1);
-                if (last != null && last[1] == off) {
-                    last[1] = off + len;
-                } else {
-                    decayRuns.add(new long[]{off, off + len});
-                }
-            }
-            off += len;
-        }
-        flatLength = off;
     }
 
     public Hyper hyper() {
@@ -139,13 +115,11 @@ public final class AdamW {
 
     /**
      * The same update over flat buffers (parameters, gradients, moments in one order), with {@code decayMask} 1
-     * where weight decay applies and 0 elsewhere, and {@code scratch} a buffer of the same length: nine element-wise
-     * passes whatever the number of tensors (each multiply-add one {@code Axpy}), and no allocation. When the buffers
-     * are laid out as this optimiser's specs, the decay scales the decayed runs in place (one pass over the decayed
-     * part) instead of two passes with the mask. The step is written
-     * {@code lr sqrt(bc2) / bc1 * m / (sqrt(v) + eps sqrt(bc2))}, torch's {@code lr / bc1 * m / (sqrt(v) / sqrt(bc2)
-     * + eps)} with one pass less. (libnd4j's fused {@code adam_updater} computes the same but took 150-170 ms over
-     * 6.9M parameters, against 6-20 ms for each of these passes.)
+     * where weight decay applies and 0 elsewhere, and {@code scratch} a buffer of the same length: eleven
+     * element-wise passes whatever the number of tensors (each multiply-add one {@code Axpy}), and no allocation.
+     * The step is written {@code lr sqrt(bc2) / bc1 * m / (sqrt(v) + eps sqrt(bc2))}, torch's
+     * {@code lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)} with one pass less. (libnd4j's fused {@code adam_updater}
+     * computes the same but took longer than these passes together.)
      */
     public void stepFlat(INDArray p, INDArray g, INDArray m, INDArray v, INDArray decayMask, INDArray scratch,
                          State state, double lr) {
@@ -154,32 +128,13 @@ public final class AdamW {
         double b1 = hyper.beta1(), b2 = hyper.beta2();
         double bc2Sqrt = Math.sqrt(1 - Math.pow(b2, t));
         if (hyper.weightDecay() != 0) {
-            if (p.length() == flatLength) {
-                if (decayViewsOf != p) {
-                    decayViews = decayRuns.stream().map(r -> p.get(NDArrayIndex.interval(r[0], r[1]))).toArray(INDArray[]::new);
-                    decayViewsOf = p;
-                }
-                for (INDArray run : decayViews) {
-                    run.muli(1 - lr * hyper.weightDecay());
-                }
-            } else {
-                Nd4j.exec(new Axpy(p.mul(decayMask, scratch), p, p, -lr * hyper.weightDecay()));   // p (1 - lr wd) where decayed
-            }
+            Nd4j.exec(new Axpy(p.mul(decayMask, scratch), p, p, -lr * hyper.weightDecay()));   // p (1 - lr wd) where decayed
         }
         Nd4j.exec(new Axpy(g, m.muli(b1), m, 1 - b1));
         Nd4j.exec(new Axpy(g.mul(g, scratch), v.muli(b2), v, 1 - b2));
         Nd4j.exec(new Sqrt(v, scratch));
         scratch.addi(hyper.eps() * bc2Sqrt);
         Nd4j.exec(new Axpy(m.div(scratch, scratch), p, p, -lr * bc2Sqrt / (1 - Math.pow(b1, t))));
-    }
-
-    /**
-     * L2 norm of a contiguous buffer as the square root of the BLAS dot product with itself: a quarter of the time
-     * of libnd4j's {@code norm2} over millions of floats, and closer to the exact value (2e-5 relative against 4e-3
-     * for {@code norm2} over 6.9M floats, measured against a double sum).
-     */
-    public static double flatNorm(INDArray flat) {
-        return Math.sqrt(Nd4j.getBlasWrapper().dot(flat, flat));
     }
 
     /** Global L2 norm of all gradients. */

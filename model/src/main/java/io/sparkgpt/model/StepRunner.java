@@ -164,7 +164,7 @@ public final class StepRunner {
         double lr = schedule.lr(stepIndex);
         long t1 = System.nanoTime();
         INDArray g = gpt.flatGrads();
-        double norm = AdamW.flatNorm(g);
+        double norm = g.norm2Number().doubleValue();
         double coef = gradClip / (norm + 1e-6);
         if (gradClip > 0 && coef < 1) {
             g.muli(coef);
