@@ -3,6 +3,7 @@ package io.sparkgpt.model;
 import org.nd4j.linalg.api.blas.params.MMulTranspose;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastAddOp;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastSubOp;
@@ -12,6 +13,8 @@ import org.nd4j.linalg.api.ops.impl.scatter.ScatterSub;
 import org.nd4j.linalg.api.ops.impl.shape.Gather;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.LogSoftMax;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
+import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.SubOp;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
 import org.nd4j.linalg.api.ops.random.impl.BernoulliDistribution;
@@ -21,6 +24,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -446,6 +450,7 @@ public final class Gpt {
         }
         if (acts == null || acts.b != b) {
             acts = null;   // let the old set go before the new one is allocated
+            columns.clear();
             acts = new Acts(b);
         }
         return acts;
@@ -651,12 +656,12 @@ public final class Gpt {
         if (objective.head() == Head.NONE) {
             // dlogits = diag(w) G with G = softmax - onehot (in a.logits): dlnf = diag(w) (G @ head) and
             // dhead += G^T @ (diag(w) lnf), so the token weights scale [n, d] arrays instead of the [n, V] one
-            Nd4j.exec(new BroadcastMulOp(a.lnf, a.tokWeights, a.dtmp, 0));
+            mulColumn(a.lnf, a.tokWeights, a.dtmp);
             t0 = lap(Kernel.LOSS, t0);
             Nd4j.gemm(a.logits, w.head, a.dln, false, false, 1.0, 0.0);
             Nd4j.gemm(a.logits, a.dtmp, dw.head, true, false, 1.0, 1.0);
             t0 = lap(Kernel.MATMUL, t0);
-            a.dln.muliColumnVector(a.tokWeights);
+            mulColumn(a.dln, a.tokWeights, a.dln);
             lap(Kernel.LOSS, t0);
         } else {
             if (objective.kind() == Objective.Kind.PPO) {
@@ -773,13 +778,25 @@ public final class Gpt {
     // ------------------------------------------------------------------------------------------------------------
     // LayerNorm: out = (x - mean) / sqrt(var + eps) * g + b, over the last axis
 
+    /** Per-row mean of {@link #layerNormForward} (its variance goes to rstd): n elements, reallocated when n changes. */
+    private INDArray lnMean;
+
+    /**
+     * libnd4j's {@code moments} gives mean and (biased) variance in one op; rows are normalised with the broadcasting
+     * {@code subtract}/{@code multiply} custom ops against [n, 1] columns: the legacy column broadcasts
+     * ({@code BroadcastSubOp} on dimension 0, {@code muliColumnVector}) took 3-15x as long over [2048, 256].
+     */
     private void layerNormForward(INDArray x, INDArray g, INDArray b, INDArray xhat, INDArray rstd, INDArray out) {
         long t0 = clock();
-        x.mean(rstd, 1);                                                  // the mean, for now
-        Nd4j.exec(new BroadcastSubOp(x, rstd, xhat, 0));
-        xhat.mul(xhat, out).mean(rstd, 1);                                // the variance
+        long n = x.rows();
+        if (lnMean == null || lnMean.length() != n) {
+            lnMean = Nd4j.create(dt, n);
+            columns.clear();
+        }
+        Nd4j.exec(DynamicCustomOp.builder("moments").addInputs(x).addOutputs(lnMean, rstd).addIntegerArguments(1).build());
         Transforms.pow(rstd.addi(GptConfig.LN_EPS), -0.5, false);
-        xhat.muliColumnVector(rstd);
+        Nd4j.exec(new SubOp(x, column(lnMean), xhat));
+        mulColumn(xhat, rstd, xhat);
         Nd4j.exec(new BroadcastMulOp(xhat, g, out, 1));
         if (b != null) {
             out.addiRowVector(b);
@@ -787,22 +804,41 @@ public final class Gpt {
         lap(Kernel.LAYERNORM, t0);
     }
 
-    /** dx += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dout * g; dout is overwritten. */
+    /**
+     * dx += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dout * g; dout is overwritten.
+     * The two row means are GEMVs with the gain, {@code mean(dxhat) = dout @ g / d} and {@code mean(dxhat * xhat) =
+     * (dout * xhat) @ g / d}, the latter on the product the gain's gradient needs anyway.
+     */
     private void layerNormBackward(Acts a, INDArray dout, INDArray xhat, INDArray rstd, INDArray g, INDArray dg,
                                    INDArray db, INDArray dx) {
         long t0 = clock();
         INDArray tmp = a.dtmp;
-        addColumnSums(a, dout.mul(xhat, tmp), dg);
+        dout.mul(xhat, tmp);
+        addColumnSums(a, tmp, dg);
         if (db != null) {
             addColumnSums(a, dout, db);
         }
+        Nd4j.gemm(tmp, column(g), column(a.rowN2), false, false, 1.0 / g.length(), 0.0);
+        Nd4j.gemm(dout, column(g), column(a.rowN1), false, false, 1.0 / g.length(), 0.0);
         dout.muliRowVector(g);                                            // dxhat
-        dout.mean(a.rowN1, 1);
-        dout.mul(xhat, tmp).mean(a.rowN2, 1);
-        Nd4j.exec(new BroadcastMulOp(xhat, a.rowN2, tmp, 0));
-        dout.subi(tmp).subiColumnVector(a.rowN1).muliColumnVector(rstd);
+        mulColumn(xhat, a.rowN2, tmp);
+        dout.subi(tmp);
+        Nd4j.exec(new SubOp(dout, column(a.rowN1), dout));
+        mulColumn(dout, rstd, dout);
         dx.addi(dout);
         lap(Kernel.LAYERNORM, t0);
+    }
+
+    /** z = m * col, row i scaled by col[i] (m [n, k], col n elements), by the broadcasting {@code multiply} op. */
+    private void mulColumn(INDArray m, INDArray col, INDArray z) {
+        Nd4j.exec(new MulOp(m, column(col), z));
+    }
+
+    /** [n, 1] views of the engine's vectors, made once each (a view costs about as much as a small op). */
+    private final Map<INDArray, INDArray> columns = new IdentityHashMap<>();
+
+    private INDArray column(INDArray vector) {
+        return columns.computeIfAbsent(vector, v -> v.reshape(v.length(), 1));
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -1156,10 +1192,15 @@ public final class Gpt {
     // ------------------------------------------------------------------------------------------------------------
     // Generation: the same kernels over one sequence, keys and values of earlier positions cached
 
-    /** Keys and values of the positions decoded so far: per layer [H, blockSize, hs]; rows [0, length) filled. */
+    /**
+     * Keys and values of the positions decoded so far: per layer [H, blockSize, hs]; rows [0, length) filled. A
+     * single new token attends to the whole cache through {@code mask} [1, blockSize] (0 at filled positions, -1e9
+     * elsewhere: their probabilities are exactly 0), so that no view of the filled part is made per token.
+     */
     public static final class KvCache {
         private final INDArray[] k;
         private final INDArray[] v;
+        private final INDArray mask;
         private int length;
 
         public KvCache(GptConfig c) {
@@ -1169,6 +1210,7 @@ public final class Gpt {
                 k[l] = Nd4j.create(c.nd4jType(), c.nHead(), c.blockSize(), c.headSize());
                 v[l] = Nd4j.create(c.nd4jType(), c.nHead(), c.blockSize(), c.headSize());
             }
+            mask = Nd4j.valueArrayOf(new long[]{1, c.blockSize()}, -1e9, c.nd4jType());
         }
 
         public int length() {
@@ -1177,6 +1219,7 @@ public final class Gpt {
 
         public void clear() {
             length = 0;
+            mask.assign(-1e9);
         }
     }
 
@@ -1184,6 +1227,8 @@ public final class Gpt {
     private final class DecodeActs {
         final int n;
         final INDArray x, xhat, rstd, ln, qkv, q, y, atty, branch, fc, fcSig, fcGelu;
+        /** One token's attention over the whole cache [H, 1, blockSize] (null for n > 1). */
+        final INDArray attAll;
         final INDArray qSrc, kSrc, vSrc, attyHeads, yMerged;
 
         DecodeActs(int n) {
@@ -1201,6 +1246,7 @@ public final class Gpt {
             fc = Nd4j.create(dt, n, f);
             fcSig = Nd4j.create(dt, n, f);
             fcGelu = Nd4j.create(dt, n, f);
+            attAll = n == 1 ? Nd4j.create(dt, h, 1, cfg.blockSize()) : null;
             INDArray heads = qkv.reshape(n, 3, h, hs).permute(1, 2, 0, 3);   // [3, H, n, hs]
             qSrc = heads.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
             kSrc = heads.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
@@ -1214,6 +1260,7 @@ public final class Gpt {
 
     private DecodeActs decodeActs(int n) {
         if (decodeActs == null || decodeActs.n != n) {
+            columns.clear();
             decodeActs = new DecodeActs(n);
         }
         return decodeActs;
@@ -1248,7 +1295,12 @@ public final class Gpt {
         INDArray x = b.x;
         Nd4j.pullRows(w.wte, x, 1, ids);
         x.addi(w.wpe.get(NDArrayIndex.interval(p0, p1), NDArrayIndex.all()));
-        INDArray att = Nd4j.create(dt, h, n, p1);
+        if (n == 1) {
+            cache.mask.putScalar(0, p0, 0.0);
+        } else {
+            cache.mask.get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1)).assign(0);
+        }
+        INDArray att = n == 1 ? b.attAll : Nd4j.create(dt, h, n, p1);
         for (int l = 0; l < cfg.nLayer(); l++) {
             Layer p = w.layers[l];
             layerNormForward(x, p.ln1w, p.ln1b, b.xhat, b.rstd, b.ln);
@@ -1256,9 +1308,13 @@ public final class Gpt {
             b.q.assign(b.qSrc);
             cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all()).assign(b.kSrc);
             cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all()).assign(b.vSrc);
-            INDArray k = cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
-            INDArray v = cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
-            causalAttention(b.q, k, v, mask, att, null, null, b.y);
+            if (n == 1) {
+                causalAttention(b.q, cache.k[l], cache.v[l], cache.mask, att, null, null, b.y);
+            } else {
+                INDArray k = cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
+                INDArray v = cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
+                causalAttention(b.q, k, v, mask, att, null, null, b.y);
+            }
             b.attyHeads.assign(b.yMerged);
             linearForward(b.atty, p.projW, p.projB, b.branch);
             x.addi(b.branch);
