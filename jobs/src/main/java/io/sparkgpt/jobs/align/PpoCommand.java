@@ -5,6 +5,7 @@ import io.sparkgpt.cluster.PpoTrainer;
 import io.sparkgpt.cluster.RolloutReward;
 import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.cluster.TrainState;
+import io.sparkgpt.jobs.InputOptions;
 import io.sparkgpt.jobs.ResumeOptions;
 import io.sparkgpt.jobs.SparkOptions;
 import io.sparkgpt.jobs.Preflight;
@@ -31,7 +32,8 @@ import picocli.CommandLine.Option;
         + "against the frozen SFT model.",
         "Each iteration the workers (Spark tasks) sample responses to their share of the prompts with the broadcast "
             + "policy and score them (policy, reference and reward forward passes); the driver computes the "
-            + "KL-penalised rewards, GAE advantages and runs --ppo-epochs passes of clipped policy and value losses.",
+            + "KL-penalised rewards and GAE advantages; the workers then run --ppo-epochs passes of clipped policy "
+            + "and value losses, each on its share of every mini-batch, and the driver averages their parameters.",
         "Prompts are {\"prompt\": ...} JSONL lines, wrapped in the SFT template; malformed or too long lines are "
             + "listed in RUN_DIR/data/report.json and rejected.jsonl.",
         "Writes RUN_DIR/metrics.jsonl (reward, KL, entropy, clip fraction, time split per iteration), "
@@ -121,6 +123,14 @@ public final class PpoCommand implements Callable<Integer> {
   @Option(names = "--kl-horizon", defaultValue = "10000", paramLabel = "N", description = "Adaptive KL horizon in responses (default: ${DEFAULT-VALUE}).")
   double klHorizon;
 
+  /** Where the PPO epochs run. */
+  enum UpdateOn { WORKERS, DRIVER }
+
+  @Option(names = "--update", defaultValue = "workers", paramLabel = "workers|driver",
+      description = "Run the PPO epochs by parameter averaging on the --workers (each takes its share of every "
+          + "mini-batch), or on the driver alone (default: ${DEFAULT-VALUE}).")
+  String update;
+
   @Option(names = "--samples-per-iteration", defaultValue = "4", paramLabel = "N",
       description = "Generations per iteration written to samples.jsonl (default: ${DEFAULT-VALUE}).")
   int samplesPerIteration;
@@ -171,7 +181,8 @@ public final class PpoCommand implements Callable<Integer> {
     try {
       pc = new PpoConfig(iterations, promptsPerIteration, workers, perTask, maxPrompt, maxNewTokens, temperature,
           ppoEpochs, miniBatch, lr, gradClip, gamma, lambda, clipRange, valueClip, valueCoef, entropyCoef, klCoef,
-          klTarget, klHorizon, seed, samplesPerIteration, checkpointEvery, runFolder.resume, runFolder.allowConfigChange);
+          klTarget, klHorizon, seed, samplesPerIteration, checkpointEvery, InputOptions.choice("--update", update, UpdateOn.class) == UpdateOn.DRIVER, runFolder.resume,
+          runFolder.allowConfigChange);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }
