@@ -10,7 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CORPUS="${1:-$ROOT/../shared/corpus}"
 WORK="${2:-${TMPDIR:-/tmp}/sparkgpt-bench-reward}"
 mkdir -p "$WORK"
-(cd "$ROOT" && mvn -q -DskipTests package -pl jobs -am)
+[[ -n "${SPARKGPT_SKIP_BUILD:-}" ]] || (cd "$ROOT" && mvn -q -DskipTests package -pl jobs -am)   # SPARKGPT_SKIP_BUILD=1: the jars as built
 run() { SPARKGPT_SKIP_BUILD=1 "$ROOT/scripts/sparkgpt" "$@" 2>>"$WORK/bench.log" || { tail -5 "$WORK/bench.log" >&2; exit 1; }; }
 PAIRS="$CORPUS/preference/hh_rlhf_harmless_base_test.jsonl"
 TEXT="$CORPUS/prose_en/wikitext-2-raw-v1.test.txt,$CORPUS/prose_en/tinyshakespeare.txt"

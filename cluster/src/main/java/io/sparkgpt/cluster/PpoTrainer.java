@@ -149,7 +149,7 @@ public final class PpoTrainer {
     log.accept(String.format(Locale.ROOT, "ppo: policy %s, %d prompts, %d per iteration over %d workers, up to %d new "
             + "tokens, %d PPO epochs x mini-batch %d %s, lr %.2g, KL coefficient %.4g (%s), iterations %d..%d", cfg,
         prompts.size(), pc.promptsPerIteration(), pc.workers(), pc.maxNewTokens(), pc.ppoEpochs(), pc.miniBatch(),
-        pc.updateOnDriver() ? "on the driver" : "averaged over " + pc.workers() + " workers", pc.lr(), klCoef,
+        pc.updateOnDriver() ? "on the driver" : "averaged over " + workers(pc.workers()), pc.lr(), klCoef,
         pc.klTarget() == null ? "fixed" : "adaptive, target " + pc.klTarget(), iteration, pc.iterations()));
 
     Path metricsFile = runDir.resolve(Trainer.METRICS);
@@ -229,7 +229,7 @@ public final class PpoTrainer {
                 + "clip fraction %.3f | %d response tokens | rollout %.0f ms (generation %.0f ms, %.0f tok/s; scoring "
                 + "%.0f ms) | update %.0f ms (%s: steps %.0f, averaging+overhead %.0f)", iteration, pc.iterations(),
             meanScore, meanKl, klCoefUsed, entropy, u.clipFraction(), tokens, rolloutMs, genMax,
-            s.generationTokensPerS(), scoringMs, s.updateMs(), u.workers() == 0 ? "driver" : u.workers() + " workers",
+            s.generationTokensPerS(), scoringMs, s.updateMs(), u.workers() == 0 ? "driver" : workers(u.workers()),
             u.computeMs(), Math.max(0, s.updateMs() - u.computeMs())));
         if ((pc.checkpointEvery() > 0 && iteration % pc.checkpointEvery() == 0) || iteration == pc.iterations()) {
           Map<String, Object> extra = new LinkedHashMap<>();
@@ -246,6 +246,10 @@ public final class PpoTrainer {
       refBc.destroy(false);
     }
     return new Result(firstIteration, iteration, stats, ckptDir);
+  }
+
+  private static String workers(int n) {
+    return n + (n == 1 ? " worker" : " workers");
   }
 
   /** Settings a resumed PPO run may change freely: its length and how it is run and logged. */
