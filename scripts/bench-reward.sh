@@ -23,14 +23,15 @@ echo "uptime before: $(uptime)"
   --vocab-size 2048 --master "local[2]" >/dev/null
 [[ -f "$WORK/data/manifest.json" ]] || run tokenize -i "$TEXT" --doc-split blank-line -t "$WORK/tokenizer.json" \
   -o "$WORK/data" --seq-len 256 --val-fraction 0.02 --master "local[2]" >/dev/null
-# d64: d=64, L=2 (the test fixture's shape); tiny: the tiny preset (d=128, L=4); both T=256, 300 steps
+RUNS="${RUNS:-default:d64:1200:1e-4:100 lr1e-3:d64:1200:1e-3:100 lr3e-3:d64:1200:3e-3:100 steps300:d64:1200:1e-3:300
+  all-pairs:d64:all:1e-3:300 tiny-base:tiny:all:1e-3:300}"
+# d64: d=64, L=2 (the test fixture's shape), 40 steps; tiny: the tiny preset (d=128, L=4), 300 steps; both T=256.
+# Reward models train on 128-token pairs (longer ones are rejected), 2 workers x batch 4 pairs.
 [[ -d "$WORK/base-d64/checkpoint" ]] || run pretrain --data "$WORK/data" --output "$WORK/base-d64" --preset tiny \
-  --block-size 256 --d-model 64 --layers 2 --heads 2 --steps 300 --batch-size 8 --warmup 20 --lr 3e-3 \
+  --block-size 256 --d-model 64 --layers 2 --heads 2 --steps 40 --batch-size 8 --warmup 20 --lr 3e-3 \
   --eval-batches 4 --no-verify >/dev/null
-[[ -d "$WORK/base-tiny/checkpoint" ]] || run pretrain --data "$WORK/data" --output "$WORK/base-tiny" --preset tiny \
+[[ "$RUNS" != *:tiny:* || -d "$WORK/base-tiny/checkpoint" ]] || run pretrain --data "$WORK/data" --output "$WORK/base-tiny" --preset tiny \
   --block-size 256 --steps 300 --batch-size 8 --warmup 20 --lr 2e-3 --eval-batches 4 --no-verify >/dev/null
-RUNS="${RUNS:-default:d64:1200:1e-4:200 lr1e-5:d64:1200:1e-5:200 lr1e-3:d64:1200:1e-3:200 lr3e-3:d64:1200:3e-3:200
-  steps600:d64:1200:1e-3:600 all-pairs:d64:all:1e-3:600 tiny-base:tiny:all:1e-3:600}"
 printf '%s\n' "| run | base | training pairs | lr | steps | training loss (last 10 rounds) | held-out accuracy | mean margin |" \
   "|---|---|---|---|---|---|---|---|" >"$WORK/table.md"
 for spec in $RUNS; do
@@ -38,7 +39,7 @@ for spec in $RUNS; do
   echo "run $name" >&2
   out="$WORK/rm-$name"
   run train-reward --base "$WORK/base-$base/checkpoint" --data "$WORK/train-$pairs.jsonl" --output "$out" \
-    --lr "$lr" --steps "$steps" --val-fraction 0.02 --eval-every 0 --eval-batches 2 --checkpoint-every 0 --no-resume \
+    --lr "$lr" --steps "$steps" --seq-len 128 --batch-size 4 --val-fraction 0.02 --eval-every 0 --eval-batches 2 --checkpoint-every 0 --no-resume \
     >/dev/null
   run eval --checkpoint "$out/checkpoint" --pairs "$WORK/heldout.jsonl" --output "$out/heldout.json" >/dev/null
   python3 - "$out" "$name" "$base" "$pairs" "$lr" "$steps" >>"$WORK/table.md" <<'PY'

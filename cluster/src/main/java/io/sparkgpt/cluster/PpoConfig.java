@@ -7,7 +7,7 @@ import java.io.Serializable;
  *
  * @param iterations          PPO iterations (rollouts + update) of the whole run
  * @param promptsPerIteration prompts rolled out per iteration, split over the workers
- * @param workers             Spark tasks generating rollouts, and running the update unless {@code updateOnDriver}
+ * @param workers             Spark tasks generating rollouts and running the update
  * @param threadsPerTask      ND4J threads per task
  * @param maxPromptTokens     template-wrapped prompt tokens at most (longer prompts are rejected by the command)
  * @param maxNewTokens        generated tokens per response at most (end-of-text included)
@@ -28,7 +28,6 @@ import java.io.Serializable;
  * @param seed                prompt order, sampling and value-head seed
  * @param samplesPerIteration generations per iteration written to samples.jsonl
  * @param checkpointEvery     checkpoint every this many iterations (and at the end)
- * @param updateOnDriver      run the PPO epochs on the driver alone instead of by parameter averaging on the workers
  * @param resume              continue from RUN_DIR/checkpoint when it exists
  * @param allowConfigChange   resume even when other settings differ from the checkpoint's (recorded in metrics)
  */
@@ -36,8 +35,7 @@ public record PpoConfig(int iterations, int promptsPerIteration, int workers, in
                         int maxNewTokens, double temperature, int ppoEpochs, int miniBatch, double lr, double gradClip,
                         double gamma, double lambda, double clipRange, double valueClip, double valueCoef,
                         double entropyCoef, double klCoef, Double klTarget, double klHorizon, long seed,
-                        int samplesPerIteration, int checkpointEvery, boolean updateOnDriver, boolean resume,
-                        boolean allowConfigChange)
+                        int samplesPerIteration, int checkpointEvery, boolean resume, boolean allowConfigChange)
     implements Serializable {
   public PpoConfig {
     if (iterations < 1 || promptsPerIteration < 1 || workers < 1 || threadsPerTask < 1 || maxPromptTokens < 1
@@ -50,9 +48,9 @@ public record PpoConfig(int iterations, int promptsPerIteration, int workers, in
       throw new IllegalArgumentException("need lr > 0, temperature > 0, 0 < gamma <= 1, 0 <= lambda <= 1, "
           + "kl coefficient >= 0, kl target > 0 and kl horizon > 0");
     }
-    if (!updateOnDriver && miniBatch < workers) {
+    if (miniBatch < workers) {
       throw new IllegalArgumentException("the update on " + workers + " workers splits each mini-batch over them: "
-          + "mini-batch " + miniBatch + " must be at least the number of workers (or run the update on the driver)");
+          + "mini-batch " + miniBatch + " must be at least the number of workers");
     }
   }
 

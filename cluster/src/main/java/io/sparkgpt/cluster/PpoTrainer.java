@@ -62,7 +62,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *       worker runs all the steps on its shares from the broadcast parameters and AdamW moments, and the driver
  *       averages parameters and moments with {@link ParameterAveragingTrainer}'s round ({@link
  *       ParameterAveragingTrainer#sumRound}: the same every-worker check). With one worker this is exactly the
- *       driver's update. {@link PpoConfig#updateOnDriver} runs the same steps on the driver alone instead.</li>
+ *       single-process update (all the steps in order on one engine).</li>
  *   <li><b>KL coefficient</b>: fixed, or adaptive (Ziegler et al.): {@code beta *= 1 + clip(KL / target - 1, -0.2,
  *       0.2) * responses / horizon}.</li>
  * </ol>
@@ -73,7 +73,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@code approx_kl} (policy change in the update), {@code loss}, {@code response_tokens}, the time split
  * {@code rollout_ms}, {@code generation_ms}, {@code scoring_ms}, {@code update_ms} (of which {@code
  * update_compute_ms} is the slowest worker's steps, the rest broadcast, scheduling and averaging), {@code
- * generation_tokens_per_s}, and {@code update_workers} (0: on the driver)),
+ * generation_tokens_per_s}, and {@code update_workers}),
  * {@code samples.jsonl} (per iteration some prompts, responses and scores), {@code checkpoint/} (the policy with its
  * value head, AdamW state, iteration and KL coefficient). A run resumes from {@code checkpoint/}.
  */
@@ -144,12 +144,10 @@ public final class PpoTrainer {
       opt = AdamW.State.zeros(params);
     }
     final int firstIteration = iteration;
-    ParameterAveragingTrainer.RunnerCache.Spec updateSpec = updateSpec(cfg, pc);
-    StepRunner updater = pc.updateOnDriver() ? updateSpec.newRunner() : null;
     log.accept(String.format(Locale.ROOT, "ppo: policy %s, %d prompts, %d per iteration over %d workers, up to %d new "
             + "tokens, %d PPO epochs x mini-batch %d %s, lr %.2g, KL coefficient %.4g (%s), iterations %d..%d", cfg,
         prompts.size(), pc.promptsPerIteration(), pc.workers(), pc.maxNewTokens(), pc.ppoEpochs(), pc.miniBatch(),
-        pc.updateOnDriver() ? "on the driver" : "averaged over " + workers(pc.workers()), pc.lr(), klCoef,
+        "averaged over " + workers(pc.workers()), pc.lr(), klCoef,
         pc.klTarget() == null ? "fixed" : "adaptive, target " + pc.klTarget(), iteration, pc.iterations()));
 
     Path metricsFile = runDir.resolve(Trainer.METRICS);
@@ -174,8 +172,7 @@ public final class PpoTrainer {
           tasks.add(new PromptSlice(w, idx, Arrays.stream(idx).mapToObj(prompts::get).toArray(int[][]::new)));
         }
         // the update on the workers starts from the same broadcast, with the moments
-        Broadcast<TrainState> policyBc = sc.broadcast(pc.updateOnDriver() ? TrainState.weights(params)
-            : TrainState.of(params, opt));
+        Broadcast<TrainState> policyBc = sc.broadcast(TrainState.of(params, opt));
         sc.setJobDescription(String.format(Locale.ROOT, "ppo rollouts, iteration %d", iteration + 1));
         RolloutTask task = new RolloutTask(cfgJson, pc, iteration, eot, policyBc, refBc, reward);
         List<Rollout> rollouts = new ArrayList<>(sc.parallelize(tasks, pc.workers()).mapPartitions(task).collect());
@@ -185,18 +182,11 @@ public final class PpoTrainer {
         // 2. rewards, advantages
         Advantages adv = advantages(rollouts, klCoef, pc.gamma(), pc.lambda());
         // 3. update
-        UpdateStats u;
-        if (pc.updateOnDriver()) {
-          // no task runs during the update: it may use every core of the driver (tasks set their own count again)
-          Trainer.applyThreads(Runtime.getRuntime().availableProcessors());
-          u = update(updater, params, opt, rollouts, adv, miniBatches(rollouts, pc, iteration, 1), pc, seqLen, eot);
-        } else {
-          Averaged a = averagedUpdate(sc, policyBc, cfgJson, rollouts, adv, pc, iteration, eot);
-          params = a.state().params();
-          opt = a.state().optimizer();
-          u = a.stats();
-        }
+        Averaged a = averagedUpdate(sc, policyBc, cfgJson, rollouts, adv, pc, iteration, eot);
         policyBc.destroy(false);
+        params = a.state().params();
+        opt = a.state().optimizer();
+        UpdateStats u = a.stats();
         long t2 = System.nanoTime();
 
         double meanScore = rollouts.stream().mapToDouble(Rollout::score).average().orElse(0);
@@ -229,7 +219,7 @@ public final class PpoTrainer {
                 + "clip fraction %.3f | %d response tokens | rollout %.0f ms (generation %.0f ms, %.0f tok/s; scoring "
                 + "%.0f ms) | update %.0f ms (%s: steps %.0f, averaging+overhead %.0f)", iteration, pc.iterations(),
             meanScore, meanKl, klCoefUsed, entropy, u.clipFraction(), tokens, rolloutMs, genMax,
-            s.generationTokensPerS(), scoringMs, s.updateMs(), u.workers() == 0 ? "driver" : workers(u.workers()),
+            s.generationTokensPerS(), scoringMs, s.updateMs(), workers(u.workers()),
             u.computeMs(), Math.max(0, s.updateMs() - u.computeMs())));
         if ((pc.checkpointEvery() > 0 && iteration % pc.checkpointEvery() == 0) || iteration == pc.iterations()) {
           Map<String, Object> extra = new LinkedHashMap<>();
@@ -254,7 +244,7 @@ public final class PpoTrainer {
 
   /** Settings a resumed PPO run may change freely: its length and how it is run and logged. */
   private static final java.util.Set<String> MAY_CHANGE_ON_RESUME = java.util.Set.of("iterations", "workers",
-      "updateOnDriver", "threadsPerTask", "samplesPerIteration", "checkpointEvery", "resume", "allowConfigChange");
+      "threadsPerTask", "samplesPerIteration", "checkpointEvery", "resume", "allowConfigChange");
 
   /**
    * The PPO settings that differ from the checkpoint's; refused (one line listing them) unless
@@ -353,7 +343,7 @@ public final class PpoTrainer {
     return new Advantages(adv, ret);
   }
 
-  /** What an update did: mean step loss, clip fraction, approximate KL, the slowest worker's steps (ms). */
+  /** What an update did: mean step loss, clip fraction, approximate KL, the slowest worker's steps (ms), workers. */
   record UpdateStats(double loss, double clipFraction, double approxKl, double computeMs, int workers) {
   }
 
@@ -394,17 +384,9 @@ public final class PpoTrainer {
 
   /**
    * The optimizer steps on {@code runner}'s engine, one per mini-batch; updates params and opt (copied into the
-   * engine once, back out at the end).
+   * engine once, back out at the end). Returns the sums of step losses, clipped ratios, -log ratios and response
+   * tokens.
    */
-  static UpdateStats update(StepRunner runner, Map<String, INDArray> params, AdamW.State opt, List<Rollout> rollouts,
-                            Advantages adv, List<List<Integer>> steps, PpoConfig pc, int seqLen, int eot) {
-    long t0 = System.nanoTime();
-    double[] sums = runSteps(runner, params, opt, rollouts, adv, steps, pc, seqLen, eot);
-    return new UpdateStats(steps.isEmpty() ? 0 : sums[0] / steps.size(), sums[3] == 0 ? 0 : sums[1] / sums[3],
-        sums[3] == 0 ? 0 : sums[2] / sums[3], (System.nanoTime() - t0) / 1e6, 0);
-  }
-
-  /** The steps; returns the sums of step losses, clipped ratios, -log ratios and response tokens. */
   private static double[] runSteps(StepRunner runner, Map<String, INDArray> params, AdamW.State opt,
                                    List<Rollout> rollouts, Advantages adv, List<List<Integer>> steps, PpoConfig pc,
                                    int seqLen, int eot) {

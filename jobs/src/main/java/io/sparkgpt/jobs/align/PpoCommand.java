@@ -5,7 +5,6 @@ import io.sparkgpt.cluster.PpoTrainer;
 import io.sparkgpt.cluster.RolloutReward;
 import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.cluster.TrainState;
-import io.sparkgpt.jobs.InputOptions;
 import io.sparkgpt.jobs.ResumeOptions;
 import io.sparkgpt.jobs.SparkOptions;
 import io.sparkgpt.jobs.Preflight;
@@ -69,7 +68,8 @@ public final class PpoCommand implements Callable<Integer> {
       description = "Responses generated per iteration (default: ${DEFAULT-VALUE}).")
   int promptsPerIteration;
 
-  @Option(names = "--workers", defaultValue = "2", paramLabel = "N", description = "Rollout workers (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--workers", defaultValue = "2", paramLabel = "N",
+      description = "Workers for the rollouts and the parameter-averaged update; at most --mini-batch (default: ${DEFAULT-VALUE}).")
   int workers;
 
   @Option(names = "--max-new-tokens", defaultValue = "32", paramLabel = "N",
@@ -123,14 +123,6 @@ public final class PpoCommand implements Callable<Integer> {
   @Option(names = "--kl-horizon", defaultValue = "10000", paramLabel = "N", description = "Adaptive KL horizon in responses (default: ${DEFAULT-VALUE}).")
   double klHorizon;
 
-  /** Where the PPO epochs run. */
-  enum UpdateOn { WORKERS, DRIVER }
-
-  @Option(names = "--update", defaultValue = "workers", paramLabel = "workers|driver",
-      description = "Run the PPO epochs by parameter averaging on the --workers (each takes its share of every "
-          + "mini-batch), or on the driver alone (default: ${DEFAULT-VALUE}).")
-  String update;
-
   @Option(names = "--samples-per-iteration", defaultValue = "4", paramLabel = "N",
       description = "Generations per iteration written to samples.jsonl (default: ${DEFAULT-VALUE}).")
   int samplesPerIteration;
@@ -181,8 +173,7 @@ public final class PpoCommand implements Callable<Integer> {
     try {
       pc = new PpoConfig(iterations, promptsPerIteration, workers, perTask, maxPrompt, maxNewTokens, temperature,
           ppoEpochs, miniBatch, lr, gradClip, gamma, lambda, clipRange, valueClip, valueCoef, entropyCoef, klCoef,
-          klTarget, klHorizon, seed, samplesPerIteration, checkpointEvery, InputOptions.choice("--update", update, UpdateOn.class) == UpdateOn.DRIVER, runFolder.resume,
-          runFolder.allowConfigChange);
+          klTarget, klHorizon, seed, samplesPerIteration, checkpointEvery, runFolder.resume, runFolder.allowConfigChange);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }
