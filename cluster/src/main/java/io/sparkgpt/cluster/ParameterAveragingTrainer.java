@@ -10,6 +10,7 @@ import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.GptModel;
 import io.sparkgpt.model.Head;
 import io.sparkgpt.model.LossPlot;
+import io.sparkgpt.model.LrSchedule;
 import io.sparkgpt.model.Objective;
 import io.sparkgpt.model.StepRunner;
 import io.sparkgpt.model.TrainConfig;
@@ -249,7 +250,6 @@ public final class ParameterAveragingTrainer {
     for (int w = 0; w < n; w++) {
       workerIds.add(w);
     }
-    int depth = n > 8 ? 2 : 1;
     List<RoundStats> rounds = new ArrayList<>();
     long round = 0;
     double wallSum = 0;
@@ -270,20 +270,8 @@ public final class ParameterAveragingTrainer {
         int k = (int) Math.min(o.averagingEvery(), tc.maxSteps() - s0);
         Broadcast<TrainState> bc = sc.broadcast(state);
         RoundTask task = new RoundTask(tcJson, data, objective, n, s0, k, o.threadsPerTask(), o.syncGradients(), bc);
-        JavaRDD<RoundSum> results = sc.parallelize(workerIds, n).mapPartitions(task);
-        sc.setJobDescription(String.format(Locale.ROOT, "%s round %d (steps %d..%d)", run.name(), round + 1, s0, s0 + k));
-        RoundSum sum = results.treeAggregate(new RoundSum(), RoundSum::merge, RoundSum::merge, depth);
-        long t1 = System.nanoTime();
-        if (!sum.hasExactlyWorkers(n)) {
-          throw new IllegalStateException(String.format(Locale.ROOT,
-              "round %d: averaged %d results, expected one from each of %d workers; refusing to continue",
-              round + 1, sum.count, n));
-        }
-        long expectStep = o.syncGradients() ? s0 : s0 + k;
-        if (sum.step != expectStep) {
-          throw new IllegalStateException("round " + (round + 1) + ": workers ended at different optimizer steps ("
-              + sum.step + ", expected " + expectStep + ")");
-        }
+        RoundSum sum = sumRound(sc, workerIds, task, round + 1, o.syncGradients() ? s0 : s0 + k,
+            String.format(Locale.ROOT, "%s round %d (steps %d..%d)", run.name(), round + 1, s0, s0 + k));
         if (o.syncGradients()) {
           // The mean of the workers' gradients is the gradient of the union batch (equal token counts per worker):
           // one clipped AdamW step on the driver is exactly synchronous data parallelism.
@@ -301,14 +289,7 @@ public final class ParameterAveragingTrainer {
           sum.gradNormSum[0] = norm * n;
           sum.lr[0] = lrNow;
         } else {
-          TrainState next = new TrainState();
-          next.names = state.names;
-          next.shapes = state.shapes;
-          next.params = sum.mean(0);
-          next.m = sum.mean(1);
-          next.v = sum.mean(2);
-          next.step = s0 + k;
-          state = next;
+          state = averaged(state, sum);
         }
         bc.destroy(false);
         if (!sum.placement.equals(placement)) {
@@ -385,6 +366,43 @@ public final class ParameterAveragingTrainer {
     }
     return new Result(firstStep, state.step, rounds, lastVal, lastAccuracy, lastMargin, wallSum > 0 ? tokensRun / (wallSum / 1000) : 0,
         latest != null ? latest : runDir.resolve(Trainer.CHECKPOINT));
+  }
+
+  /**
+   * The Spark part of one averaging round, shared by every parameter-averaging trainer ({@code pretrain}, {@code
+   * sft}, {@code train-reward} and {@code ppo}'s update): runs {@code task} on {@code work.size()} partitions (element
+   * {@code w} is worker {@code w}'s work), sums the results with {@code treeAggregate}, and refuses a sum that does
+   * not hold exactly the workers 0..N-1, once each, or whose workers did not all end at optimizer step
+   * {@code expectStep}.
+   */
+  static <T> RoundSum sumRound(JavaSparkContext sc, List<T> work, FlatMapFunction<Iterator<T>, RoundSum> task,
+                               long round, long expectStep, String description) {
+    int n = work.size();
+    sc.setJobDescription(description);
+    JavaRDD<RoundSum> results = sc.parallelize(work, n).mapPartitions(task);
+    RoundSum sum = results.treeAggregate(new RoundSum(), RoundSum::merge, RoundSum::merge, n > 8 ? 2 : 1);
+    if (!sum.hasExactlyWorkers(n)) {
+      throw new IllegalStateException(String.format(Locale.ROOT,
+          "round %d: averaged %d results, expected one from each of %d workers; refusing to continue",
+          round, sum.count, n));
+    }
+    if (sum.step != expectStep) {
+      throw new IllegalStateException("round " + round + ": workers ended at different optimizer steps ("
+          + sum.step + ", expected " + expectStep + ")");
+    }
+    return sum;
+  }
+
+  /** The workers' mean parameters and moments, at the step they all ended at (a sum checked by {@link #sumRound}). */
+  static TrainState averaged(TrainState like, RoundSum sum) {
+    TrainState next = new TrainState();
+    next.names = like.names;
+    next.shapes = like.shapes;
+    next.params = sum.mean(0);
+    next.m = sum.mean(1);
+    next.v = sum.mean(2);
+    next.step = sum.step;
+    return next;
   }
 
   /** {@code pairs}: null unless the objective is pairwise. */
@@ -475,7 +493,8 @@ public final class ParameterAveragingTrainer {
       Map<String, INDArray> params = st.params();
       AdamW.State opt = st.optimizer();
       long d1 = System.nanoTime();
-      StepRunner runner = RunnerCache.borrow(tc, data.seqLen(), objective);
+      RunnerCache.Spec spec = RunnerCache.Spec.of(tc, data.seqLen(), objective);
+      StepRunner runner = RunnerCache.borrow(spec);
       if (gradients) {
         StepRunner.Accumulated acc;
         try {
@@ -483,18 +502,14 @@ public final class ParameterAveragingTrainer {
           long seed = tc.seed() ^ (w * 0x9E3779B97F4A7C15L);
           acc = runner.accumulate(params, steps.get(0), seed ^ (s0 * 0x9E3779B97F4A7C15L));
         } finally {
-          RunnerCache.giveBack(tc, data.seqLen(), objective, runner);
+          RunnerCache.giveBack(spec, runner);
         }
         long g1 = System.nanoTime();
-        RoundSum r = new RoundSum();
-        r.count = 1;
-        r.markWorker(w);
-        r.placement.put(w, placement);
-        r.fp = new float[st.names.length][];
+        float[][] grads = new float[st.names.length][];
         for (int i = 0; i < st.names.length; i++) {
-          r.fp[i] = TrainState.floats(acc.grads().get(st.names[i]));
+          grads[i] = TrainState.floats(acc.grads().get(st.names[i]));
         }
-        r.step = opt.step;
+        RoundSum r = RoundSum.ofWorker(w, placement, grads, null, null, opt.step);
         r.lossSum = new double[] {acc.loss()};
         r.gradNormSum = new double[1];
         r.lr = new double[1];
@@ -509,18 +524,11 @@ public final class ParameterAveragingTrainer {
         // worker 0 uses the run's seed, as the single-process trainer does; the others a derived one (dropout only)
         stats = runner.run(params, opt, steps, tc.seed() ^ (w * 0x9E3779B97F4A7C15L));
       } finally {
-        RunnerCache.giveBack(tc, data.seqLen(), objective, runner);
+        RunnerCache.giveBack(spec, runner);
       }
       long d2 = System.nanoTime();
       TrainState out = TrainState.of(params, opt);
-      RoundSum r = new RoundSum();
-      r.count = 1;
-      r.markWorker(w);
-      r.placement.put(w, placement);
-      r.fp = out.params;
-      r.fm = out.m;
-      r.fv = out.v;
-      r.step = opt.step;
+      RoundSum r = RoundSum.ofWorker(w, placement, out.params, out.m, out.v, opt.step);
       r.lossSum = new double[k];
       r.gradNormSum = new double[k];
       r.lr = new double[k];
@@ -544,20 +552,30 @@ public final class ParameterAveragingTrainer {
   static final class RunnerCache {
     private static final Map<String, ConcurrentLinkedQueue<StepRunner>> RUNNERS = new ConcurrentHashMap<>();
 
-    private static String key(TrainConfig tc, int seqLen, Objective objective) {
-      // the device too: a runner's arrays live on the GPU of the task that built it
-      return Nd4j.getAffinityManager().getDeviceForCurrentThread() + "|" + tc.model() + "|" + seqLen + "|"
-          + objective + "|" + tc.hyper() + "|" + tc.schedule() + "|" + tc.maxLr() + "|" + tc.minLr() + "|"
-          + tc.warmupSteps() + "|" + tc.decaySteps() + "|" + tc.gradClip();
+    /** What a runner is built from (the schedule record holds every learning-rate setting). */
+    record Spec(GptConfig model, int seqLen, AdamW.Hyper hyper, LrSchedule schedule, double gradClip,
+                Objective objective) {
+      static Spec of(TrainConfig tc, int seqLen, Objective objective) {
+        return new Spec(tc.model(), seqLen, tc.hyper(), tc.schedule(), tc.gradClip(), objective);
+      }
+
+      StepRunner newRunner() {
+        return new StepRunner(model, seqLen, hyper, schedule, gradClip, objective);
+      }
+
+      private String key() {
+        // the device too: a runner's arrays live on the GPU of the task that built it
+        return Nd4j.getAffinityManager().getDeviceForCurrentThread() + "|" + this;
+      }
     }
 
-    static StepRunner borrow(TrainConfig tc, int seqLen, Objective objective) {
-      StepRunner r = RUNNERS.computeIfAbsent(key(tc, seqLen, objective), x -> new ConcurrentLinkedQueue<>()).poll();
-      return r != null ? r : new StepRunner(tc.model(), seqLen, tc.hyper(), tc.schedule(), tc.gradClip(), objective);
+    static StepRunner borrow(Spec spec) {
+      StepRunner r = RUNNERS.computeIfAbsent(spec.key(), x -> new ConcurrentLinkedQueue<>()).poll();
+      return r != null ? r : spec.newRunner();
     }
 
-    static void giveBack(TrainConfig tc, int seqLen, Objective objective, StepRunner r) {
-      RUNNERS.computeIfAbsent(key(tc, seqLen, objective), x -> new ConcurrentLinkedQueue<>()).add(r);
+    static void giveBack(Spec spec, StepRunner r) {
+      RUNNERS.computeIfAbsent(spec.key(), x -> new ConcurrentLinkedQueue<>()).add(r);
     }
   }
 

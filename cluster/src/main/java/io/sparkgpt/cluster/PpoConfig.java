@@ -7,7 +7,7 @@ import java.io.Serializable;
  *
  * @param iterations          PPO iterations (rollouts + update) of the whole run
  * @param promptsPerIteration prompts rolled out per iteration, split over the workers
- * @param workers             Spark tasks generating rollouts
+ * @param workers             Spark tasks generating rollouts and running the update
  * @param threadsPerTask      ND4J threads per task
  * @param maxPromptTokens     template-wrapped prompt tokens at most (longer prompts are rejected by the command)
  * @param maxNewTokens        generated tokens per response at most (end-of-text included)
@@ -47,6 +47,10 @@ public record PpoConfig(int iterations, int promptsPerIteration, int workers, in
         && klHorizon > 0) || (klTarget != null && !(klTarget > 0))) {
       throw new IllegalArgumentException("need lr > 0, temperature > 0, 0 < gamma <= 1, 0 <= lambda <= 1, "
           + "kl coefficient >= 0, kl target > 0 and kl horizon > 0");
+    }
+    if (miniBatch < workers) {
+      throw new IllegalArgumentException("the update on " + workers + " workers splits each mini-batch over them: "
+          + "mini-batch " + miniBatch + " must be at least the number of workers");
     }
   }
 

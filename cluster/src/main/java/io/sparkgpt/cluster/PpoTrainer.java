@@ -55,10 +55,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *       ref_j)}, plus the score at the last token. GAE: {@code delta_j = r_j + gamma V_{j+1} - V_j} ({@code V} after
  *       the last token is 0), {@code A_j = delta_j + gamma lambda A_{j+1}}, returns {@code A_j + V_j}; advantages are
  *       whitened over the iteration's tokens.</li>
- *   <li><b>Update on the driver</b>: {@code ppoEpochs} passes over the rollouts in shuffled mini-batches, one AdamW
- *       step each on the {@link Objective.Kind#PPO} loss (clipped policy loss, clipped value loss, entropy bonus).
- *       The update runs on the driver because a PPO batch is small (tens of responses) next to the rollout work;
- *       generation and scoring, which dominate, are what is distributed.</li>
+ *   <li><b>Update by parameter averaging on the workers</b>: {@code ppoEpochs} passes over the rollouts in shuffled
+ *       mini-batches, one AdamW step each on the {@link Objective.Kind#PPO} loss (clipped policy loss, clipped value
+ *       loss, entropy bonus). Every mini-batch is split over the N workers (worker {@code w} takes its elements
+ *       {@code j mod N = w}, as {@code pretrain}'s step s uses the samples of one worker with batch N x B), each
+ *       worker runs all the steps on its shares from the broadcast parameters and AdamW moments, and the driver
+ *       averages parameters and moments with {@link ParameterAveragingTrainer}'s round ({@link
+ *       ParameterAveragingTrainer#sumRound}: the same every-worker check). With one worker this is exactly the
+ *       single-process update (all the steps in order on one engine).</li>
  *   <li><b>KL coefficient</b>: fixed, or adaptive (Ziegler et al.): {@code beta *= 1 + clip(KL / target - 1, -0.2,
  *       0.2) * responses / horizon}.</li>
  * </ol>
@@ -67,7 +71,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@code metrics.jsonl} (one line per iteration: {@code iteration}, {@code reward} (mean score), {@code kl} (mean
  * per-response KL to the reference), {@code kl_coef}, {@code entropy} (mean per token), {@code clip_fraction},
  * {@code approx_kl} (policy change in the update), {@code loss}, {@code response_tokens}, the time split
- * {@code rollout_ms}, {@code generation_ms}, {@code scoring_ms}, {@code update_ms}, {@code generation_tokens_per_s}),
+ * {@code rollout_ms}, {@code generation_ms}, {@code scoring_ms}, {@code update_ms} (of which {@code
+ * update_compute_ms} is the slowest worker's steps, the rest broadcast, scheduling and averaging), {@code
+ * generation_tokens_per_s}, and {@code update_workers}),
  * {@code samples.jsonl} (per iteration some prompts, responses and scores), {@code checkpoint/} (the policy with its
  * value head, AdamW state, iteration and KL coefficient). A run resumes from {@code checkpoint/}.
  */
@@ -82,7 +88,7 @@ public final class PpoTrainer {
   public record IterationStats(int iteration, double reward, double kl, double klCoef, double entropy,
                                double clipFraction, double approxKl, double loss, long responseTokens,
                                double rolloutMs, double generationMs, double scoringMs, double updateMs,
-                               double generationTokensPerS) {
+                               double updateComputeMs, int updateWorkers, double generationTokensPerS) {
   }
 
   public record Result(int firstIteration, int lastIteration, List<IterationStats> iterations, Path checkpoint) {
@@ -111,7 +117,6 @@ public final class PpoTrainer {
     try (Tokenizer tok = Tokenizers.load(tokFile.toString())) {
       eot = tok.endOfTextId();
     }
-    Objective objective = Objective.ppo(pc.clipRange(), pc.valueClip(), pc.valueCoef(), pc.entropyCoef());
     Map<String, INDArray> reference = policy.backbone();
 
     // Start or resume.
@@ -139,13 +144,11 @@ public final class PpoTrainer {
       opt = AdamW.State.zeros(params);
     }
     final int firstIteration = iteration;
-    StepRunner updater = new StepRunner(cfg, seqLen, new AdamW.Hyper(0.9, 0.95, 1e-8, 0.0),
-        LrSchedule.constant(pc.lr()), pc.gradClip(), objective);
     log.accept(String.format(Locale.ROOT, "ppo: policy %s, %d prompts, %d per iteration over %d workers, up to %d new "
-            + "tokens, %d PPO epochs x mini-batch %d, lr %.2g, KL coefficient %.4g (%s), iterations %d..%d", cfg,
+            + "tokens, %d PPO epochs x mini-batch %d %s, lr %.2g, KL coefficient %.4g (%s), iterations %d..%d", cfg,
         prompts.size(), pc.promptsPerIteration(), pc.workers(), pc.maxNewTokens(), pc.ppoEpochs(), pc.miniBatch(),
-        pc.lr(), klCoef, pc.klTarget() == null ? "fixed" : "adaptive, target " + pc.klTarget(), iteration,
-        pc.iterations()));
+        "averaged over " + workers(pc.workers()), pc.lr(), klCoef,
+        pc.klTarget() == null ? "fixed" : "adaptive, target " + pc.klTarget(), iteration, pc.iterations()));
 
     Path metricsFile = runDir.resolve(Trainer.METRICS);
     Path samplesFile = runDir.resolve(SAMPLES);
@@ -168,20 +171,22 @@ public final class PpoTrainer {
               .map(i -> picked[i]).toArray();
           tasks.add(new PromptSlice(w, idx, Arrays.stream(idx).mapToObj(prompts::get).toArray(int[][]::new)));
         }
-        Broadcast<TrainState> policyBc = sc.broadcast(TrainState.weights(params));
+        // the update on the workers starts from the same broadcast, with the moments
+        Broadcast<TrainState> policyBc = sc.broadcast(TrainState.of(params, opt));
         sc.setJobDescription(String.format(Locale.ROOT, "ppo rollouts, iteration %d", iteration + 1));
         RolloutTask task = new RolloutTask(cfgJson, pc, iteration, eot, policyBc, refBc, reward);
         List<Rollout> rollouts = new ArrayList<>(sc.parallelize(tasks, pc.workers()).mapPartitions(task).collect());
-        policyBc.destroy(false);
         rollouts.sort(Comparator.comparingInt(Rollout::index));
         long t1 = System.nanoTime();
 
         // 2. rewards, advantages
         Advantages adv = advantages(rollouts, klCoef, pc.gamma(), pc.lambda());
         // 3. update
-        // no task runs during the update: it may use every core of the driver (tasks set their own count again)
-        Trainer.applyThreads(Runtime.getRuntime().availableProcessors());
-        UpdateStats u = update(updater, params, opt, rollouts, adv, pc, iteration, seqLen, eot);
+        Averaged a = averagedUpdate(sc, policyBc, cfgJson, rollouts, adv, pc, iteration, eot);
+        policyBc.destroy(false);
+        params = a.state().params();
+        opt = a.state().optimizer();
+        UpdateStats u = a.stats();
         long t2 = System.nanoTime();
 
         double meanScore = rollouts.stream().mapToDouble(Rollout::score).average().orElse(0);
@@ -205,15 +210,17 @@ public final class PpoTrainer {
         }
         iteration++;
         IterationStats s = new IterationStats(iteration, meanScore, meanKl, klCoefUsed, entropy, u.clipFraction(),
-            u.approxKl(), u.loss(), tokens, rolloutMs, genMax, scoringMs, (t2 - t1) / 1e6,
+            u.approxKl(), u.loss(), tokens, rolloutMs, genMax, scoringMs, (t2 - t1) / 1e6, u.computeMs(), u.workers(),
             genMax > 0 ? tokens / (genMax / 1000) : 0);
         stats.add(s);
         writeMetrics(metrics, s);
         writeSamples(samples, iteration, rollouts, promptText, tok, pc.samplesPerIteration());
         log.accept(String.format(Locale.ROOT, "iteration %d/%d | reward %.4f | KL %.4f (coef %.4g) | entropy %.3f | "
                 + "clip fraction %.3f | %d response tokens | rollout %.0f ms (generation %.0f ms, %.0f tok/s; scoring "
-                + "%.0f ms) | update %.0f ms", iteration, pc.iterations(), meanScore, meanKl, klCoefUsed, entropy,
-            u.clipFraction(), tokens, rolloutMs, genMax, s.generationTokensPerS(), scoringMs, s.updateMs()));
+                + "%.0f ms) | update %.0f ms (%s: steps %.0f, averaging+overhead %.0f)", iteration, pc.iterations(),
+            meanScore, meanKl, klCoefUsed, entropy, u.clipFraction(), tokens, rolloutMs, genMax,
+            s.generationTokensPerS(), scoringMs, s.updateMs(), workers(u.workers()),
+            u.computeMs(), Math.max(0, s.updateMs() - u.computeMs())));
         if ((pc.checkpointEvery() > 0 && iteration % pc.checkpointEvery() == 0) || iteration == pc.iterations()) {
           Map<String, Object> extra = new LinkedHashMap<>();
           extra.put("kl_coef", klCoef);
@@ -229,6 +236,10 @@ public final class PpoTrainer {
       refBc.destroy(false);
     }
     return new Result(firstIteration, iteration, stats, ckptDir);
+  }
+
+  private static String workers(int n) {
+    return n + (n == 1 ? " worker" : " workers");
   }
 
   /** Settings a resumed PPO run may change freely: its length and how it is run and logged. */
@@ -332,17 +343,24 @@ public final class PpoTrainer {
     return new Advantages(adv, ret);
   }
 
-  record UpdateStats(double loss, double clipFraction, double approxKl) {
+  /** What an update did: mean step loss, clip fraction, approximate KL, the slowest worker's steps (ms), workers. */
+  record UpdateStats(double loss, double clipFraction, double approxKl, double computeMs, int workers) {
+  }
+
+  /** The update's runner: AdamW without weight decay at a constant learning rate, on the PPO objective. */
+  static ParameterAveragingTrainer.RunnerCache.Spec updateSpec(GptConfig cfg, PpoConfig pc) {
+    return new ParameterAveragingTrainer.RunnerCache.Spec(cfg, pc.seqLen(), new AdamW.Hyper(0.9, 0.95, 1e-8, 0.0),
+        LrSchedule.constant(pc.lr()), pc.gradClip(), Objective.ppo(pc.clipRange(), pc.valueClip(), pc.valueCoef(),
+        pc.entropyCoef()));
   }
 
   /**
-   * PPO epochs over the rollouts in shuffled mini-batches, one optimiser step each on the runner's engine; updates
-   * params and opt (copied into the engine once, back out at the end).
+   * The update's optimizer steps, as rollout indexes: {@code ppoEpochs} passes over the rollouts that have a
+   * response, each in a seeded shuffled order cut into mini-batches. For {@code n} workers a mini-batch smaller than
+   * {@code n} (an epoch's tail) is filled up from the start of its epoch's order, so that every worker has a share of
+   * every step (with {@code n = 1} nothing is added).
    */
-  static UpdateStats update(StepRunner runner, Map<String, INDArray> params, AdamW.State opt, List<Rollout> rollouts,
-                            Advantages adv, PpoConfig pc, int iteration, int seqLen, int eot) {
-    Map<String, INDArray> p = runner.own(params);
-    AdamW.State o = runner.own(opt);
+  static List<List<Integer>> miniBatches(List<Rollout> rollouts, PpoConfig pc, int iteration, int n) {
     Random rng = new Random(pc.seed() * 31 + iteration);
     List<Integer> order = new ArrayList<>();
     for (int i = 0; i < rollouts.size(); i++) {
@@ -350,32 +368,174 @@ public final class PpoTrainer {
         order.add(i);
       }
     }
-    double lossSum = 0, clipped = 0, approxKl = 0, tokens = 0;
-    int steps = 0;
-    for (int e = 0; e < pc.ppoEpochs(); e++) {
+    List<List<Integer>> out = new ArrayList<>();
+    for (int e = 0; e < pc.ppoEpochs() && !order.isEmpty(); e++) {
       java.util.Collections.shuffle(order, rng);
       for (int from = 0; from < order.size(); from += pc.miniBatch()) {
-        List<Integer> mb = order.subList(from, Math.min(order.size(), from + pc.miniBatch()));
-        Batch batch = batch(rollouts, adv, mb, seqLen, eot);
-        lossSum += runner.step(p, o, List.of(batch), 0).loss();
-        steps++;
-        double[] ratio = runner.engine().ratios().toDoubleVector();
-        float[][] mask = batch.mask();
-        for (int b = 0; b < mask.length; b++) {
-          for (int t = 0; t < seqLen; t++) {
-            if (mask[b][t] > 0) {
-              double q = ratio[b * seqLen + t];
-              clipped += Math.abs(q - 1) > pc.clipRange() ? 1 : 0;
-              approxKl += -Math.log(q);
-              tokens++;
-            }
+        List<Integer> mb = new ArrayList<>(order.subList(from, Math.min(order.size(), from + pc.miniBatch())));
+        for (int j = 0; mb.size() < n; j++) {
+          mb.add(order.get(j % order.size()));
+        }
+        out.add(mb);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The optimizer steps on {@code runner}'s engine, one per mini-batch; updates params and opt (copied into the
+   * engine once, back out at the end). Returns the sums of step losses, clipped ratios, -log ratios and response
+   * tokens.
+   */
+  private static double[] runSteps(StepRunner runner, Map<String, INDArray> params, AdamW.State opt,
+                                   List<Rollout> rollouts, Advantages adv, List<List<Integer>> steps, PpoConfig pc,
+                                   int seqLen, int eot) {
+    Map<String, INDArray> p = runner.own(params);
+    AdamW.State o = runner.own(opt);
+    double lossSum = 0, clipped = 0, approxKl = 0, tokens = 0;
+    for (List<Integer> mb : steps) {
+      Batch batch = batch(rollouts, adv, mb, seqLen, eot);
+      lossSum += runner.step(p, o, List.of(batch), 0).loss();
+      double[] ratio = runner.engine().ratios().toDoubleVector();
+      float[][] mask = batch.mask();
+      for (int b = 0; b < mask.length; b++) {
+        for (int t = 0; t < seqLen; t++) {
+          if (mask[b][t] > 0) {
+            double q = ratio[b * seqLen + t];
+            clipped += Math.abs(q - 1) > pc.clipRange() ? 1 : 0;
+            approxKl += -Math.log(q);
+            tokens++;
           }
         }
       }
     }
     runner.giveBack(params, opt);
-    return new UpdateStats(steps == 0 ? 0 : lossSum / steps, tokens == 0 ? 0 : clipped / tokens,
-        tokens == 0 ? 0 : approxKl / tokens);
+    return new double[] {lossSum, clipped, approxKl, tokens};
+  }
+
+  record Averaged(TrainState state, UpdateStats stats) {
+  }
+
+  /**
+   * The update by parameter averaging: worker {@code w} runs every step of {@link #miniBatches} on its share of the
+   * mini-batch (elements {@code j mod N = w}) from the broadcast parameters and moments ({@code policy}, which the
+   * rollouts used); the driver checks that every worker reported and averages (see the class comment).
+   */
+  static Averaged averagedUpdate(JavaSparkContext sc, Broadcast<TrainState> policy, String cfgJson,
+                                 List<Rollout> rollouts, Advantages adv, PpoConfig pc, int iteration, int eot) {
+    int n = pc.workers();
+    List<List<Integer>> steps = miniBatches(rollouts, pc, iteration, n);
+    List<UpdateShare> shares = new ArrayList<>();
+    for (int w = 0; w < n; w++) {
+      shares.add(UpdateShare.of(w, n, steps, rollouts, adv));
+    }
+    TrainState start = policy.value();
+    RoundSum sum = ParameterAveragingTrainer.sumRound(sc, shares, new UpdateTask(cfgJson, pc, eot, policy), iteration + 1,
+        start.step + steps.size(), String.format(Locale.ROOT, "ppo update, iteration %d (%d steps on %d workers)",
+            iteration + 1, steps.size(), n));
+    double[] st = sum.statSums;
+    double lossMean = steps.isEmpty() ? 0 : java.util.stream.DoubleStream.of(sum.lossSum).sum() / n / steps.size();
+    return new Averaged(ParameterAveragingTrainer.averaged(start, sum), new UpdateStats(lossMean,
+        st[3] == 0 ? 0 : st[1] / st[3], st[3] == 0 ? 0 : st[2] / st[3], sum.computeMsMax, n));
+  }
+
+  /**
+   * One worker's share of the update: its rollouts (with their advantages and returns) and, per step, their
+   * positions in it (a class: Spark's Kryo serializer cannot build records).
+   */
+  static final class UpdateShare implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    final int worker;
+    final List<Rollout> rollouts;
+    final float[][] advantages;
+    final float[][] returns;
+    final int[][] steps;
+
+    private UpdateShare(int worker, List<Rollout> rollouts, float[][] advantages, float[][] returns, int[][] steps) {
+      this.worker = worker;
+      this.rollouts = rollouts;
+      this.advantages = advantages;
+      this.returns = returns;
+      this.steps = steps;
+    }
+
+    static UpdateShare of(int w, int n, List<List<Integer>> steps, List<Rollout> rollouts, Advantages adv) {
+      Map<Integer, Integer> local = new LinkedHashMap<>();
+      int[][] mine = new int[steps.size()][];
+      for (int s = 0; s < steps.size(); s++) {
+        List<Integer> mb = steps.get(s);
+        List<Integer> pick = new ArrayList<>();
+        for (int j = w; j < mb.size(); j += n) {
+          pick.add(local.computeIfAbsent(mb.get(j), i -> local.size()));
+        }
+        mine[s] = pick.stream().mapToInt(Integer::intValue).toArray();
+      }
+      List<Rollout> rs = new ArrayList<>();
+      float[][] a = new float[local.size()][];
+      float[][] r = new float[local.size()][];
+      for (Map.Entry<Integer, Integer> e : local.entrySet()) {
+        rs.add(rollouts.get(e.getKey()));
+        a[e.getValue()] = adv.advantages()[e.getKey()];
+        r[e.getValue()] = adv.returns()[e.getKey()];
+      }
+      return new UpdateShare(w, rs, a, r, mine);
+    }
+  }
+
+  /** A worker's update steps: the function Spark runs per partition. */
+  static final class UpdateTask implements FlatMapFunction<Iterator<UpdateShare>, RoundSum> {
+    private static final long serialVersionUID = 1L;
+    private final String cfgJson;
+    private final PpoConfig pc;
+    private final int eot;
+    private final Broadcast<TrainState> policy;
+
+    UpdateTask(String cfgJson, PpoConfig pc, int eot, Broadcast<TrainState> policy) {
+      this.cfgJson = cfgJson;
+      this.pc = pc;
+      this.eot = eot;
+      this.policy = policy;
+    }
+
+    @Override
+    public Iterator<RoundSum> call(Iterator<UpdateShare> it) throws IOException {
+      ParameterAveragingTrainer.RunnerCache.Spec spec = updateSpec(JSON.readValue(cfgJson, GptConfig.class), pc);
+      List<RoundSum> out = new ArrayList<>();
+      while (it.hasNext()) {
+        UpdateShare share = it.next();
+        String placement = Devices.bindTask();
+        Trainer.applyThreads(pc.threadsPerTask());
+        long t0 = System.nanoTime();
+        TrainState start = policy.value();
+        Map<String, INDArray> params = start.params();
+        AdamW.State opt = start.optimizer();
+        List<List<Integer>> steps = new ArrayList<>();
+        for (int[] s : share.steps) {
+          steps.add(Arrays.stream(s).boxed().toList());
+        }
+        long t1 = System.nanoTime();
+        StepRunner runner = ParameterAveragingTrainer.RunnerCache.borrow(spec);
+        double[] sums;
+        try {
+          sums = runSteps(runner, params, opt, share.rollouts, new Advantages(share.advantages, share.returns), steps,
+              pc, spec.seqLen(), eot);
+        } finally {
+          ParameterAveragingTrainer.RunnerCache.giveBack(spec, runner);
+        }
+        long t2 = System.nanoTime();
+        TrainState end = TrainState.of(params, opt);
+        RoundSum r = RoundSum.ofWorker(share.worker, placement, end.params, end.m, end.v, opt.step);
+        r.lossSum = new double[] {sums[0]};
+        r.gradNormSum = new double[1];
+        r.lr = new double[] {pc.lr()};
+        r.statSums = sums;
+        r.tokens = (long) sums[3];
+        r.computeMsMax = r.computeMsSum = (t2 - t1) / 1e6;
+        r.dataMsMax = r.dataMsSum = ((t1 - t0) + (System.nanoTime() - t2)) / 1e6;
+        out.add(r);
+      }
+      return out.iterator();
+    }
   }
 
   /** Rows prompt + response padded with end-of-text; mask, old log-probs, advantages... on the response tokens. */
@@ -518,7 +678,9 @@ public final class PpoTrainer {
         .put("entropy", s.entropy()).put("clip_fraction", s.clipFraction()).put("approx_kl", s.approxKl())
         .put("loss", s.loss()).put("response_tokens", s.responseTokens()).put("rollout_ms", Trainer.round(s.rolloutMs(), 1))
         .put("generation_ms", Trainer.round(s.generationMs(), 1)).put("scoring_ms", Trainer.round(s.scoringMs(), 1))
-        .put("update_ms", Trainer.round(s.updateMs(), 1)).put("generation_tokens_per_s", Trainer.round(s.generationTokensPerS(), 1));
+        .put("update_ms", Trainer.round(s.updateMs(), 1)).put("update_compute_ms", Trainer.round(s.updateComputeMs(), 1))
+        .put("update_workers", s.updateWorkers())
+        .put("generation_tokens_per_s", Trainer.round(s.generationTokensPerS(), 1));
     w.write(JSON.writeValueAsString(m));
     w.newLine();
     w.flush();

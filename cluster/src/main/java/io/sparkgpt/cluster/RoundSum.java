@@ -33,6 +33,8 @@ public final class RoundSum implements Serializable {
   public double[] gradNormSum;
   public double[] lr;
   public long tokens;
+  /** Figures of the objective summed over the workers (PPO: clipped ratios, sum of -log ratio, response tokens). */
+  public double[] statSums;
   /** Worker index to where it ran ("executor 1 gpu 0"), for the log. */
   public TreeMap<Integer, String> placement = new TreeMap<>();
   public double computeMsMax;
@@ -41,6 +43,22 @@ public final class RoundSum implements Serializable {
   public double dataMsSum;
 
   public RoundSum() {
+  }
+
+  /**
+   * Worker {@code w}'s result: its parameters (or gradients, then no moments) and moments, the optimizer step it
+   * ended at, and where it ran; the caller adds its figures (losses, timings).
+   */
+  public static RoundSum ofWorker(int w, String placement, float[][] params, float[][] m, float[][] v, long step) {
+    RoundSum r = new RoundSum();
+    r.count = 1;
+    r.markWorker(w);
+    r.placement.put(w, placement);
+    r.fp = params;
+    r.fm = m;
+    r.fv = v;
+    r.step = step;
+    return r;
   }
 
   public void markWorker(int w) {
@@ -97,6 +115,7 @@ public final class RoundSum implements Serializable {
     a.lossSum = addStats(a.lossSum, b.lossSum);
     a.gradNormSum = addStats(a.gradNormSum, b.gradNormSum);
     a.tokens += b.tokens;
+    a.statSums = a.statSums == null ? b.statSums : b.statSums == null ? a.statSums : addStats(a.statSums, b.statSums);
     a.placement.putAll(b.placement);
     a.computeMsMax = Math.max(a.computeMsMax, b.computeMsMax);
     a.dataMsMax = Math.max(a.dataMsMax, b.dataMsMax);

@@ -31,7 +31,8 @@ import picocli.CommandLine.Option;
         + "against the frozen SFT model.",
         "Each iteration the workers (Spark tasks) sample responses to their share of the prompts with the broadcast "
             + "policy and score them (policy, reference and reward forward passes); the driver computes the "
-            + "KL-penalised rewards, GAE advantages and runs --ppo-epochs passes of clipped policy and value losses.",
+            + "KL-penalised rewards and GAE advantages; the workers then run --ppo-epochs passes of clipped policy "
+            + "and value losses, each on its share of every mini-batch, and the driver averages their parameters.",
         "Prompts are {\"prompt\": ...} JSONL lines, wrapped in the SFT template; malformed or too long lines are "
             + "listed in RUN_DIR/data/report.json and rejected.jsonl.",
         "Writes RUN_DIR/metrics.jsonl (reward, KL, entropy, clip fraction, time split per iteration), "
@@ -67,7 +68,8 @@ public final class PpoCommand implements Callable<Integer> {
       description = "Responses generated per iteration (default: ${DEFAULT-VALUE}).")
   int promptsPerIteration;
 
-  @Option(names = "--workers", defaultValue = "2", paramLabel = "N", description = "Rollout workers (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--workers", defaultValue = "2", paramLabel = "N",
+      description = "Workers for the rollouts and the parameter-averaged update; at most --mini-batch (default: ${DEFAULT-VALUE}).")
   int workers;
 
   @Option(names = "--max-new-tokens", defaultValue = "32", paramLabel = "N",

@@ -66,10 +66,14 @@ class PpoCommandTest {
     assertEquals(10, m.size());
     for (JsonNode it : m) {
       for (String key : List.of("reward", "kl", "kl_coef", "entropy", "clip_fraction", "rollout_ms", "generation_ms",
-          "scoring_ms", "update_ms", "generation_tokens_per_s")) {
+          "scoring_ms", "update_ms", "update_compute_ms", "generation_tokens_per_s")) {
         assertTrue(it.has(key), key + " in " + it);
       }
+      // the update ran by parameter averaging on both workers (the round refuses a sum without every worker)
+      assertEquals(2, it.get("update_workers").asInt(), it.toString());
+      assertTrue(it.get("update_compute_ms").asDouble() > 0, it.toString());
     }
+    assertTrue(r.err().contains("update") && r.err().contains("2 workers: steps"), r.err());
     List<Double> reward = AlignFixture.values(m, "reward");
     List<Double> kl = AlignFixture.values(m, "kl");
     System.out.printf(Locale.ROOT, "ppo, reward = count of '%s': mean reward per iteration %s, KL %s%n", target, reward, kl);
