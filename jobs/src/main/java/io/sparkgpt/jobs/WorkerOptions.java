@@ -9,15 +9,11 @@ import picocli.CommandLine.Option;
 
 /**
  * The Spark side of every distributed trainer ({@code pretrain}, {@code sft}, {@code train-reward}, {@code dpo},
- * {@code ppo}): how many workers, how often they average, their threads, and the one way such a job starts Spark.
+ * {@code ppo}): how many workers, their threads, and the one way such a job starts Spark.
  */
 public final class WorkerOptions {
   @Option(names = "--workers", defaultValue = "2", paramLabel = "N", description = "Data-parallel workers (default: ${DEFAULT-VALUE}).")
   public int workers;
-
-  @Option(names = "--averaging-every", defaultValue = "4", paramLabel = "K",
-      description = "Local steps between parameter averages (default: ${DEFAULT-VALUE}).")
-  public int averagingEvery;
 
   @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
       description = "ND4J threads per task (0 = executor cores / tasks per executor, i.e. spark.task.cpus, default 1).")

@@ -40,13 +40,19 @@ class TrainingOptionsTest {
     for (String flag : List.of("--resume", "--allow-config-change")) {
       assertEquals(new TreeSet<>(List.of("ResumeOptions")), declaredIn.get(flag), flag);
     }
-    for (String flag : List.of("--workers", "--averaging-every")) {
-      assertEquals(new TreeSet<>(List.of("WorkerOptions")), declaredIn.get(flag), flag);
-    }
+    assertEquals(new TreeSet<>(List.of("RoundOptions")), declaredIn.get("--averaging-every"));
     for (String flag : List.of("--base", "--data", "--output")) { // sft, train-reward and dpo: one declaration
       assertTrue(declaredIn.get(flag).contains("AveragingOptions"), flag + ": " + declaredIn.get(flag));
       assertTrue(declaredIn.get(flag).size() <= 3, flag + ": " + declaredIn.get(flag)); // + train-local, pretrain
     }
+    for (OptionSpec o : command("ppo").getCommandSpec().options()) {
+      if (o.userObject() instanceof Field f) {
+        declaredIn.computeIfAbsent(o.longestName(), k -> new TreeSet<>()).add(f.getDeclaringClass().getSimpleName());
+      }
+    }
+    assertEquals(new TreeSet<>(List.of("WorkerOptions")), declaredIn.get("--workers"));
+    assertEquals(new TreeSet<>(List.of("SparkOptions")), declaredIn.get("--master"));
+    assertEquals(new TreeSet<>(List.of("ResumeOptions")), declaredIn.get("--resume"), "ppo resumes alike");
   }
 
   @Test

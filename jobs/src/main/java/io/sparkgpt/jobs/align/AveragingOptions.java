@@ -4,6 +4,7 @@ import io.sparkgpt.cluster.ExampleData;
 import io.sparkgpt.cluster.ParameterAveragingTrainer;
 import io.sparkgpt.jobs.Preflight;
 import io.sparkgpt.jobs.OptimizerOptions;
+import io.sparkgpt.jobs.RoundOptions;
 import io.sparkgpt.jobs.RunOptions;
 import io.sparkgpt.jobs.TrainingDefaults;
 import io.sparkgpt.jobs.UserError;
@@ -54,6 +55,9 @@ public final class AveragingOptions {
 
   @Mixin
   WorkerOptions cluster;
+
+  @Mixin
+  RoundOptions rounds;
 
   @Option(names = "--val-fraction", defaultValue = "0.1", paramLabel = "F",
       description = "Share of the accepted examples held out for validation (default: ${DEFAULT-VALUE}).")
@@ -129,7 +133,7 @@ public final class AveragingOptions {
     ParameterAveragingTrainer.Options o;
     try {
       tc = run.applyTo(optimizer.applyTo(TrainConfig.defaults(model)));
-      o = new ParameterAveragingTrainer.Options(cluster.workers, cluster.averagingEvery, cluster.threadsPerTask(),
+      o = new ParameterAveragingTrainer.Options(cluster.workers, rounds.averagingEvery, cluster.threadsPerTask(),
           run.evalEvery, run.checkpointEvery, false, run.resume.allowConfigChange);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());

@@ -6,15 +6,14 @@ import io.sparkgpt.cluster.RolloutReward;
 import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.cluster.TrainState;
 import io.sparkgpt.jobs.ResumeOptions;
-import io.sparkgpt.jobs.SparkOptions;
 import io.sparkgpt.jobs.Preflight;
 import io.sparkgpt.jobs.UserError;
+import io.sparkgpt.jobs.WorkerOptions;
 import io.sparkgpt.model.Checkpoint;
 import io.sparkgpt.model.Head;
 import io.sparkgpt.tokenizer.Tokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -67,10 +66,6 @@ public final class PpoCommand implements Callable<Integer> {
   @Option(names = "--prompts-per-iteration", defaultValue = "16", paramLabel = "P",
       description = "Responses generated per iteration (default: ${DEFAULT-VALUE}).")
   int promptsPerIteration;
-
-  @Option(names = "--workers", defaultValue = "2", paramLabel = "N",
-      description = "Workers for the rollouts and the parameter-averaged update; at most --mini-batch (default: ${DEFAULT-VALUE}).")
-  int workers;
 
   @Option(names = "--max-new-tokens", defaultValue = "32", paramLabel = "N",
       description = "Response length limit, end-of-text included (default: ${DEFAULT-VALUE}).")
@@ -134,18 +129,15 @@ public final class PpoCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "1337", paramLabel = "S", description = "Prompt order, sampling and value-head seed.")
   long seed;
 
-  @Option(names = "--threads", defaultValue = "0", paramLabel = "N", description = "ND4J threads per task (0 = spark.task.cpus, default 1).")
-  int threads;
-
   @Mixin
   ResumeOptions runFolder;
 
   @Mixin
-  SparkOptions spark;
+  WorkerOptions cluster;
 
   @Override
   public Integer call() throws Exception {
-    SparkRuntime.quietLogs(spark.verbose);
+    SparkRuntime.quietLogs(cluster.spark.verbose);
     new Preflight.Paths().input("--policy", policy.toString())
         .input("--reward", reward.model == null ? null : reward.model.toString())
         .input("--prompts", prompts.toString()).output("--output", output.toString()).check();
@@ -167,11 +159,9 @@ public final class PpoCommand implements Callable<Integer> {
             + " (needs " + (maxPrompt + maxNewTokens + 1) + ")");
       }
     }
-    int perTask = threads > 0 ? threads : Integer.parseInt(spark.conf.getOrDefault("spark.task.cpus",
-        System.getProperty("spark.task.cpus", "1")));
     PpoConfig pc;
     try {
-      pc = new PpoConfig(iterations, promptsPerIteration, workers, perTask, maxPrompt, maxNewTokens, temperature,
+      pc = new PpoConfig(iterations, promptsPerIteration, cluster.workers, cluster.threadsPerTask(), maxPrompt, maxNewTokens, temperature,
           ppoEpochs, miniBatch, lr, gradClip, gamma, lambda, clipRange, valueClip, valueCoef, entropyCoef, klCoef,
           klTarget, klHorizon, seed, samplesPerIteration, checkpointEvery, runFolder.resume, runFolder.allowConfigChange);
     } catch (IllegalArgumentException e) {
@@ -210,14 +200,8 @@ public final class PpoCommand implements Callable<Integer> {
         ids.add(ChatTemplate.encodePrompt(tok, e.example()));
       }
     }
-    String master = spark.master;
-    if (master == null && System.getProperty("spark.master") == null) {
-      master = "local[" + workers + "]";
-    }
-    Map<String, String> conf = new LinkedHashMap<>(spark.conf);
-    conf.putIfAbsent("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(perTask));
     PpoTrainer.Result r;
-    try (SparkSession session = SparkRuntime.start("sparkgpt ppo", master, spark.verbose, conf)) {
+    try (SparkSession session = cluster.start("ppo", Map.of())) {
       JavaSparkContext sc = JavaSparkContext.fromSparkContext(session.sparkContext());
       RolloutReward scorer = rm == null ? RolloutReward.tokenCount(ruleToken)
           : RolloutReward.model(rm.config(), sc.broadcast(TrainState.weights(rm.params())));

@@ -7,6 +7,7 @@ import io.sparkgpt.cluster.PretrainData;
 import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.jobs.OptimizerOptions;
 import io.sparkgpt.jobs.Preflight;
+import io.sparkgpt.jobs.RoundOptions;
 import io.sparkgpt.jobs.RunOptions;
 import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.jobs.WorkerOptions;
@@ -74,6 +75,9 @@ public final class PretrainCommand implements Callable<Integer> {
   @Mixin
   WorkerOptions cluster;
 
+  @Mixin
+  RoundOptions rounds;
+
   @Override
   public Integer call() throws Exception {
     SparkRuntime.quietLogs(cluster.spark.verbose);
@@ -106,7 +110,7 @@ public final class PretrainCommand implements Callable<Integer> {
     }
     ParameterAveragingTrainer.Options o;
     try {
-      o = new ParameterAveragingTrainer.Options(cluster.workers, cluster.averagingEvery, cluster.threadsPerTask(),
+      o = new ParameterAveragingTrainer.Options(cluster.workers, rounds.averagingEvery, cluster.threadsPerTask(),
           run.evalEvery, run.checkpointEvery, syncGradients, run.resume.allowConfigChange);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
@@ -137,7 +141,7 @@ public final class PretrainCommand implements Callable<Integer> {
         }
         System.err.println("pretrain: " + data + " -> " + output + "; model " + tc.model() + "; engine " + engine
             + ", " + cluster.workers + " workers, " + (syncGradients ? "averaging gradients every step" : "averaging parameters every "
-            + cluster.averagingEvery + " steps"));
+            + rounds.averagingEvery + " steps"));
         try {
           if (dl4j) {
             r = Dl4jSparkTrainer.train(sc, tc, o, ds, workerLocations.get(0), output, System.err::println);
