@@ -63,7 +63,7 @@ class TrainingOptionsTest {
             "--workers", "2"),
         "sft", Map.of("--lr", "1e-4", "--steps", "200", "--batch-size", "8", "--weight-decay", "0.0",
             "--eval-every", "5", "--checkpoint-every", "25"),
-        "train-reward", Map.of("--lr", "1e-4", "--warmup", "10", "--eval-batches", "10"),
+        "train-reward", Map.of("--lr", "1e-3", "--warmup", "10", "--eval-batches", "10"),
         "dpo", Map.of("--lr", "1e-4", "--steps", "200", "--checkpoint-every", "25"));
     expected.forEach((name, defaults) -> {
       CommandLine cl = command(name);

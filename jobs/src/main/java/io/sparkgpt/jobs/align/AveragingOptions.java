@@ -29,10 +29,16 @@ import picocli.CommandLine.Option;
  */
 public final class AveragingOptions {
   /** The alignment trainers' defaults: short runs from a pretrained base, a small learning rate, no decay. */
-  public static final class Defaults extends TrainingDefaults {
+  public static class Defaults extends TrainingDefaults {
     public Defaults() {
-      super("--batch-size", "8", "--steps", "200", "--lr", "1e-4", "--warmup", "10", "--weight-decay", "0.0",
-          "--eval-every", "5", "--eval-batches", "10", "--checkpoint-every", "25");
+      this(new String[0]);
+    }
+
+    /** @param overrides pairs that replace the shared alignment defaults */
+    protected Defaults(String... overrides) {
+      super(java.util.stream.Stream.concat(java.util.stream.Stream.of("--batch-size", "8", "--steps", "200", "--lr",
+          "1e-4", "--warmup", "10", "--weight-decay", "0.0", "--eval-every", "5", "--eval-batches", "10",
+          "--checkpoint-every", "25"), java.util.stream.Stream.of(overrides)).toArray(String[]::new));
     }
   }
 
