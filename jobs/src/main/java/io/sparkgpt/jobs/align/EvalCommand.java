@@ -291,8 +291,9 @@ public final class EvalCommand implements Callable<Integer> {
     if (judge.head() != Head.REWARD) {
       throw new UserError("--reward " + reward + " is not a reward model (made by train-reward)");
     }
-    if (policy.head() != Head.NONE || other.head() != Head.NONE) {
-      throw new UserError("--checkpoint and --against must be language models");
+    if (policy.head() == Head.REWARD || other.head() == Head.REWARD) { // a ppo checkpoint's value head is ignored
+      throw new UserError("--checkpoint and --against must be policies (language models, or ppo checkpoints), not "
+          + "reward models");
     }
     JsonlExamples<String> ex = read(what.prompts, "--prompts", (o, note) -> JsonlExamples.text(o, "prompt"));
     List<String> prompts = first(ex, maxExamples);

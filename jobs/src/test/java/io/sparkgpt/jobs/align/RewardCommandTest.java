@@ -120,6 +120,17 @@ class RewardCommandTest {
     assertEquals(1.0, ab.get("win_rate").asDouble() + ba.get("win_rate").asDouble(), 1e-12, ab + "\n" + ba);
     assertEquals(-ab.get("mean_reward_margin").asDouble(), ba.get("mean_reward_margin").asDouble(), 1e-4, ab + "\n" + ba);
     assertTrue(ab.get("mean_reward_margin").asDouble() != 0, "the two policies answer differently: " + ab);
+    // a ppo checkpoint (the same backbone with a value head) is a policy too: it answers as the base does
+    Path withValueHead = tmp.resolve("ppo-policy");
+    Checkpoint.save(withValueHead, b.config(), io.sparkgpt.model.Head.VALUE, io.sparkgpt.model.GptModel.withNewHead(
+        b.config(), b.backbone(), io.sparkgpt.model.Head.VALUE, 3), null, null, Checkpoint.tokenizerFile(base));
+    JsonNode ppoVsBase = json(ok(Cli.run("eval", "--checkpoint", withValueHead.toString(), "--prompts",
+        prompts.toString(), "--against", base.toString(), "--reward", rewardModel.toString(), "--max-new-tokens", "8")));
+    assertEquals(0.5, ppoVsBase.get("win_rate").asDouble(), 1e-12, "the same backbone ties: " + ppoVsBase);
+    Cli.Result judgeAsPolicy = Cli.run("eval", "--checkpoint", rewardModel.toString(), "--prompts", prompts.toString(),
+        "--against", base.toString(), "--reward", rewardModel.toString());
+    assertEquals(2, judgeAsPolicy.code(), judgeAsPolicy.err());
+    assertTrue(judgeAsPolicy.err().contains("not reward models"), judgeAsPolicy.err());
 
     Cli.Result wrong = Cli.run("eval", "--checkpoint", rewardModel.toString(), "--dataset", tmp.resolve("data").toString());
     assertEquals(2, wrong.code(), wrong.err());
