@@ -21,6 +21,11 @@ public abstract class TrainingDefaults implements IDefaultValueProvider {
     }
   }
 
+  /** A subclass's own default, replacing its parent's: {@code set("--lr", "1e-3")}. */
+  protected final void set(String flag, String value) {
+    values.put(flag, value);
+  }
+
   @Override
   public String defaultValue(ArgSpec arg) {
     return arg instanceof OptionSpec o ? values.get(o.longestName()) : null;

@@ -24,21 +24,15 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * Training flags shared by {@code sft} and {@code train-reward}, which both run the parameter-averaging trainer
- * from a base checkpoint, and the code that starts Spark and runs it.
+ * Training flags shared by {@code sft}, {@code train-reward} and {@code dpo}, which all run the parameter-averaging
+ * trainer from a base checkpoint, and the code that starts Spark and runs it.
  */
 public final class AveragingOptions {
   /** The alignment trainers' defaults: short runs from a pretrained base, a small learning rate, no decay. */
   public static class Defaults extends TrainingDefaults {
     public Defaults() {
-      this(new String[0]);
-    }
-
-    /** @param overrides pairs that replace the shared alignment defaults */
-    protected Defaults(String... overrides) {
-      super(java.util.stream.Stream.concat(java.util.stream.Stream.of("--batch-size", "8", "--steps", "200", "--lr",
-          "1e-4", "--warmup", "10", "--weight-decay", "0.0", "--eval-every", "5", "--eval-batches", "10",
-          "--checkpoint-every", "25"), java.util.stream.Stream.of(overrides)).toArray(String[]::new));
+      super("--batch-size", "8", "--steps", "200", "--lr", "1e-4", "--warmup", "10", "--weight-decay", "0.0",
+          "--eval-every", "5", "--eval-batches", "10", "--checkpoint-every", "25");
     }
   }
 
@@ -82,7 +76,7 @@ public final class AveragingOptions {
   }
 
   /**
-   * What sft and train-reward share: the paths checked, the base checkpoint loaded, the JSONL read with
+   * What sft, train-reward and dpo share: the paths checked, the base checkpoint loaded, the JSONL read with
    * {@code parser} (rejections counted), split, reported in {@code RUN_DIR/data/report.json} and written there.
    *
    * @param what the data's name in the summary, e.g. "sft data"
@@ -132,8 +126,8 @@ public final class AveragingOptions {
     return t;
   }
 
-  /** Starts Spark and runs the trainer on {@code job}; the model is the base checkpoint's config. */
-  ParameterAveragingTrainer.Result train(String appName, GptConfig model, ParameterAveragingTrainer.Run job, Path output)
+  /** Starts Spark and runs the trainer on {@code job} into --output; the model is the base checkpoint's config. */
+  ParameterAveragingTrainer.Result train(String appName, GptConfig model, ParameterAveragingTrainer.Run job)
       throws IOException {
     TrainConfig tc;
     ParameterAveragingTrainer.Options o;

@@ -45,7 +45,7 @@ public final class DpoCommand implements Callable<Integer> {
     }
     ParameterAveragingTrainer.Run run = new ParameterAveragingTrainer.Run("dpo", new ReferenceData(p.data(), train.base),
         Objective.dpo(beta), p.base().backbone());
-    ParameterAveragingTrainer.Result r = train.train("dpo", p.base().config(), run, train.output);
+    ParameterAveragingTrainer.Result r = train.train("dpo", p.base().config(), run);
     System.out.printf(Locale.ROOT, "dpo steps %d..%d, validation loss %s, implicit reward accuracy %s, mean margin %s%n",
         r.firstStep(), r.lastStep(), format(r.lastValLoss(), "%.4f"), format(r.lastValAccuracy(), "%.3f"),
         format(r.lastValMargin(), "%.4f"));

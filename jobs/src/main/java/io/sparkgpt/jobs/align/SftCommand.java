@@ -43,7 +43,7 @@ public final class SftCommand implements Callable<Integer> {
     }
     ParameterAveragingTrainer.Run run = new ParameterAveragingTrainer.Run("sft", data, Objective.lm(),
         p.base().backbone());
-    ParameterAveragingTrainer.Result r = train.train("sft", p.base().config(), run, train.output);
+    ParameterAveragingTrainer.Result r = train.train("sft", p.base().config(), run);
     System.out.printf(Locale.ROOT, "sft steps %d..%d, final train loss %.4f, validation loss %s%n", r.firstStep(),
         r.lastStep(), r.rounds().isEmpty() ? Double.NaN : r.rounds().get(r.rounds().size() - 1).lastStepLoss(),
         r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()));

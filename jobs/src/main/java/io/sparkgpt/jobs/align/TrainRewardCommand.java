@@ -33,7 +33,7 @@ public final class TrainRewardCommand implements Callable<Integer> {
    */
   public static final class Defaults extends AveragingOptions.Defaults {
     public Defaults() {
-      super("--lr", "1e-3");
+      set("--lr", "1e-3");
     }
   }
 
@@ -46,7 +46,7 @@ public final class TrainRewardCommand implements Callable<Integer> {
         "training pairs", (tok, t) -> (o, note) -> pair(tok, o, t, note));
     ParameterAveragingTrainer.Run run = new ParameterAveragingTrainer.Run("train-reward", p.data(),
         Objective.pairwiseReward(), GptModel.withNewHead(p.base().config(), p.base().backbone(), Head.REWARD, train.run.seed));
-    ParameterAveragingTrainer.Result r = train.train("train-reward", p.base().config(), run, train.output);
+    ParameterAveragingTrainer.Result r = train.train("train-reward", p.base().config(), run);
     System.out.printf(Locale.ROOT, "reward steps %d..%d, validation loss %s, validation pairwise accuracy %s%n",
         r.firstStep(), r.lastStep(), r.lastValLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.lastValLoss()),
         r.lastValAccuracy() == null ? "n/a" : String.format(Locale.ROOT, "%.3f", r.lastValAccuracy()));

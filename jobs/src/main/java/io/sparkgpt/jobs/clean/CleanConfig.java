@@ -233,19 +233,18 @@ public record CleanConfig(
    * this output loads back as a --config ({@code pipeline} is read-only: {@code --skip} chooses the steps).
    */
   public String toJson(java.util.Set<String> skipped) {
-    ObjectMapper m = mapper().configure(SerializationFeature.INDENT_OUTPUT, true);
-    ObjectNode tree = m.valueToTree(this);
-    tree.set(PIPELINE_KEY, m.valueToTree(Steps.describe(skipped)));
-    try {
-      return m.writeValueAsString(tree);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
+    ObjectNode tree = mapper().valueToTree(this);
+    tree.set(PIPELINE_KEY, mapper().valueToTree(Steps.describe(skipped)));
+    return write(tree, true);
   }
 
   public String toJson(boolean indent) {
+    return write(this, indent);
+  }
+
+  private static String write(Object value, boolean indent) {
     try {
-      return mapper().configure(SerializationFeature.INDENT_OUTPUT, indent).writeValueAsString(this);
+      return mapper().configure(SerializationFeature.INDENT_OUTPUT, indent).writeValueAsString(value);
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
