@@ -148,7 +148,9 @@ public final class TokenizeJob {
     } catch (IllegalArgumentException e) {
       throw new UserError("--tokenizer " + o.tokenizer() + ": " + e.getMessage());
     }
-    Broadcast<TokenizerSource> tokenizer = jsc.broadcast(new TokenizerSource(tokCopy.file(), tokCopy.content()));
+    TokenizerSource source = TokenizerSource.shared(tokCopy.file(), tokCopy.content(), tokCopy.sha256(),
+        driverTokenizer);
+    Broadcast<TokenizerSource> tokenizer = jsc.broadcast(source);
     Map<String, Object> params = new LinkedHashMap<>(o.parameters());
     params.put("input_files", inputs.size());
     params.put("partitions", partitions);
@@ -166,6 +168,7 @@ public final class TokenizeJob {
       fs.delete(new Path(out, SPILL_DIR), true);
       return m;
     } finally {
+      source.close();
       if (previous == null) {
         spark.conf().unset(minPartitionsConf);
       } else {
