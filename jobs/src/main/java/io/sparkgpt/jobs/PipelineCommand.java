@@ -83,7 +83,7 @@ public final class PipelineCommand implements Callable<Integer> {
       description = "Local steps between averages (default: ${DEFAULT-VALUE}).")
   int averagingEvery;
 
-  @Option(names = "--prompt", defaultValue = "ROMEO:", paramLabel = "TEXT",
+  @Option(names = {"-p", "--prompt"}, defaultValue = "ROMEO:", paramLabel = "TEXT",
       description = "Prompt of the sample generation (default: ${DEFAULT-VALUE}).")
   String prompt;
 

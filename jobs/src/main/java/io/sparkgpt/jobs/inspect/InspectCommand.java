@@ -55,7 +55,7 @@ public final class InspectCommand implements Callable<Integer> {
           + "--tokenizer).")
   Path histogram;
 
-  @Option(names = "--tokenizer", paramLabel = "TOKENIZER",
+  @Option(names = {"-t", "--tokenizer"}, paramLabel = "SPEC",
       description = "Clean output: count tokens with this tokenizer (tokenizer.json, r50k_base, ...).")
   String tokenizer;
 
