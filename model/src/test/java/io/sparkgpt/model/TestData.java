@@ -1,7 +1,8 @@
 package io.sparkgpt.model;
 
-import io.sparkgpt.tokenizer.ByteLevelBpe;
 import io.sparkgpt.tokenizer.SplitPattern;
+import io.sparkgpt.tokenizer.Tokenizer;
+import io.sparkgpt.tokenizer.Tokenizers;
 import io.sparkgpt.tokenizer.dataset.DatasetFiles;
 import io.sparkgpt.tokenizer.dataset.DatasetWriter;
 import io.sparkgpt.tokenizer.dataset.Format;
@@ -24,12 +25,12 @@ final class TestData {
     }
 
     /** 256 single-byte tokens and {@code <|endoftext|>} = 256 (vocabulary 257). */
-    static ByteLevelBpe byteTokenizer() {
+    static Tokenizer byteTokenizer() {
         byte[][] tokens = new byte[256][];
         for (int i = 0; i < 256; i++) {
             tokens[i] = new byte[]{(byte) i};
         }
-        return ByteLevelBpe.fromRanks("bytes", SplitPattern.GPT2, tokens, Map.of("<|endoftext|>", 256));
+        return Tokenizers.fromRanks("bytes", SplitPattern.GPT2, tokens, Map.of("<|endoftext|>", 256));
     }
 
     /**
@@ -50,7 +51,7 @@ final class TestData {
      * tenth document in {@code val}, with the byte-level tokenizer, and returns its folder.
      */
     static Path byteDataset(Path dir, String text, int seqLen, int docChars) throws IOException {
-        ByteLevelBpe tok = byteTokenizer();
+        Tokenizer tok = byteTokenizer();
         DatasetFiles files = DatasetFiles.local(dir);
         Manifest.TokenizerInfo info = DatasetWriter.writeTokenizer(files, tok, "bytes");
         Layout layout = Layout.of(Format.NATIVE, tok, seqLen, info.sha256(), "model-test");
