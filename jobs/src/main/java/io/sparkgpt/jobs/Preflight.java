@@ -15,7 +15,8 @@ public final class Preflight {
    * The inputs and outputs of one command, checked to be apart: an output that equals or contains an input would
    * be deleted by --overwrite (or replaced by the job), and one inside an input directory would be read back as
    * input by the next run. Every command that reads inputs and writes an output calls {@link #check} (through
-   * {@code Inputs.preflight} for input files) before it deletes or writes anything. Paths are compared fully qualified, with symbolic links of local paths resolved.
+   * {@code Inputs.preflight} for input files) before it deletes or writes anything. Paths are compared fully
+   * qualified, with symbolic links of local paths resolved.
    */
   public static final class Paths {
     private record Named(String flag, String path, String canonical) {}

@@ -1,5 +1,6 @@
 package io.sparkgpt.model;
 
+import io.sparkgpt.tokenizer.Corpus;
 import io.sparkgpt.tokenizer.SplitPattern;
 import io.sparkgpt.tokenizer.Tokenizer;
 import io.sparkgpt.tokenizer.Tokenizers;
@@ -34,19 +35,6 @@ final class TestData {
     }
 
     /**
-     * The test corpus: {@code testdata/corpus} in the checkout (prefixes of the shared development corpus), or the
-     * folder given by {@code -Dsparkgpt.corpus}. Missing, it fails the test: the suite must not silently check less.
-     */
-    static Path corpus() {
-        Path p = Path.of(System.getProperty("sparkgpt.corpus", "../testdata/corpus")).toAbsolutePath().normalize();
-        if (!Files.isDirectory(p.resolve("prose_en"))) {
-            throw new IllegalStateException("test corpus not found at " + p
-                    + " (it is testdata/corpus in the checkout; -Dsparkgpt.corpus=DIR names another)");
-        }
-        return p;
-    }
-
-    /**
      * Writes a native dataset of {@code text} cut into documents of about {@code docChars} characters, every
      * tenth document in {@code val}, with the byte-level tokenizer, and returns its folder.
      */
@@ -74,7 +62,7 @@ final class TestData {
 
     /** The first {@code maxChars} characters of tinyshakespeare. */
     static String shakespeare(int maxChars) throws IOException {
-        String s = Files.readString(corpus().resolve("prose_en/tinyshakespeare.txt"), StandardCharsets.UTF_8);
+        String s = Files.readString(Corpus.dir().resolve("prose_en/tinyshakespeare.txt"), StandardCharsets.UTF_8);
         return s.substring(0, Math.min(maxChars, s.length()));
     }
 

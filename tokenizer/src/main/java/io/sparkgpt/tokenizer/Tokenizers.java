@@ -112,14 +112,16 @@ public final class Tokenizers {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
         }
-        throw new IllegalArgumentException("unknown tokenizer file '" + file + "': expected .json, .model or .tiktoken");
+        throw new IllegalArgumentException("unknown tokenizer file '" + file
+                + "': expected .json, .model or .tiktoken");
     }
 
     /**
      * A byte-level BPE from its token byte strings in rank order (id = rank, as in a tiktoken file), the split
      * pattern, and special tokens with their ids.
      */
-    public static Tokenizer fromRanks(String name, SplitPattern pattern, byte[][] tokens, Map<String, Integer> specials) {
+    public static Tokenizer fromRanks(String name, SplitPattern pattern, byte[][] tokens,
+                                      Map<String, Integer> specials) {
         return ByteLevelBpe.fromRanks(name, pattern, tokens, specials);
     }
 

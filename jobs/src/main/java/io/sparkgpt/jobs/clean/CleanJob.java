@@ -211,8 +211,9 @@ public final class CleanJob {
               + " overlapping n-grams of " + String.join(", ", o.ngramsPerBenchmark.keySet()),
           o.removed, null, scalaMap(d.metadata()), o.benchmark, o.ngram);
     }
-    return RowFactory.create(d.id(), d.source(), d.status().name().toLowerCase(Locale.ROOT), Steps.NAMES.get(d.droppedAt()), d.rule(), d.reason(),
-        d.text(), d.raw() == null ? null : Base64.getEncoder().encodeToString(d.raw()),
+    return RowFactory.create(d.id(), d.source(), d.status().name().toLowerCase(Locale.ROOT),
+        Steps.NAMES.get(d.droppedAt()), d.rule(), d.reason(), d.text(),
+        d.raw() == null ? null : Base64.getEncoder().encodeToString(d.raw()),
         scalaMap(d.metadata()), o == null ? null : o.benchmark, o == null ? null : o.ngram);
   }
 

@@ -72,7 +72,8 @@ class LineDecoderTest {
     assertEquals("a\ud83d\ude00b", decode("{\"text\": \"a\\ud83d\\ude00b\"}").text, "an escaped pair");
     assertEquals("\\uD800 at char 5 (line at offset 40)", decode("{\"text\": \"lone \\ud800\"}").detail());
     assertEquals("\\uDE00 at char 1 (line at offset 40)", decode("{\"text\": \"a\\ude00\\ud83d\"}").detail());
-    assertEquals("\\uD83D at char 2 (line at offset 40)", decode("{\"text\": \"ab\\ud83d\"}").detail(), "cut at the end");
+    assertEquals("\\uD83D at char 2 (line at offset 40)", decode("{\"text\": \"ab\\ud83d\"}").detail(),
+        "cut at the end");
   }
 
   @Test

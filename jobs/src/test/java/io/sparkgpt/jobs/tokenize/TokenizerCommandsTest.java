@@ -29,7 +29,7 @@ class TokenizerCommandsTest {
   Path tmp;
 
   static Path corpus() {
-    return io.sparkgpt.jobs.TestCorpus.dir();
+    return io.sparkgpt.tokenizer.Corpus.dir();
   }
 
   /** Documents as JSONL lines: English and Chinese prose and Python code from the test corpus. */
