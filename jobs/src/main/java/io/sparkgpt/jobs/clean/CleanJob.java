@@ -129,7 +129,7 @@ public final class CleanJob {
       }
       if (rejectedTmp != null) {
         // Cut documents are kept and also listed, with what was cut out of them.
-        JavaRDD<Doc> listed = docs.filter(d -> !d.kept() || d.overlap() != null && d.overlap().cut);
+        JavaRDD<Doc> listed = docs.filter(d -> !d.kept() || d.overlap() != null && d.overlap().cut());
         spark.createDataFrame(listed.map(CleanJob::rejectedRow), REJECTED_SCHEMA)
             .write().mode(SaveMode.Overwrite).json(rejectedTmp);
       }
@@ -207,14 +207,14 @@ public final class CleanJob {
     Doc.Overlap o = d.overlap();
     if (d.kept()) {
       return RowFactory.create(d.id(), d.source(), "cut", Steps.DECONTAMINATE, "benchmark_overlap",
-          "cut " + o.ngramsPerBenchmark.values().stream().mapToInt(Integer::intValue).sum()
-              + " overlapping n-grams of " + String.join(", ", o.ngramsPerBenchmark.keySet()),
-          o.removed, null, scalaMap(d.metadata()), o.benchmark, o.ngram);
+          "cut " + o.ngramsPerBenchmark().values().stream().mapToInt(Integer::intValue).sum()
+              + " overlapping n-grams of " + String.join(", ", o.ngramsPerBenchmark().keySet()),
+          o.removed(), null, scalaMap(d.metadata()), o.benchmark(), o.ngram());
     }
     return RowFactory.create(d.id(), d.source(), d.status().name().toLowerCase(Locale.ROOT),
         Steps.NAMES.get(d.droppedAt()), d.rule(), d.reason(), d.text(),
         d.raw() == null ? null : Base64.getEncoder().encodeToString(d.raw()),
-        scalaMap(d.metadata()), o == null ? null : o.benchmark, o == null ? null : o.ngram);
+        scalaMap(d.metadata()), o == null ? null : o.benchmark(), o == null ? null : o.ngram());
   }
 
   /** Spark's Row encoder takes Scala maps only. */

@@ -68,9 +68,9 @@ public final class CleanReport {
         reasons.merge(Steps.NAMES.get(d.droppedAt()) + "/" + d.rule(), 1L, Long::sum);
       }
       if (d.overlap() != null) {
-        d.overlap().ngramsPerBenchmark.forEach((b, n) -> {
+        d.overlap().ngramsPerBenchmark().forEach((b, n) -> {
           long[] a = benchmarks.computeIfAbsent(b, k -> new long[3]);
-          a[d.overlap().cut ? 1 : 0]++;
+          a[d.overlap().cut() ? 1 : 0]++;
           a[2] += n;
         });
       }

@@ -237,14 +237,11 @@ public final class Decontamination implements Serializable {
     if (at.isEmpty()) {
       return doc; // a hash collision or a Bloom false positive
     }
-    Doc.Overlap o = new Doc.Overlap();
-    o.benchmark = first;
-    o.ngram = w.original(doc.text(), at.get(0), n);
-    o.ngramsPerBenchmark = perBenchmark;
+    Doc.Overlap o = new Doc.Overlap(first, w.original(doc.text(), at.get(0), n), perBenchmark);
     doc.overlapFound(o);
     int step = Steps.index(Steps.DECONTAMINATE);
     String what = at.size() + " " + n + "-gram" + (at.size() == 1 ? "" : "s") + " of " + String.join(", ",
-        perBenchmark.keySet()) + ", first: \"" + o.ngram + "\"";
+        perBenchmark.keySet()) + ", first: \"" + o.ngram() + "\"";
     if (!config.action().equals("cut")) {
       doc.reject(step, "benchmark_overlap", what);
       return doc;
@@ -278,12 +275,11 @@ public final class Decontamination implements Serializable {
       pos = cutTo;
     }
     appendPiece(kept, doc.text().substring(pos), "\n\n");
-    o.removed = removed.toString();
     if (Words.split(kept.toString(), config.cjkAware()).count == 0) {
       doc.reject(step, "benchmark_overlap", "nothing left after cutting " + what);
       return doc;
     }
-    o.cut = true;
+    o.cutOut(removed.toString());
     doc.replaceText(kept.toString());
     long bytes = Utf8.length(doc.text());
     for (int k = step + 1; k <= Steps.NAMES.size(); k++) {

@@ -56,14 +56,53 @@ public final class Doc implements Serializable {
 
   /** What decontamination found (a class, not a record: Spark's Kryo serializer cannot build records). */
   public static final class Overlap implements Serializable {
-    /** The benchmark of the first overlapping n-gram, and that n-gram as written in the document. */
-    public String benchmark;
-    public String ngram;
-    /** Overlapping n-gram positions per benchmark (an n-gram found in two benchmarks counts for both). */
-    public TreeMap<String, Integer> ngramsPerBenchmark;
-    /** Whether the document was kept with the overlapping spans cut out, and the text removed. */
-    public boolean cut;
-    public String removed;
+    private String benchmark;
+    private String ngram;
+    private TreeMap<String, Integer> ngramsPerBenchmark;
+    private boolean cut;
+    private String removed;
+
+    private Overlap() {}
+
+    /**
+     * @param benchmark the benchmark of the first overlapping n-gram
+     * @param ngram that n-gram as written in the document
+     * @param ngramsPerBenchmark overlapping n-gram positions per benchmark (an n-gram found in two benchmarks
+     *     counts for both)
+     */
+    public Overlap(String benchmark, String ngram, TreeMap<String, Integer> ngramsPerBenchmark) {
+      this.benchmark = benchmark;
+      this.ngram = ngram;
+      this.ngramsPerBenchmark = ngramsPerBenchmark;
+    }
+
+    public String benchmark() {
+      return benchmark;
+    }
+
+    public String ngram() {
+      return ngram;
+    }
+
+    public SortedMap<String, Integer> ngramsPerBenchmark() {
+      return Collections.unmodifiableSortedMap(ngramsPerBenchmark);
+    }
+
+    /** Whether the document was kept with the overlapping spans cut out. */
+    public boolean cut() {
+      return cut;
+    }
+
+    /** The text cut out, or null. */
+    public String removed() {
+      return removed;
+    }
+
+    /** The document is kept with the overlapping spans, {@code removedText}, cut out. */
+    public void cutOut(String removedText) {
+      this.cut = true;
+      this.removed = removedText;
+    }
   }
 
   /** For Spark's serializers. */
