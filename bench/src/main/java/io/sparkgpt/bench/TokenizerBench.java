@@ -6,9 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.knuddels.jtokkit.Encodings;
 import com.knuddels.jtokkit.api.EncodingType;
 import com.knuddels.jtokkit.api.IntArrayList;
-import io.sparkgpt.tokenizer.ByteLevelBpe;
-import io.sparkgpt.tokenizer.HfTokenizerJson;
 import io.sparkgpt.tokenizer.IntArray;
+import io.sparkgpt.tokenizer.Tokenizer;
 import io.sparkgpt.tokenizer.Tokenizers;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -48,11 +47,11 @@ public final class TokenizerBench {
     System.out.println("|---|---|---|---|---|---|");
     Path tmp = Files.createTempDirectory("tokbench");
     for (String name : List.of("r50k_base", "cl100k_base")) {
-      ByteLevelBpe ours = (ByteLevelBpe) Tokenizers.load(name);
+      Tokenizer ours = Tokenizers.load(name);
       var jtokkit = Encodings.newDefaultEncodingRegistry()
           .getEncoding(name.equals("r50k_base") ? EncodingType.R50K_BASE : EncodingType.CL100K_BASE);
       Path json = tmp.resolve(name + ".json");
-      HfTokenizerJson.save(ours, json);
+      Tokenizers.saveJson(ours, json);
       try (HuggingFaceTokenizer hf = HuggingFaceTokenizer.builder().optTokenizerPath(json)
           .optAddSpecialTokens(false).optTruncation(false).build()) {
         ThreadLocal<IntArray> buf = ThreadLocal.withInitial(() -> new IntArray(1 << 16));

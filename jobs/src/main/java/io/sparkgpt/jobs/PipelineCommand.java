@@ -7,8 +7,8 @@ import io.sparkgpt.cluster.SparkRuntime;
 import io.sparkgpt.jobs.clean.CleanConfig;
 import io.sparkgpt.jobs.clean.CleanJob;
 import io.sparkgpt.jobs.clean.CleanReport;
-import io.sparkgpt.jobs.clean.DocReader;
-import io.sparkgpt.jobs.clean.Inputs;
+import io.sparkgpt.jobs.input.DocReader;
+import io.sparkgpt.jobs.input.Inputs;
 import io.sparkgpt.jobs.tokenize.TokenizeJob;
 import io.sparkgpt.jobs.tokenize.TrainTokenizerJob;
 import io.sparkgpt.jobs.train.DataSpec;
@@ -104,7 +104,7 @@ public final class PipelineCommand implements Callable<Integer> {
     DataSpec spec = DataSpec.parse("--input", String.join(",", inputs));
     DataSpec mix = spec.mixture() ? spec : null;
     List<String> raw = mix != null ? mix.locations() : inputs;
-    Preflight.check(raw, null, true, "--work-dir", work.toString()); // resumes: an existing work dir is fine
+    Inputs.preflight(raw, null, true, "--work-dir", work.toString()); // resumes: an existing work dir is fine
     if (overwrite && Files.exists(work)) {
       try (Stream<Path> files = Files.walk(work)) {
         files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

@@ -1,6 +1,5 @@
 package io.sparkgpt.jobs;
 
-import io.sparkgpt.jobs.clean.Inputs;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,34 +12,11 @@ public final class Preflight {
   private Preflight() {}
 
   /**
-   * @param flagsAndPaths pairs of (flag, path) for every output the job will write; null paths are ignored
-   * @throws UserError when an input is missing, an output exists without --overwrite, or an output overlaps an
-   *     input ({@link Paths#check})
-   */
-  public static void check(List<String> inputs, Inputs.Format format, boolean overwrite, String... flagsAndPaths)
-      throws IOException {
-    Configuration conf = new Configuration();
-    Paths paths = new Paths().inputs("--input", inputs);
-    for (Inputs.InputFile f : Inputs.expand(conf, inputs, format)) {
-      paths.input("--input", f.path());
-    }
-    Outputs outputs = new Outputs(conf, overwrite);
-    for (int i = 0; i + 1 < flagsAndPaths.length; i += 2) {
-      paths.output(flagsAndPaths[i], flagsAndPaths[i + 1]);
-    }
-    paths.check();
-    for (int i = 0; i + 1 < flagsAndPaths.length; i += 2) {
-      if (flagsAndPaths[i + 1] != null) {
-        outputs.checkWritable(flagsAndPaths[i + 1], flagsAndPaths[i]);
-      }
-    }
-  }
-
-  /**
    * The inputs and outputs of one command, checked to be apart: an output that equals or contains an input would
    * be deleted by --overwrite (or replaced by the job), and one inside an input directory would be read back as
-   * input by the next run. Every command that reads inputs and writes an output calls {@link #check} before it
-   * deletes or writes anything. Paths are compared fully qualified, with symbolic links of local paths resolved.
+   * input by the next run. Every command that reads inputs and writes an output calls {@link #check} (through
+   * {@code Inputs.preflight} for input files) before it deletes or writes anything. Paths are compared fully
+   * qualified, with symbolic links of local paths resolved.
    */
   public static final class Paths {
     private record Named(String flag, String path, String canonical) {}

@@ -4,7 +4,6 @@ import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import io.sparkgpt.jobs.clean.Utf8;
 import java.nio.charset.StandardCharsets;
 
 /**

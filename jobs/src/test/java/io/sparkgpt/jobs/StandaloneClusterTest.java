@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkgpt.model.Checkpoint;
+import io.sparkgpt.tokenizer.Corpus;
 import io.sparkgpt.tokenizer.dataset.Manifest;
 import io.sparkgpt.tokenizer.dataset.TokenDataset;
 import java.io.IOException;
@@ -107,7 +108,7 @@ class StandaloneClusterTest {
   @Test
   @Order(1)
   void jobsRunOnTheClusterAndSurviveALostWorker() throws Exception {
-    Path corpus = TestCorpus.dir();
+    Path corpus = Corpus.dir();
     String input = Path.of("..", "sample").toAbsolutePath().normalize() + ","
         + corpus.resolve("code").toAbsolutePath().normalize();
     Path reference = tmp.resolve("embedded");
@@ -187,7 +188,7 @@ class StandaloneClusterTest {
   @Test
   @Order(2)
   void pretrainOnGpuScheduledExecutorsSurvivesALostWorker() throws Exception {
-    Path corpus = TestCorpus.dir();
+    Path corpus = Corpus.dir();
     String text = corpus.resolve("prose_en/tinyshakespeare.txt").toString();
     Path tok = tmp.resolve("tokenizer.json");
     Cli.Result t = Cli.run("train-tokenizer", "--master", "local[2]", "-i", text, "--doc-split", "blank-line", "-o",

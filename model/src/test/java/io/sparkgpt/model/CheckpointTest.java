@@ -1,7 +1,7 @@
 package io.sparkgpt.model;
 
-import io.sparkgpt.tokenizer.HfTokenizerJson;
 import io.sparkgpt.tokenizer.Tokenizer;
+import io.sparkgpt.tokenizer.Tokenizers;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -107,7 +107,7 @@ class CheckpointTest {
         Batch batch = Batch.of(TestData.randomTokens(2, 16, cfg.vocabSize(), 1));
         runner.step(params, opt, List.of(batch), 0);
         Path tokFile = tmp.resolve("tokenizer.json");
-        HfTokenizerJson.save(TestData.byteTokenizer(), tokFile);
+        Tokenizers.saveJson(TestData.byteTokenizer(), tokFile);
         Checkpoint.TrainingState ts = new Checkpoint.TrainingState(1, 1e-3, 2, 32, 0, 3, 4, 5.5, Map.of("a", 1));
         Path dir = tmp.resolve("run/checkpoint");
         Checkpoint.save(dir, cfg, params, opt, ts, tokFile);
@@ -178,7 +178,7 @@ class CheckpointTest {
         GptConfig cfg = TestData.micro(257, 32, "float32");
         Map<String, INDArray> params = GptModel.initParams(cfg, 9);
         Path tokFile = tmp.resolve("tokenizer.json");
-        HfTokenizerJson.save(TestData.byteTokenizer(), tokFile);
+        Tokenizers.saveJson(TestData.byteTokenizer(), tokFile);
         Path dir = tmp.resolve("gen");
         Checkpoint.save(dir, cfg, params, null, null, tokFile);
         Checkpoint c = Checkpoint.load(dir, false);

@@ -1,5 +1,6 @@
 package io.sparkgpt.model;
 
+import io.sparkgpt.tokenizer.Corpus;
 import io.sparkgpt.tokenizer.dataset.Mixture;
 import io.sparkgpt.tokenizer.dataset.SampleOrder;
 import io.sparkgpt.tokenizer.dataset.SampleReader;
@@ -38,7 +39,7 @@ public final class MixtureBench {
         int seqLen = Integer.parseInt(a.getOrDefault("--seq-len", "256"));
         int steps = Integer.parseInt(a.getOrDefault("--steps", "3"));
         Path tmp = Files.createTempDirectory("mixture-bench");
-        Path corpus = TestData.corpus();
+        Path corpus = Corpus.dir();
         String[] files = {"prose_en/tinyshakespeare.txt", "prose_en/wikitext-2-raw-v1.test.txt", "zh/fortunes-zh-tang300.txt"};
         List<TokenDataset> sets = new ArrayList<>();
         for (int s = 0; s < files.length; s++) {

@@ -1,7 +1,9 @@
 package io.sparkgpt.model;
 
-import io.sparkgpt.tokenizer.ByteLevelBpe;
+import io.sparkgpt.tokenizer.Corpus;
 import io.sparkgpt.tokenizer.SplitPattern;
+import io.sparkgpt.tokenizer.Tokenizer;
+import io.sparkgpt.tokenizer.Tokenizers;
 import io.sparkgpt.tokenizer.dataset.DatasetFiles;
 import io.sparkgpt.tokenizer.dataset.DatasetWriter;
 import io.sparkgpt.tokenizer.dataset.Format;
@@ -24,25 +26,12 @@ final class TestData {
     }
 
     /** 256 single-byte tokens and {@code <|endoftext|>} = 256 (vocabulary 257). */
-    static ByteLevelBpe byteTokenizer() {
+    static Tokenizer byteTokenizer() {
         byte[][] tokens = new byte[256][];
         for (int i = 0; i < 256; i++) {
             tokens[i] = new byte[]{(byte) i};
         }
-        return ByteLevelBpe.fromRanks("bytes", SplitPattern.GPT2, tokens, Map.of("<|endoftext|>", 256));
-    }
-
-    /**
-     * The test corpus: {@code testdata/corpus} in the checkout (prefixes of the shared development corpus), or the
-     * folder given by {@code -Dsparkgpt.corpus}. Missing, it fails the test: the suite must not silently check less.
-     */
-    static Path corpus() {
-        Path p = Path.of(System.getProperty("sparkgpt.corpus", "../testdata/corpus")).toAbsolutePath().normalize();
-        if (!Files.isDirectory(p.resolve("prose_en"))) {
-            throw new IllegalStateException("test corpus not found at " + p
-                    + " (it is testdata/corpus in the checkout; -Dsparkgpt.corpus=DIR names another)");
-        }
-        return p;
+        return Tokenizers.fromRanks("bytes", SplitPattern.GPT2, tokens, Map.of("<|endoftext|>", 256));
     }
 
     /**
@@ -50,7 +39,7 @@ final class TestData {
      * tenth document in {@code val}, with the byte-level tokenizer, and returns its folder.
      */
     static Path byteDataset(Path dir, String text, int seqLen, int docChars) throws IOException {
-        ByteLevelBpe tok = byteTokenizer();
+        Tokenizer tok = byteTokenizer();
         DatasetFiles files = DatasetFiles.local(dir);
         Manifest.TokenizerInfo info = DatasetWriter.writeTokenizer(files, tok, "bytes");
         Layout layout = Layout.of(Format.NATIVE, tok, seqLen, info.sha256(), "model-test");
@@ -73,7 +62,7 @@ final class TestData {
 
     /** The first {@code maxChars} characters of tinyshakespeare. */
     static String shakespeare(int maxChars) throws IOException {
-        String s = Files.readString(corpus().resolve("prose_en/tinyshakespeare.txt"), StandardCharsets.UTF_8);
+        String s = Files.readString(Corpus.dir().resolve("prose_en/tinyshakespeare.txt"), StandardCharsets.UTF_8);
         return s.substring(0, Math.min(maxChars, s.length()));
     }
 

@@ -87,7 +87,11 @@ public final class BpeTrainer {
     }
 
     /** Trains on pre-token text to count (as from {@link PreTokenCounter#counts()}). */
-    public ByteLevelBpe train(Map<String, Long> preTokenCounts) {
+    public Tokenizer train(Map<String, Long> preTokenCounts) {
+        return trainBpe(preTokenCounts);
+    }
+
+    ByteLevelBpe trainBpe(Map<String, Long> preTokenCounts) {
         byte[][] words = new byte[preTokenCounts.size()][];
         long[] counts = new long[words.length];
         int n = 0;
@@ -95,11 +99,11 @@ public final class BpeTrainer {
             words[n] = ByteLevelBpe.utf8(e.getKey());
             counts[n++] = e.getValue();
         }
-        return train(words, counts);
+        return trainBpe(words, counts);
     }
 
     /** Trains on pre-tokens given as UTF-8 bytes (each distinct) with their counts. */
-    public ByteLevelBpe train(byte[][] preTokens, long[] counts) {
+    ByteLevelBpe trainBpe(byte[][] preTokens, long[] counts) {
         int specials = specialTokens.size();
         if (vocabSize < 256 + specials) {
             throw new IllegalArgumentException("vocabulary size " + vocabSize + " is below 256 bytes + " + specials + " special tokens");

@@ -24,7 +24,7 @@ import java.util.Set;
  *
  * <p>Immutable and thread-safe; per-thread scratch buffers make encoding allocation-free apart from the output.
  */
-public final class ByteLevelBpe implements Tokenizer {
+final class ByteLevelBpe implements Tokenizer {
     private static final int NO_RANK = Integer.MAX_VALUE;
     /** Pieces longer than this use the O(n log n) heap merge instead of the O(n^2) scan. */
     private static final int DEFAULT_SMALL_PIECE = 256;

@@ -27,7 +27,7 @@ import java.util.Map;
  * (a normalizer, dropout, byte fallback, subword prefixes, a prefix space, another regex) is rejected rather
  * than ignored. Post-processors are ignored: our {@code encode} never adds special tokens by itself.
  */
-public final class HfTokenizerJson {
+final class HfTokenizerJson {
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private HfTokenizerJson() {

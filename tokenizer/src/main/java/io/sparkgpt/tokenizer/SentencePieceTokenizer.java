@@ -23,7 +23,7 @@ import java.util.Set;
  * SentencePiece and are always matched by it. Sharing between threads relies on the C++ processor's const
  * (thread-safe) Encode/Decode; {@link #close()} frees the native model.
  */
-public final class SentencePieceTokenizer implements Tokenizer {
+final class SentencePieceTokenizer implements Tokenizer {
     private static final int CONTROL = 3;
 
     private final String name;

@@ -12,7 +12,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /** The tiktoken rank file format: one line {@code base64(token bytes) SPACE rank} per token. */
-public final class TiktokenFile {
+final class TiktokenFile {
     /** Far above any real vocabulary; keeps a corrupt rank from allocating gigabytes. */
     static final int MAX_RANK = 1 << 24;
 

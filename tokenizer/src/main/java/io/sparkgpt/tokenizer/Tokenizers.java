@@ -1,14 +1,19 @@
 package io.sparkgpt.tokenizer;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 
-/** Loading tokenizers by name or path. */
+/**
+ * The way to a {@link Tokenizer}: bundled encodings by name, files by path or bytes, a rank table, and the
+ * tokenizer.json form of a byte-level BPE. The implementations behind it are package-private.
+ */
 public final class Tokenizers {
     private Tokenizers() {
     }
@@ -29,12 +34,12 @@ public final class Tokenizers {
     }
 
     /** GPT-2's encoding (tiktoken {@code r50k_base}), from the bundled rank file. */
-    public static ByteLevelBpe r50kBase() {
+    public static Tokenizer r50kBase() {
         return R50k.INSTANCE;
     }
 
     /** tiktoken {@code cl100k_base}, from the bundled rank file. */
-    public static ByteLevelBpe cl100kBase() {
+    public static Tokenizer cl100kBase() {
         return Cl100k.INSTANCE;
     }
 
@@ -82,6 +87,62 @@ public final class Tokenizers {
             throw new UncheckedIOException("cannot read " + spec + ": " + e.getMessage(), e);
         } catch (IllegalArgumentException e) {
             throw e.getMessage().startsWith(spec) ? e : new IllegalArgumentException(spec + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Loads a tokenizer from the bytes of a file named {@code file}: a HuggingFace {@code tokenizer.json}
+     * ({@code .json}), a SentencePiece model ({@code .model}) or a tiktoken rank file ({@code .tiktoken}, named as
+     * in {@link #load(String)}). The tokenizer's name is {@code file}.
+     *
+     * @throws IllegalArgumentException for another extension or a malformed file
+     */
+    public static Tokenizer load(String file, byte[] content) {
+        String lower = file.toLowerCase(Locale.ROOT);
+        try {
+            if (lower.endsWith(".json")) {
+                return HfTokenizerJson.load(new ByteArrayInputStream(content), file);
+            }
+            if (lower.endsWith(".model")) {
+                return SentencePieceTokenizer.load(content, file);
+            }
+            if (lower.endsWith(".tiktoken")) {
+                return fromRankFile(lower, TiktokenFile.read(new ByteArrayInputStream(content), file));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        throw new IllegalArgumentException("unknown tokenizer file '" + file
+                + "': expected .json, .model or .tiktoken");
+    }
+
+    /**
+     * A byte-level BPE from its token byte strings in rank order (id = rank, as in a tiktoken file), the split
+     * pattern, and special tokens with their ids.
+     */
+    public static Tokenizer fromRanks(String name, SplitPattern pattern, byte[][] tokens,
+                                      Map<String, Integer> specials) {
+        return ByteLevelBpe.fromRanks(name, pattern, tokens, specials);
+    }
+
+    /**
+     * Writes {@code tokenizer} as a HuggingFace {@code tokenizer.json} that loads with the same ids, in a canonical
+     * form (the same tokenizer gives the same bytes).
+     *
+     * @throws IllegalArgumentException if it is not a byte-level BPE (a SentencePiece model has no such form)
+     */
+    public static void saveJson(Tokenizer tokenizer, OutputStream out) throws IOException {
+        if (!(tokenizer instanceof ByteLevelBpe bpe)) {
+            throw new IllegalArgumentException("tokenizer '" + tokenizer.name() + "' is not a byte-level BPE and has no"
+                    + " tokenizer.json form");
+        }
+        HfTokenizerJson.save(bpe, out);
+    }
+
+    /** {@link #saveJson(Tokenizer, OutputStream)} to a file. */
+    public static void saveJson(Tokenizer tokenizer, Path path) throws IOException {
+        try (OutputStream out = Files.newOutputStream(path)) {
+            saveJson(tokenizer, out);
         }
     }
 

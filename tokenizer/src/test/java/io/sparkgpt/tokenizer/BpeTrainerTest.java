@@ -39,17 +39,17 @@ class BpeTrainerTest {
     @Test
     void handCheckedMerges() {
         Map<String, Long> counts = Map.of("hug", 10L, "pug", 5L, "pun", 12L, "bun", 4L, "hugs", 5L);
-        ByteLevelBpe bpe = new BpeTrainer().vocabSize(1000).minFrequency(1).train(counts);
+        ByteLevelBpe bpe = new BpeTrainer().vocabSize(1000).minFrequency(1).trainBpe(counts);
         assertEquals(List.of("u+g", "u+n", "h+ug", "p+un", "p+ug", "hug+s", "b+un"), mergeStrings(bpe));
         assertEquals(256 + 7 + 1, bpe.vocabSize());
         assertEquals(263, bpe.endOfTextId());
         assertArrayEquals(new int[]{261, 262, 259, 260}, bpe.encode("hugsbunpunpug"));
 
-        ByteLevelBpe frequent = new BpeTrainer().vocabSize(1000).minFrequency(5).specialTokens(List.of()).train(counts);
+        ByteLevelBpe frequent = new BpeTrainer().vocabSize(1000).minFrequency(5).specialTokens(List.of()).trainBpe(counts);
         assertEquals(List.of("u+g", "u+n", "h+ug", "p+un", "p+ug", "hug+s"), mergeStrings(frequent));
         assertEquals(-1, frequent.endOfTextId());
 
-        ByteLevelBpe small = new BpeTrainer().vocabSize(256 + 3 + 1).minFrequency(1).train(counts);
+        ByteLevelBpe small = new BpeTrainer().vocabSize(256 + 3 + 1).minFrequency(1).trainBpe(counts);
         assertEquals(List.of("u+g", "u+n", "h+ug"), mergeStrings(small));
         assertEquals(260, small.vocabSize());
     }
@@ -61,7 +61,7 @@ class BpeTrainerTest {
     @Test
     void overlappingPairsAreCountedExactly() {
         ByteLevelBpe bpe = new BpeTrainer().vocabSize(1000).minFrequency(1).specialTokens(List.of())
-                .train(Map.of("aaaaa", 3L));
+                .trainBpe(Map.of("aaaaa", 3L));
         assertEquals(List.of("a+a", "aa+a", "aa+aaa"), mergeStrings(bpe));
     }
 
@@ -74,7 +74,7 @@ class BpeTrainerTest {
         text.append(Corpus.documents().get("zh/fortunes-zh-tang300.txt").get(0), 0, 20_000);
         Map<String, Long> counts = PreTokenCounter.count(text, SplitPattern.GPT2);
         int merges = 600;
-        ByteLevelBpe bpe = new BpeTrainer().vocabSize(256 + merges).specialTokens(List.of()).train(counts);
+        ByteLevelBpe bpe = new BpeTrainer().vocabSize(256 + merges).specialTokens(List.of()).trainBpe(counts);
         assertEquals(naiveMerges(counts, merges, 2), mergeStrings(bpe));
     }
 
@@ -157,7 +157,7 @@ class BpeTrainerTest {
             Collections.shuffle(keys, new Random(seed));
             Map<String, Long> shuffled = new LinkedHashMap<>();
             keys.forEach(k -> shuffled.put(k, counts.get(k)));
-            ByteLevelBpe bpe = new BpeTrainer().vocabSize(3000).pattern(SplitPattern.CL100K).train(shuffled);
+            ByteLevelBpe bpe = new BpeTrainer().vocabSize(3000).pattern(SplitPattern.CL100K).trainBpe(shuffled);
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             HfTokenizerJson.save(bpe, out);
             if (first == null) {
@@ -184,7 +184,7 @@ class BpeTrainerTest {
                 pruned[0] = kept;
                 pruned[1] = dropped;
             }
-        }).train(counts);
+        }).trainBpe(counts);
         assertEquals(cap, pruned[0]);
         assertEquals(counts.size() - cap, pruned[1]);
         List<Map.Entry<String, Long>> sorted = new ArrayList<>(counts.entrySet());
@@ -193,7 +193,7 @@ class BpeTrainerTest {
                 : Long.compare(y.getValue(), x.getValue()));
         Map<String, Long> top = new HashMap<>();
         sorted.subList(0, cap).forEach(e -> top.put(e.getKey(), e.getValue()));
-        assertEquals(mergeStrings(new BpeTrainer().vocabSize(1500).train(top)), mergeStrings(capped));
+        assertEquals(mergeStrings(new BpeTrainer().vocabSize(1500).trainBpe(top)), mergeStrings(capped));
     }
 
     @Test

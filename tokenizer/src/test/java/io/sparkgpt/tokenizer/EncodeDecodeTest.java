@@ -21,7 +21,7 @@ class EncodeDecodeTest {
 
     @Test
     void invalidIdsFailWithAClearMessage() {
-        ByteLevelBpe cl = Tokenizers.cl100kBase();
+        ByteLevelBpe cl = (ByteLevelBpe) Tokenizers.cl100kBase();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> cl.decode(new int[]{1, 100265}));
         assertEquals("invalid token id 100265 for cl100k_base (vocabulary size 100277)", e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> cl.decode(new int[]{-1}));
@@ -61,7 +61,7 @@ class EncodeDecodeTest {
 
     @Test
     void bulkEncodeAppendsIntoAReusedBuffer() {
-        ByteLevelBpe bpe = Tokenizers.r50kBase();
+        ByteLevelBpe bpe = (ByteLevelBpe) Tokenizers.r50kBase();
         IntArray out = new IntArray(4);
         List<String> docs = Corpus.documents().get("sft/gsm8k_test.jsonl");
         int[] previousArray = null;
@@ -81,7 +81,7 @@ class EncodeDecodeTest {
 
     @Test
     void oneInstanceSharedByManyThreads() throws Exception {
-        ByteLevelBpe bpe = Tokenizers.cl100kBase();
+        ByteLevelBpe bpe = (ByteLevelBpe) Tokenizers.cl100kBase();
         List<String> docs = new ArrayList<>(Corpus.documents().get("code/python3.11-stdlib.jsonl"));
         docs.addAll(Corpus.documents().get("sft/belle_eval_set_zh.jsonl"));
         docs.addAll(Adversarial.strings());

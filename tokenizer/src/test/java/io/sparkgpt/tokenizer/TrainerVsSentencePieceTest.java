@@ -40,7 +40,7 @@ class TrainerVsSentencePieceTest {
         for (String line : train) {
             counter.add(line);
         }
-        ByteLevelBpe ours = new BpeTrainer().vocabSize(vocab).train(counter.counts());
+        ByteLevelBpe ours = new BpeTrainer().vocabSize(vocab).trainBpe(counter.counts());
         double oursSeconds = (System.nanoTime() - t0) / 1e9;
 
         long t1 = System.nanoTime();

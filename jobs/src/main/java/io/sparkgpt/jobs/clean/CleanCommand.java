@@ -2,10 +2,10 @@ package io.sparkgpt.jobs.clean;
 
 import io.sparkgpt.cluster.Progress;
 import io.sparkgpt.cluster.SparkRuntime;
-import io.sparkgpt.jobs.InputOptions;
-import io.sparkgpt.jobs.Preflight;
+import io.sparkgpt.jobs.input.InputOptions;
 import io.sparkgpt.jobs.SparkOptions;
 import io.sparkgpt.jobs.UserError;
+import io.sparkgpt.jobs.input.Inputs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -102,7 +102,7 @@ public final class CleanCommand implements Callable<Integer> {
       System.out.println(cfg.toJson(options.skip()));
       return 0;
     }
-    Preflight.check(input.inputs, input.format(), overwrite, "--output", output, "--report", report,
+    Inputs.preflight(input.inputs, input.format(), overwrite, "--output", output, "--report", report,
         "--report", report == null ? null : CleanJob.htmlPath(report), "--rejected", rejected);
     Decontamination.evalFiles(new org.apache.hadoop.conf.Configuration(), decontaminate);
     try (SparkSession session = SparkRuntime.start("sparkgpt clean", spark.master, spark.verbose, spark.conf)) {

@@ -1,6 +1,9 @@
 package io.sparkgpt.jobs.clean;
 
 import io.sparkgpt.jobs.Outputs;
+import io.sparkgpt.jobs.input.Doc;
+import io.sparkgpt.jobs.input.DocReader;
+import io.sparkgpt.jobs.input.Inputs;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -126,7 +129,7 @@ public final class CleanJob {
       }
       if (rejectedTmp != null) {
         // Cut documents are kept and also listed, with what was cut out of them.
-        JavaRDD<Doc> listed = docs.filter(d -> !d.kept() || d.overlap != null && d.overlap.cut);
+        JavaRDD<Doc> listed = docs.filter(d -> !d.kept() || d.overlap() != null && d.overlap().cut());
         spark.createDataFrame(listed.map(CleanJob::rejectedRow), REJECTED_SCHEMA)
             .write().mode(SaveMode.Overwrite).json(rejectedTmp);
       }
@@ -195,22 +198,23 @@ public final class CleanJob {
   }
 
   static Row keptRow(Doc d) {
-    return RowFactory.create(d.id, d.text, d.source, d.language, d.code ? "code" : "prose",
-        scalaMap(d.metadata));
+    return RowFactory.create(d.id(), d.text(), d.source(), d.language(), d.code() ? "code" : "prose",
+        scalaMap(d.metadata()));
   }
 
   /** A dropped document, or a kept one that decontamination cut (status "cut", text = what was cut out). */
   static Row rejectedRow(Doc d) {
-    Doc.Overlap o = d.overlap;
+    Doc.Overlap o = d.overlap();
     if (d.kept()) {
-      return RowFactory.create(d.id, d.source, "cut", Steps.DECONTAMINATE, "benchmark_overlap",
-          "cut " + o.ngramsPerBenchmark.values().stream().mapToInt(Integer::intValue).sum()
-              + " overlapping n-grams of " + String.join(", ", o.ngramsPerBenchmark.keySet()),
-          o.removed, null, scalaMap(d.metadata), o.benchmark, o.ngram);
+      return RowFactory.create(d.id(), d.source(), "cut", Steps.DECONTAMINATE, "benchmark_overlap",
+          "cut " + o.ngramsPerBenchmark().values().stream().mapToInt(Integer::intValue).sum()
+              + " overlapping n-grams of " + String.join(", ", o.ngramsPerBenchmark().keySet()),
+          o.removed(), null, scalaMap(d.metadata()), o.benchmark(), o.ngram());
     }
-    return RowFactory.create(d.id, d.source, d.status.name().toLowerCase(Locale.ROOT), d.step, d.rule, d.reason(),
-        d.text, d.raw == null ? null : Base64.getEncoder().encodeToString(d.raw),
-        scalaMap(d.metadata), o == null ? null : o.benchmark, o == null ? null : o.ngram);
+    return RowFactory.create(d.id(), d.source(), d.status().name().toLowerCase(Locale.ROOT),
+        Steps.NAMES.get(d.droppedAt()), d.rule(), d.reason(), d.text(),
+        d.raw() == null ? null : Base64.getEncoder().encodeToString(d.raw()),
+        scalaMap(d.metadata()), o == null ? null : o.benchmark(), o == null ? null : o.ngram());
   }
 
   /** Spark's Row encoder takes Scala maps only. */

@@ -2,6 +2,7 @@ package io.sparkgpt.jobs.clean;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.sparkgpt.jobs.input.Doc;
 import io.sparkgpt.jobs.report.HtmlReport;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
@@ -42,39 +43,40 @@ public final class CleanReport {
     }
 
     public Counts add(Doc d) {
-      lengthsIn[bucket(d.bytesAt[0])]++;
+      lengthsIn[bucket(d.bytesAt(0))]++;
       if (d.kept()) {
-        lengthsKept[bucket(d.bytesAt[steps])]++;
+        lengthsKept[bucket(d.bytesAt(steps))]++;
       }
-      for (int k = 0; k < steps && k <= d.reached; k++) {
+      int reached = d.kept() ? steps : d.droppedAt();
+      for (int k = 0; k < steps && k <= reached; k++) {
         docsIn[k]++;
-        bytesIn[k] += d.bytesAt[k];
-        if (k < d.reached) {
+        bytesIn[k] += d.bytesAt(k);
+        if (k < reached) {
           docsOut[k]++;
-          bytesOut[k] += d.bytesAt[k + 1];
+          bytesOut[k] += d.bytesAt(k + 1);
         }
       }
-      switch (d.status) {
+      switch (d.status()) {
         case KEPT -> {
           kept++;
-          languages.merge(d.language == null ? "und" : d.language, 1L, Long::sum);
+          languages.merge(d.language() == null ? "und" : d.language(), 1L, Long::sum);
         }
         case REJECTED -> rejected++;
         case QUARANTINED -> quarantined++;
       }
       if (!d.kept()) {
-        reasons.merge(d.step + "/" + d.rule, 1L, Long::sum);
+        reasons.merge(Steps.NAMES.get(d.droppedAt()) + "/" + d.rule(), 1L, Long::sum);
       }
-      if (d.overlap != null) {
-        d.overlap.ngramsPerBenchmark.forEach((b, n) -> {
+      if (d.overlap() != null) {
+        d.overlap().ngramsPerBenchmark().forEach((b, n) -> {
           long[] a = benchmarks.computeIfAbsent(b, k -> new long[3]);
-          a[d.overlap.cut ? 1 : 0]++;
+          a[d.overlap().cut() ? 1 : 0]++;
           a[2] += n;
         });
       }
-      if (d.kept() && d.piiCounts != null) {
+      if (d.kept() && d.piiCounts() != null) {
         for (int i = 0; i < pii.length; i++) {
-          pii[i] += d.piiCounts[i];
+          pii[i] += d.piiCounts()[i];
         }
       }
       return this;

@@ -1,5 +1,6 @@
 package io.sparkgpt.jobs.clean;
 
+import io.sparkgpt.jobs.input.Doc;
 import java.util.List;
 import java.util.Locale;
 
@@ -23,12 +24,12 @@ public final class CodeQuality implements Step {
 
   @Override
   public boolean appliesTo(Doc doc) {
-    return doc.code;
+    return doc.code();
   }
 
   @Override
   public Rejection apply(Doc doc) {
-    String text = doc.text;
+    String text = doc.text();
     int lines = 0;
     int longest = 0;
     int alnum = 0;

@@ -3,6 +3,9 @@ package io.sparkgpt.jobs.clean;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkgpt.jobs.UserError;
+import io.sparkgpt.jobs.Utf8;
+import io.sparkgpt.jobs.input.Doc;
+import io.sparkgpt.jobs.input.Inputs;
 import it.unimi.dsi.fastutil.longs.LongOpenHashSet;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -148,7 +151,7 @@ public final class Decontamination implements Serializable {
 
     @Override
     public Rejection apply(Doc doc) {
-      long[] hashes = Words.split(doc.text, d.config.cjkAware()).ngramHashes(d.config.ngram());
+      long[] hashes = Words.split(doc.text(), d.config.cjkAware()).ngramHashes(d.config.ngram());
       NgramFilter f = d.filter.value();
       long[] found = null;
       int k = 0;
@@ -163,7 +166,7 @@ public final class Decontamination implements Serializable {
         }
       }
       if (found != null) {
-        doc.overlapCandidate = true;
+        doc.markOverlapCandidate();
         d.hits.add(Arrays.copyOf(found, k));
       }
       return null;
@@ -209,20 +212,19 @@ public final class Decontamination implements Serializable {
    * {@link #verify}. Unmarked documents pass untouched.
    */
   public Doc resolve(Doc doc) {
-    if (!doc.overlapCandidate || !doc.kept()) {
+    if (!doc.kept() || !doc.takeOverlapCandidate()) {
       return doc;
     }
-    doc.overlapCandidate = false;
     Map<Long, EvalNgram> evalNgrams = verified.value();
     int n = config.ngram();
-    Words w = Words.split(doc.text, config.cjkAware());
+    Words w = Words.split(doc.text(), config.cjkAware());
     long[] hashes = w.ngramHashes(n);
     List<Integer> at = new ArrayList<>();
     TreeMap<String, Integer> perBenchmark = new TreeMap<>();
     String first = null;
     for (int i = 0; i < hashes.length; i++) {
       EvalNgram g = evalNgrams.get(hashes[i]);
-      if (g != null && g.text.equals(w.canonical(doc.text, i, n))) {
+      if (g != null && g.text.equals(w.canonical(doc.text(), i, n))) {
         at.add(i);
         if (first == null) {
           first = g.benchmarks.first();
@@ -235,16 +237,13 @@ public final class Decontamination implements Serializable {
     if (at.isEmpty()) {
       return doc; // a hash collision or a Bloom false positive
     }
-    Doc.Overlap o = new Doc.Overlap();
-    o.benchmark = first;
-    o.ngram = w.original(doc.text, at.get(0), n);
-    o.ngramsPerBenchmark = perBenchmark;
-    doc.overlap = o;
+    Doc.Overlap o = new Doc.Overlap(first, w.original(doc.text(), at.get(0), n), perBenchmark);
+    doc.overlapFound(o);
     int step = Steps.index(Steps.DECONTAMINATE);
     String what = at.size() + " " + n + "-gram" + (at.size() == 1 ? "" : "s") + " of " + String.join(", ",
-        perBenchmark.keySet()) + ", first: \"" + o.ngram + "\"";
+        perBenchmark.keySet()) + ", first: \"" + o.ngram() + "\"";
     if (!config.action().equals("cut")) {
-      doc.drop(Doc.Status.REJECTED, step, "benchmark_overlap", what);
+      doc.reject(step, "benchmark_overlap", what);
       return doc;
     }
     // Word ranges to remove: each match widened by the margin, overlapping ranges merged.
@@ -261,7 +260,7 @@ public final class Decontamination implements Serializable {
       }
     }
     if (ranges.size() > config.maxCuts()) {
-      doc.drop(Doc.Status.REJECTED, step, "benchmark_overlap", ranges.size() + " overlapping spans (more than "
+      doc.reject(step, "benchmark_overlap", ranges.size() + " overlapping spans (more than "
           + config.maxCuts() + "): " + what);
       return doc;
     }
@@ -270,22 +269,21 @@ public final class Decontamination implements Serializable {
     int pos = 0;
     for (int[] r : ranges) {
       int cutFrom = r[0] == 0 ? 0 : w.starts[r[0]];
-      int cutTo = r[1] == w.count ? doc.text.length() : w.starts[r[1]];
-      appendPiece(kept, doc.text.substring(pos, cutFrom), "\n\n");
-      appendPiece(removed, doc.text.substring(cutFrom, cutTo), "\n[...]\n");
+      int cutTo = r[1] == w.count ? doc.text().length() : w.starts[r[1]];
+      appendPiece(kept, doc.text().substring(pos, cutFrom), "\n\n");
+      appendPiece(removed, doc.text().substring(cutFrom, cutTo), "\n[...]\n");
       pos = cutTo;
     }
-    appendPiece(kept, doc.text.substring(pos), "\n\n");
-    o.removed = removed.toString();
+    appendPiece(kept, doc.text().substring(pos), "\n\n");
     if (Words.split(kept.toString(), config.cjkAware()).count == 0) {
-      doc.drop(Doc.Status.REJECTED, step, "benchmark_overlap", "nothing left after cutting " + what);
+      doc.reject(step, "benchmark_overlap", "nothing left after cutting " + what);
       return doc;
     }
-    o.cut = true;
-    doc.setText(kept.toString());
-    long bytes = Utf8.length(doc.text);
-    for (int k = step + 1; k < doc.bytesAt.length; k++) {
-      doc.bytesAt[k] = bytes;
+    o.cutOut(removed.toString());
+    doc.replaceText(kept.toString());
+    long bytes = Utf8.length(doc.text());
+    for (int k = step + 1; k <= Steps.NAMES.size(); k++) {
+      doc.enterStep(k, bytes);
     }
     return doc;
   }

@@ -1,5 +1,7 @@
 package io.sparkgpt.jobs.clean;
 
+import io.sparkgpt.jobs.Utf8;
+import io.sparkgpt.jobs.input.Doc;
 import java.io.Serializable;
 import java.util.Set;
 import org.apache.spark.util.LongAccumulator;
@@ -39,27 +41,28 @@ public final class DocPipeline implements Serializable {
       return doc; // quarantined while decoding
     }
     long bytes = doc.textBytes();
+    doc.startTrace(Steps.NAMES.size());
     for (int i = 1; i < Steps.NAMES.size(); i++) {
-      doc.bytesAt[i] = bytes;
+      doc.enterStep(i, bytes);
       Step step = byIndex[i];
       if (step == null || !step.appliesTo(doc)) {
         continue;
       }
-      String before = doc.text;
+      String before = doc.text();
       long t0 = nanos == null ? 0 : System.nanoTime();
       Step.Rejection r = step.apply(doc);
       if (nanos != null) {
         nanos[i].add(System.nanoTime() - t0);
       }
       if (r != null) {
-        doc.drop(Doc.Status.REJECTED, i, r.rule(), r.detail());
+        doc.reject(i, r.rule(), r.detail());
         return doc;
       }
-      if (doc.text != before) {
-        bytes = Utf8.length(doc.text);
+      if (doc.text() != before) {
+        bytes = Utf8.length(doc.text());
       }
     }
-    doc.bytesAt[Steps.NAMES.size()] = bytes;
+    doc.enterStep(Steps.NAMES.size(), bytes);
     return doc;
   }
 }

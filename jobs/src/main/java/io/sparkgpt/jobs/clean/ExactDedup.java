@@ -1,5 +1,6 @@
 package io.sparkgpt.jobs.clean;
 
+import io.sparkgpt.jobs.input.Doc;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.nio.ByteBuffer;
@@ -40,11 +41,11 @@ public final class ExactDedup {
             TextKey k = t._1;
             Doc d = t._2;
             if (survivor != null && k.h1 == h1 && k.h2 == h2) {
-              d.drop(Doc.Status.REJECTED, step, "exact_duplicate", "same text as " + survivor);
+              d.reject(step, "exact_duplicate", "same text as " + survivor);
             } else {
               h1 = k.h1;
               h2 = k.h2;
-              survivor = d.id;
+              survivor = d.id();
             }
             return d;
           }
@@ -66,9 +67,9 @@ public final class ExactDedup {
 
     static TextKey of(Doc d) {
       try {
-        byte[] h = MessageDigest.getInstance("SHA-256").digest(d.text.getBytes(StandardCharsets.UTF_8));
+        byte[] h = MessageDigest.getInstance("SHA-256").digest(d.text().getBytes(StandardCharsets.UTF_8));
         ByteBuffer b = ByteBuffer.wrap(h);
-        return new TextKey(b.getLong(), b.getLong(), d.id);
+        return new TextKey(b.getLong(), b.getLong(), d.id());
       } catch (NoSuchAlgorithmException e) {
         throw new IllegalStateException(e);
       }

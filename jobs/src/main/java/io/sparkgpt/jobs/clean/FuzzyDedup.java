@@ -1,5 +1,6 @@
 package io.sparkgpt.jobs.clean;
 
+import io.sparkgpt.jobs.input.Doc;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -58,12 +59,12 @@ public final class FuzzyDedup {
     Result fuzzy = find(docs.filter(Doc::kept), ctx.config().dedup(), ctx.partitions(), ctx.phase());
     int step = Steps.index(Steps.FUZZY_DEDUP);
     JavaRDD<Doc> marked = docs.filter(Doc::kept)
-        .mapToPair(d -> new Tuple2<>(d.id, d))
+        .mapToPair(d -> new Tuple2<>(d.id(), d))
         .leftOuterJoin(fuzzy.duplicates(), ctx.partitions())
         .map(t -> {
           Doc d = t._2._1;
           if (t._2._2.isPresent()) {
-            d.drop(Doc.Status.REJECTED, step, "near_duplicate", t._2._2.get());
+            d.reject(step, "near_duplicate", t._2._2.get());
           }
           return d;
         });
@@ -81,7 +82,7 @@ public final class FuzzyDedup {
 
     phase.accept("fuzzy dedup: MinHash signatures");
     JavaPairRDD<String, Sig> sigs = kept
-        .mapToPair(d -> new Tuple2<>(d.id, new Sig(minHash.signature(d.text), d.text.length())))
+        .mapToPair(d -> new Tuple2<>(d.id(), new Sig(minHash.signature(d.text()), d.text().length())))
         .filter(t -> t._2.values != null)
         .partitionBy(p)
         .persist(StorageLevel.MEMORY_AND_DISK_SER());

@@ -1,5 +1,6 @@
 package io.sparkgpt.jobs.clean;
 
+import io.sparkgpt.jobs.input.Doc;
 import java.util.Locale;
 
 /**
@@ -21,12 +22,12 @@ public final class GopherQuality implements Step {
 
   @Override
   public boolean appliesTo(Doc doc) {
-    return !doc.code;
+    return !doc.code();
   }
 
   @Override
   public Rejection apply(Doc doc) {
-    TextStats s = doc.stats();
+    TextStats s = TextStats.of(doc);
     if (s.words < q.minWords()) {
       return new Rejection("too_short", s.words + " words < " + q.minWords());
     }

@@ -1,5 +1,7 @@
 package io.sparkgpt.jobs.clean;
 
+import io.sparkgpt.jobs.input.Doc;
+
 /**
  * Repetition rules after Gopher: documents made of repeated lines or paragraphs, or dominated by one short
  * phrase, are boilerplate or spam. Applied to prose only.
@@ -18,12 +20,12 @@ public final class GopherRepetition implements Step {
 
   @Override
   public boolean appliesTo(Doc doc) {
-    return !doc.code;
+    return !doc.code();
   }
 
   @Override
   public Rejection apply(Doc doc) {
-    TextStats s = doc.stats();
+    TextStats s = TextStats.of(doc);
     if (s.dupParagraphFraction > r.maxDupParagraphFraction()) {
       return new Rejection("dup_paragraphs",
           GopherQuality.fmt(s.dupParagraphFraction, ">", r.maxDupParagraphFraction()));

@@ -3,6 +3,7 @@ package io.sparkgpt.jobs.clean;
 import com.github.pemistahl.lingua.api.Language;
 import com.github.pemistahl.lingua.api.LanguageDetector;
 import com.github.pemistahl.lingua.api.LanguageDetectorBuilder;
+import io.sparkgpt.jobs.input.Doc;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -34,25 +35,23 @@ public final class LanguageId implements Step {
 
   @Override
   public boolean appliesTo(Doc doc) {
-    return !doc.code;
+    return !doc.code();
   }
 
   @Override
   public Rejection apply(Doc doc) {
-    String sample = sample(doc.text, sampleChars);
+    String sample = sample(doc.text(), sampleChars);
     SortedMap<Language, Double> values = Detector.INSTANCE.computeLanguageConfidenceValues(sample);
-    doc.language = "und";
-    doc.languageConfidence = 0;
+    doc.identifiedLanguage("und", 0);
     if (!values.isEmpty()) {
       Map.Entry<Language, Double> top = values.entrySet().iterator().next();
       if (top.getKey() != Language.UNKNOWN && top.getValue() >= minConfidence) {
-        doc.language = top.getKey().getIsoCode639_1().toString().toLowerCase(Locale.ROOT);
-        doc.languageConfidence = top.getValue();
+        doc.identifiedLanguage(top.getKey().getIsoCode639_1().toString().toLowerCase(Locale.ROOT), top.getValue());
       }
     }
-    if (!keep.isEmpty() && !keep.contains(doc.language)) {
+    if (!keep.isEmpty() && !keep.contains(doc.language())) {
       return new Rejection("language_not_kept", String.format(Locale.ROOT, "%s (%.2f) not in %s",
-          doc.language, doc.languageConfidence, String.join(",", keep)));
+          doc.language(), doc.languageConfidence(), String.join(",", keep)));
     }
     return null;
   }

@@ -1,5 +1,6 @@
 package io.sparkgpt.jobs.clean;
 
+import io.sparkgpt.jobs.input.Doc;
 import java.text.Normalizer;
 
 /**
@@ -25,15 +26,15 @@ public final class Normalize implements Step {
 
   @Override
   public Rejection apply(Doc doc) {
-    String text = clean(doc.text, doc.code ? 2 : 1);
+    String text = clean(doc.text(), doc.code() ? 2 : 1);
     if (!Normalizer.isNormalized(text, form)) {
       text = Normalizer.normalize(text, form);
     }
     if (text.isBlank()) {
       return new Rejection("empty", "no text left after normalisation");
     }
-    if (!text.equals(doc.text)) {
-      doc.setText(text);
+    if (!text.equals(doc.text())) {
+      doc.replaceText(text);
     }
     return null;
   }

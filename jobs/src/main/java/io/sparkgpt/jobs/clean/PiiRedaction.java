@@ -1,5 +1,6 @@
 package io.sparkgpt.jobs.clean;
 
+import io.sparkgpt.jobs.input.Doc;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
@@ -86,10 +87,10 @@ public final class PiiRedaction implements Step {
   @Override
   public Rejection apply(Doc doc) {
     int[] counts = new int[Kind.values().length];
-    String text = redact(doc.text, counts);
-    doc.piiCounts = counts;
-    if (text != doc.text) {
-      doc.setText(text);
+    String text = redact(doc.text(), counts);
+    doc.redacted(counts);
+    if (text != doc.text()) {
+      doc.replaceText(text);
     }
     return null;
   }

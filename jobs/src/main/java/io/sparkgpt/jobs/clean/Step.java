@@ -1,5 +1,6 @@
 package io.sparkgpt.jobs.clean;
 
+import io.sparkgpt.jobs.input.Doc;
 import java.io.Serializable;
 
 /** One document-level step of the cleaning pipeline: it may rewrite the text, or say why the document goes. */

@@ -1,5 +1,6 @@
 package io.sparkgpt.jobs.clean;
 
+import io.sparkgpt.jobs.input.Doc;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -1,5 +1,7 @@
 package io.sparkgpt.jobs.clean;
 
+import io.sparkgpt.jobs.input.Doc;
+
 /**
  * The measures that the prose filters share, computed in one pass over a document. CJK-aware: a Han or kana
  * character is a word by itself, and CJK punctuation separates words like whitespace does.
@@ -25,6 +27,11 @@ public final class TextStats {
    * 2(i+2) characters in CJK text).
    */
   public final double[] topNgramFraction = new double[3];
+
+  /** The statistics of the document's current text, computed once and shared by the filters. */
+  public static TextStats of(Doc doc) {
+    return doc.derived(TextStats.class, TextStats::new);
+  }
 
   public TextStats(String text) {
     int n = text.length();

@@ -2,7 +2,7 @@ package io.sparkgpt.jobs.tokenize;
 
 import io.sparkgpt.jobs.UserError;
 import io.sparkgpt.jobs.Utf8Lines;
-import io.sparkgpt.jobs.clean.Utf8;
+import io.sparkgpt.jobs.Utf8;
 import io.sparkgpt.tokenizer.IntArray;
 import io.sparkgpt.tokenizer.Tokenizer;
 import java.io.IOException;

@@ -2,10 +2,11 @@ package io.sparkgpt.jobs.tokenize;
 
 import io.sparkgpt.cluster.Progress;
 import io.sparkgpt.cluster.SparkRuntime;
-import io.sparkgpt.jobs.InputOptions;
+import io.sparkgpt.jobs.input.InputOptions;
 import io.sparkgpt.jobs.Preflight;
 import io.sparkgpt.jobs.SparkOptions;
 import io.sparkgpt.jobs.UserError;
+import io.sparkgpt.jobs.input.Inputs;
 import io.sparkgpt.jobs.report.HtmlReport;
 import io.sparkgpt.tokenizer.dataset.Format;
 import io.sparkgpt.tokenizer.dataset.Manifest;
@@ -88,7 +89,7 @@ public final class TokenizeCommand implements Callable<Integer> {
       default -> throw new UserError("--format: '" + format + "' is not one of native, megatron");
     };
     // true: an existing output is checked below, since a dataset of this job may be resumed or confirmed
-    Preflight.check(input.inputs, input.format(), true, "--output", output);
+    Inputs.preflight(input.inputs, input.format(), true, "--output", output);
     if (java.nio.file.Files.isRegularFile(java.nio.file.Path.of(tokenizer))) {
       new Preflight.Paths().input("--tokenizer", tokenizer).output("--output", output).check();
     }

@@ -1,9 +1,9 @@
 package io.sparkgpt.jobs.tokenize;
 
 import io.sparkgpt.jobs.UserError;
-import io.sparkgpt.jobs.clean.Doc;
-import io.sparkgpt.jobs.clean.DocReader;
-import io.sparkgpt.jobs.clean.Inputs;
+import io.sparkgpt.jobs.input.Doc;
+import io.sparkgpt.jobs.input.DocReader;
+import io.sparkgpt.jobs.input.Inputs;
 import io.sparkgpt.tokenizer.IntArray;
 import io.sparkgpt.tokenizer.Tokenizer;
 import io.sparkgpt.tokenizer.dataset.DatasetFiles;
@@ -265,23 +265,23 @@ public final class TokenizeJob {
     List<String> rejected = new ArrayList<>();
     while (docs.hasNext()) {
       Doc d = docs.next();
-      String split = DocumentSplit.split(d.id, valFraction, seed);
-      String source = d.metadata.getOrDefault("source", d.source);
+      String split = DocumentSplit.split(d.id(), valFraction, seed);
+      String source = d.metadata().getOrDefault("source", d.source());
       String reason = d.kept() ? null : d.reason();
       if (reason == null) {
         buf.clear();
         try {
-          tok.encode(d.text, buf);
+          tok.encode(d.text(), buf);
         } catch (RuntimeException ex) {
           reason = "encode_failed: " + ex.getMessage();
         }
       }
       if (reason == null) {
-        sink.document(d.id, split, source, buf, d.textBytes());
+        sink.document(d.id(), split, source, buf, d.textBytes());
       } else {
-        sink.rejected(d.id, split, source);
+        sink.rejected(d.id(), split, source);
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", d.id);
+        m.put("id", d.id());
         m.put("source", source);
         m.put("split", split);
         m.put("reason", reason);

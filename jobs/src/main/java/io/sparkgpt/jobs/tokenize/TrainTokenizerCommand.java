@@ -2,10 +2,10 @@ package io.sparkgpt.jobs.tokenize;
 
 import io.sparkgpt.cluster.Progress;
 import io.sparkgpt.cluster.SparkRuntime;
-import io.sparkgpt.jobs.InputOptions;
-import io.sparkgpt.jobs.Preflight;
+import io.sparkgpt.jobs.input.InputOptions;
 import io.sparkgpt.jobs.SparkOptions;
 import io.sparkgpt.jobs.UserError;
+import io.sparkgpt.jobs.input.Inputs;
 import io.sparkgpt.tokenizer.SplitPattern;
 import java.util.List;
 import java.util.Locale;
@@ -83,7 +83,7 @@ public final class TrainTokenizerCommand implements Callable<Integer> {
     var options = new TrainTokenizerJob.Options(input.inputs, input.format(), input.readOptions(), output, vocabSize,
         minFrequency, split, specialTokens, sampleFraction, heldOutFraction, maxPreTokens, seed, partitions,
         overwrite, report);
-    Preflight.check(input.inputs, input.format(), overwrite, "--output", output, "--report", report);
+    Inputs.preflight(input.inputs, input.format(), overwrite, "--output", output, "--report", report);
     try (SparkSession session = SparkRuntime.start("sparkgpt train-tokenizer", spark.master, spark.verbose,
         spark.conf)) {
       System.err.println("sparkgpt train-tokenizer: " + String.join(",", input.inputs) + " -> " + output + " (vocab "

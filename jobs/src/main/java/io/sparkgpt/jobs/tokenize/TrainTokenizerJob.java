@@ -1,18 +1,15 @@
 package io.sparkgpt.jobs.tokenize;
 
 import io.sparkgpt.jobs.Outputs;
-import io.sparkgpt.jobs.clean.Doc;
-import io.sparkgpt.jobs.clean.DocReader;
-import io.sparkgpt.jobs.clean.Inputs;
+import io.sparkgpt.jobs.input.Doc;
+import io.sparkgpt.jobs.input.DocReader;
+import io.sparkgpt.jobs.input.Inputs;
 import io.sparkgpt.tokenizer.BpeTrainer;
-import io.sparkgpt.tokenizer.ByteLevelBpe;
-import io.sparkgpt.tokenizer.HfTokenizerJson;
 import io.sparkgpt.tokenizer.IntArray;
 import io.sparkgpt.tokenizer.PreTokenCounter;
 import io.sparkgpt.tokenizer.SplitPattern;
 import io.sparkgpt.tokenizer.Tokenizer;
 import io.sparkgpt.tokenizer.Tokenizers;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -98,13 +95,13 @@ public final class TrainTokenizerJob {
       long t0 = System.nanoTime();
       SplitPattern pattern = o.pattern();
       JavaRDD<Doc> train = docs
-          .filter(d -> unit(d.id, seed) >= heldOut && unit(d.id, seed ^ 0x5DEECE66DL) < sample);
+          .filter(d -> unit(d.id(), seed) >= heldOut && unit(d.id(), seed ^ 0x5DEECE66DL) < sample);
       long trainDocs = train.count();
       JavaPairRDD<String, Long> counts = train
           .mapPartitionsToPair(it -> {
             PreTokenCounter counter = new PreTokenCounter(pattern);
             while (it.hasNext()) {
-              counter.add(it.next().text);
+              counter.add(it.next().text());
             }
             List<Tuple2<String, Long>> out = new ArrayList<>(counter.distinct());
             counter.counts().forEach((k, v) -> out.add(new Tuple2<>(k, v)));
@@ -131,7 +128,7 @@ public final class TrainTokenizerJob {
       phase.accept("learning merges");
       long t1 = System.nanoTime();
       int target = o.vocabSize() - 256 - o.specialTokens().size();
-      ByteLevelBpe bpe = new BpeTrainer()
+      Tokenizer bpe = new BpeTrainer()
           .vocabSize(o.vocabSize())
           .minFrequency(o.minFrequency())
           .specialTokens(o.specialTokens())
@@ -159,20 +156,20 @@ public final class TrainTokenizerJob {
       double trainSeconds = (System.nanoTime() - t1) / 1e9;
 
       ByteArrayOutputStream json = new ByteArrayOutputStream();
-      HfTokenizerJson.save(bpe, json);
+      Tokenizers.saveJson(bpe, json);
       byte[] jsonBytes = json.toByteArray();
 
       phase.accept("measuring held-back documents");
       Broadcast<byte[]> tokenizerJson = jsc.broadcast(jsonBytes);
       long[] eval = docs
-          .filter(d -> unit(d.id, seed) < heldOut)
+          .filter(d -> unit(d.id(), seed) < heldOut)
           .mapPartitions(it -> {
-            Tokenizer ours = HfTokenizerJson.load(new ByteArrayInputStream(tokenizerJson.value()), "trained");
+            Tokenizer ours = Tokenizers.load("trained.json", tokenizerJson.value());
             Tokenizer gpt2 = Tokenizers.r50kBase();
             IntArray buf = new IntArray(1 << 16);
             long[] acc = new long[4]; // docs, bytes, our tokens, gpt2 tokens
             while (it.hasNext()) {
-              String text = it.next().text;
+              String text = it.next().text();
               acc[0]++;
               acc[1] += text.getBytes(StandardCharsets.UTF_8).length;
               buf.clear();

@@ -23,7 +23,7 @@ final class AlignFixture {
   }
 
   static Path corpus() {
-    return io.sparkgpt.jobs.TestCorpus.dir();
+    return io.sparkgpt.tokenizer.Corpus.dir();
   }
 
   static Cli.Result ok(Cli.Result r) {

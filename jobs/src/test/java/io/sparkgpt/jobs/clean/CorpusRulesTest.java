@@ -2,6 +2,7 @@ package io.sparkgpt.jobs.clean;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparkgpt.jobs.input.Doc;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,12 +16,10 @@ class CorpusRulesTest {
   Map<String, Integer> rejections(List<String> texts, boolean code) {
     Map<String, Integer> why = new TreeMap<>();
     for (String t : texts) {
-      Doc d = new Doc("x-0", "test");
-      d.text = t;
-      d.code = code;
+      Doc d = Doc.of("x-0", "test", t, code);
       pipeline.process(d);
       if (!d.kept()) {
-        why.merge(d.rule, 1, Integer::sum);
+        why.merge(d.rule(), 1, Integer::sum);
       }
     }
     return why;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sparkgpt.cluster.SparkRuntime;
+import io.sparkgpt.jobs.input.Doc;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -36,9 +37,7 @@ class FuzzyDedupTest {
   }
 
   static Doc doc(String id, String text) {
-    Doc d = new Doc(id, "test");
-    d.text = text;
-    return d;
+    return Doc.of(id, "test", text, false);
   }
 
   /** loser id -> survivor id */

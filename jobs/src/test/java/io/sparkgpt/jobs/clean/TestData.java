@@ -19,7 +19,7 @@ final class TestData {
       .build());
 
   static Path corpus() {
-    return io.sparkgpt.jobs.TestCorpus.dir();
+    return io.sparkgpt.tokenizer.Corpus.dir();
   }
 
   /** Python standard library files between min and max characters. */

@@ -9,10 +9,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkgpt.jobs.Cli;
 import io.sparkgpt.tokenizer.BpeTrainer;
-import io.sparkgpt.tokenizer.ByteLevelBpe;
-import io.sparkgpt.tokenizer.HfTokenizerJson;
 import io.sparkgpt.tokenizer.PreTokenCounter;
 import io.sparkgpt.tokenizer.SplitPattern;
+import io.sparkgpt.tokenizer.Tokenizer;
 import io.sparkgpt.tokenizer.Tokenizers;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,7 +29,7 @@ class TokenizerCommandsTest {
   Path tmp;
 
   static Path corpus() {
-    return io.sparkgpt.jobs.TestCorpus.dir();
+    return io.sparkgpt.tokenizer.Corpus.dir();
   }
 
   /** Documents as JSONL lines: English and Chinese prose and Python code from the test corpus. */
@@ -81,9 +80,9 @@ class TokenizerCommandsTest {
     // The same counts made in one process give the same merges.
     PreTokenCounter counter = new PreTokenCounter(SplitPattern.GPT2);
     texts.forEach(counter::add);
-    ByteLevelBpe local = new BpeTrainer().vocabSize(3000).name("tok-1.json").train(counter.counts());
+    Tokenizer local = new BpeTrainer().vocabSize(3000).name("tok-1.json").train(counter.counts());
     Path localJson = tmp.resolve("local.json");
-    HfTokenizerJson.save(local, localJson);
+    Tokenizers.saveJson(local, localJson);
     assertArrayEquals(Files.readAllBytes(localJson), first);
   }
 
@@ -100,7 +99,7 @@ class TokenizerCommandsTest {
     double ours = rep.get("held_out_bytes_per_token").asDouble();
     double gpt2 = rep.get("gpt2_held_out_bytes_per_token").asDouble();
     assertTrue(ours > 3.0 && gpt2 > 3.0, rep.toString()); // real compression, not bytes
-    ByteLevelBpe tok = HfTokenizerJson.load(out);
+    Tokenizer tok = Tokenizers.load(out.toString());
     assertEquals(4096, tok.vocabSize());
     String text = "The quick brown fox — 敏捷的棕色狐狸 def f(x): return x**2\n\t<|endoftext|>";
     assertEquals(text, tok.decode(tok.encode(text)));

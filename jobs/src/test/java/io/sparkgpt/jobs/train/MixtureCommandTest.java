@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkgpt.jobs.Cli;
-import io.sparkgpt.jobs.TestCorpus;
+import io.sparkgpt.tokenizer.Corpus;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,8 +32,8 @@ class MixtureCommandTest {
 
   @BeforeAll
   static void datasets() {
-    String shakespeare = TestCorpus.dir().resolve("prose_en/tinyshakespeare.txt").toString();
-    String tang = TestCorpus.dir().resolve("zh/fortunes-zh-tang300.txt").toString();
+    String shakespeare = Corpus.dir().resolve("prose_en/tinyshakespeare.txt").toString();
+    String tang = Corpus.dir().resolve("zh/fortunes-zh-tang300.txt").toString();
     Path tok = tmp.resolve("tokenizer.json");
     ok(Cli.run("train-tokenizer", "--master", "local[2]", "-i", shakespeare + "," + tang, "--doc-split", "blank-line",
         "-o", tok.toString(), "--vocab-size", "512"));

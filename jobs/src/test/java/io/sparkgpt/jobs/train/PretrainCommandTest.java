@@ -42,7 +42,7 @@ class PretrainCommandTest {
 
   /** A 512-token BPE tokenizer trained on tinyshakespeare, and the text tokenized into samples of 64 tokens. */
   static Path dataset(Path dir) {
-    Path corpus = io.sparkgpt.jobs.TestCorpus.dir();
+    Path corpus = io.sparkgpt.tokenizer.Corpus.dir();
     String text = corpus.resolve("prose_en/tinyshakespeare.txt").toString();
     Path tok = dir.resolve("tokenizer.json");
     ok(Cli.run("train-tokenizer", "--master", "local[2]", "-i", text, "--doc-split", "blank-line", "-o",

@@ -25,7 +25,7 @@ class TrainAndGenerateCommandsTest {
 
   @Test
   void trainsOnATokenizedCorpusResumesAndGenerates() throws Exception {
-    Path corpus = io.sparkgpt.jobs.TestCorpus.dir();
+    Path corpus = io.sparkgpt.tokenizer.Corpus.dir();
     String text = corpus.resolve("prose_en/tinyshakespeare.txt").toString();
     Path tok = tmp.resolve("tokenizer.json");
     ok(Cli.run("train-tokenizer", "--master", "local[2]", "-i", text, "--doc-split", "blank-line", "-o",

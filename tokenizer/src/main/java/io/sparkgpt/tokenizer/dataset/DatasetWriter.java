@@ -1,8 +1,7 @@
 package io.sparkgpt.tokenizer.dataset;
 
-import io.sparkgpt.tokenizer.ByteLevelBpe;
-import io.sparkgpt.tokenizer.HfTokenizerJson;
 import io.sparkgpt.tokenizer.Tokenizer;
+import io.sparkgpt.tokenizer.Tokenizers;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -159,11 +158,14 @@ public final class DatasetWriter {
         if (path != null && Files.isRegularFile(path)) {
             return new TokenizerCopy(lower.endsWith(".json") ? TOKENIZER_JSON : TOKENIZER_MODEL, Files.readAllBytes(path));
         }
-        if (tokenizer instanceof ByteLevelBpe bpe) {
-            return new TokenizerCopy(TOKENIZER_JSON, canonicalJson(bpe));
+        ByteArrayOutputStream json = new ByteArrayOutputStream(1 << 20);
+        try {
+            Tokenizers.saveJson(tokenizer, json);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("cannot store tokenizer '" + spec + "' in the dataset: not a local .json"
+                    + " or .model file and not a byte-level BPE; use writeTokenizerCopy with the file's bytes");
         }
-        throw new IllegalArgumentException("cannot store tokenizer '" + spec + "' in the dataset: not a local .json or"
-                + " .model file and not a byte-level BPE; use writeTokenizerCopy with the file's bytes");
+        return new TokenizerCopy(TOKENIZER_JSON, json.toByteArray());
     }
 
     /** Writes {@code content} as {@code fileName} (atomically) and returns its manifest entry. */
@@ -171,13 +173,6 @@ public final class DatasetWriter {
             throws IOException {
         writeAtomically(files, fileName, content);
         return new Manifest.TokenizerInfo(name, fileName, Sha256.of(content));
-    }
-
-    /** The tokenizer.json of {@code bpe}: {@link HfTokenizerJson#save} writes it in a canonical form. */
-    static byte[] canonicalJson(ByteLevelBpe bpe) throws IOException {
-        ByteArrayOutputStream raw = new ByteArrayOutputStream(1 << 20);
-        HfTokenizerJson.save(bpe, raw);
-        return raw.toByteArray();
     }
 
     /**

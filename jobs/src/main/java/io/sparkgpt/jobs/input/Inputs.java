@@ -1,5 +1,7 @@
-package io.sparkgpt.jobs.clean;
+package io.sparkgpt.jobs.input;
 
+import io.sparkgpt.jobs.Outputs;
+import io.sparkgpt.jobs.Preflight;
 import io.sparkgpt.jobs.UserError;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -22,6 +24,32 @@ public final class Inputs {
   public record InputFile(String path, String name, Format format, long size) {}
 
   private Inputs() {}
+
+  /**
+   * Checks inputs and outputs before Spark starts, so that a mistake costs a second, not a session start.
+   *
+   * @param flagsAndPaths pairs of (flag, path) for every output the job will write; null paths are ignored
+   * @throws UserError when an input is missing, an output exists without --overwrite, or an output overlaps an
+   *     input ({@link Preflight.Paths#check})
+   */
+  public static void preflight(List<String> inputs, Format format, boolean overwrite, String... flagsAndPaths)
+      throws IOException {
+    Configuration conf = new Configuration();
+    Preflight.Paths paths = new Preflight.Paths().inputs("--input", inputs);
+    for (InputFile f : expand(conf, inputs, format)) {
+      paths.input("--input", f.path());
+    }
+    Outputs outputs = new Outputs(conf, overwrite);
+    for (int i = 0; i + 1 < flagsAndPaths.length; i += 2) {
+      paths.output(flagsAndPaths[i], flagsAndPaths[i + 1]);
+    }
+    paths.check();
+    for (int i = 0; i + 1 < flagsAndPaths.length; i += 2) {
+      if (flagsAndPaths[i + 1] != null) {
+        outputs.checkWritable(flagsAndPaths[i + 1], flagsAndPaths[i]);
+      }
+    }
+  }
 
   /**
    * @param forced null to decide by extension: .jsonl/.json/.ndjson are JSONL, .parquet is Parquet, anything
@@ -70,7 +98,7 @@ public final class Inputs {
     }
   }
 
-  static Format formatOf(String name) {
+  public static Format formatOf(String name) {
     String base = stripCompression(name.toLowerCase(Locale.ROOT));
     if (base.endsWith(".jsonl") || base.endsWith(".json") || base.endsWith(".ndjson")) {
       return Format.JSONL;
@@ -81,7 +109,7 @@ public final class Inputs {
     return Format.TEXT;
   }
 
-  static String stripCompression(String name) {
+  public static String stripCompression(String name) {
     for (String suffix : new String[] {".gz", ".zst", ".bz2", ".deflate"}) {
       if (name.endsWith(suffix)) {
         return name.substring(0, name.length() - suffix.length());

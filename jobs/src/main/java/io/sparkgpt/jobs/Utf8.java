@@ -1,4 +1,4 @@
-package io.sparkgpt.jobs.clean;
+package io.sparkgpt.jobs;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;

@@ -1,4 +1,4 @@
-package io.sparkgpt.jobs.clean;
+package io.sparkgpt.jobs.input;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package io.sparkgpt.jobs.clean;
+package io.sparkgpt.jobs.input;
 
 import java.util.Locale;
 import java.util.Map;

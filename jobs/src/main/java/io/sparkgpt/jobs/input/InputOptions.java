@@ -1,7 +1,8 @@
-package io.sparkgpt.jobs;
+package io.sparkgpt.jobs.input;
 
-import io.sparkgpt.jobs.clean.DocReader;
-import io.sparkgpt.jobs.clean.Inputs;
+import io.sparkgpt.jobs.UserError;
+import io.sparkgpt.jobs.input.DocReader;
+import io.sparkgpt.jobs.input.Inputs;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

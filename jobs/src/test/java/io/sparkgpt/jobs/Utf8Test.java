@@ -1,4 +1,4 @@
-package io.sparkgpt.jobs.clean;
+package io.sparkgpt.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

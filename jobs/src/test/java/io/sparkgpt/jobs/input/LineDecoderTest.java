@@ -1,4 +1,4 @@
-package io.sparkgpt.jobs.clean;
+package io.sparkgpt.jobs.input;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -29,9 +29,9 @@ class LineDecoderTest {
     Doc d = decode("{\"id\": 7, \"text\": \"caf\u00e9 \\u4e2d\\u6587\\n\\\"q\\\" \ud83d\ude00\", \"source\": \"web\","
         + " \"tags\": [\"a\", {\"b\": null}]}");
     assertTrue(d.kept());
-    assertEquals("caf\u00e9 \u4e2d\u6587\n\"q\" \ud83d\ude00", d.text);
-    assertEquals(Map.of("id", "7", "source", "web", "tags", "[\"a\",{\"b\":null}]"), d.metadata);
-    assertEquals(DocReader.fileKey("in/a.jsonl") + "-000000000040", d.id);
+    assertEquals("caf\u00e9 \u4e2d\u6587\n\"q\" \ud83d\ude00", d.text());
+    assertEquals(Map.of("id", "7", "source", "web", "tags", "[\"a\",{\"b\":null}]"), d.metadata());
+    assertEquals(DocReader.fileKey("in/a.jsonl") + "-000000000040", d.id());
   }
 
   @Test
@@ -39,7 +39,7 @@ class LineDecoderTest {
     assertNull(decode(" \t \r"));
     assertNull(decode("\u3000 \u2003")); // Unicode spaces: blank as String.isBlank sees it
     Doc nbsp = decode("\u00a0"); // no-break space is not whitespace to Java: a record, and not JSON
-    assertEquals("malformed_json", nbsp.rule);
+    assertEquals("malformed_json", nbsp.rule());
     assertEquals("\u00a0", nbsp.text);
   }
 
@@ -60,28 +60,29 @@ class LineDecoderTest {
     };
     for (String[] c : cases) {
       Doc d = decode(c[0]);
-      assertEquals(c[1], d.rule, c[0]);
-      assertEquals(Doc.Status.QUARANTINED, d.status, c[0]);
-      assertEquals(c[0], d.text, "the line is kept as it was: " + c[0]);
-      assertTrue(d.detail.endsWith("(line at offset 40)") || d.detail.equals("line at offset 40"), d.detail);
+      assertEquals(c[1], d.rule(), c[0]);
+      assertEquals(Doc.Status.QUARANTINED, d.status(), c[0]);
+      assertEquals(c[0], d.text(), "the line is kept as it was: " + c[0]);
+      assertTrue(d.detail().endsWith("(line at offset 40)") || d.detail().equals("line at offset 40"), d.detail());
     }
   }
 
   @Test
   void surrogatesMustComeInPairs() {
     assertEquals("a\ud83d\ude00b", decode("{\"text\": \"a\\ud83d\\ude00b\"}").text, "an escaped pair");
-    assertEquals("\\uD800 at char 5 (line at offset 40)", decode("{\"text\": \"lone \\ud800\"}").detail);
-    assertEquals("\\uDE00 at char 1 (line at offset 40)", decode("{\"text\": \"a\\ude00\\ud83d\"}").detail);
-    assertEquals("\\uD83D at char 2 (line at offset 40)", decode("{\"text\": \"ab\\ud83d\"}").detail, "cut at the end");
+    assertEquals("\\uD800 at char 5 (line at offset 40)", decode("{\"text\": \"lone \\ud800\"}").detail());
+    assertEquals("\\uDE00 at char 1 (line at offset 40)", decode("{\"text\": \"a\\ude00\\ud83d\"}").detail());
+    assertEquals("\\uD83D at char 2 (line at offset 40)", decode("{\"text\": \"ab\\ud83d\"}").detail(),
+        "cut at the end");
   }
 
   @Test
   void invalidUtf8KeepsTheRawBytesAndTheOffset() {
     byte[] line = {'{', '"', 't', 'e', 'x', 't', '"', ':', '"', (byte) 0xC3, '(', '"', '}'};
     Doc d = decode(line);
-    assertEquals("invalid_utf8", d.rule);
-    assertEquals("invalid UTF-8 at byte 9 of line at offset 40", d.detail);
-    assertArrayEquals(line, d.raw);
+    assertEquals("invalid_utf8", d.rule());
+    assertEquals("invalid UTF-8 at byte 9 of line at offset 40", d.detail());
+    assertArrayEquals(line, d.raw());
   }
 
   @Test

@@ -1,12 +1,13 @@
-package io.sparkgpt.jobs.clean;
+package io.sparkgpt.jobs.input;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparkgpt.jobs.UserError;
-import io.sparkgpt.jobs.clean.Inputs.Format;
-import io.sparkgpt.jobs.clean.Inputs.InputFile;
+import io.sparkgpt.jobs.Utf8;
+import io.sparkgpt.jobs.input.Inputs.Format;
+import io.sparkgpt.jobs.input.Inputs.InputFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Serializable;
@@ -209,8 +210,8 @@ public final class DocReader {
 
   private static Doc quarantined(String id, String source, long bytes, String rule, String detail) {
     Doc d = new Doc(id, source);
-    d.bytesAt[0] = bytes;
-    d.drop(Doc.Status.QUARANTINED, 0, rule, detail);
+    d.inputBytes = bytes;
+    d.quarantine(rule, detail);
     return d;
   }
 
@@ -246,7 +247,7 @@ public final class DocReader {
         return null;
       }
       Doc d = new Doc(id, file);
-      d.bytesAt[0] = len;
+      d.inputBytes = len;
       if (!jsonl) {
         d.text = new String(bytes, 0, len, StandardCharsets.UTF_8);
         classify(d, o.content(), file);
@@ -306,7 +307,7 @@ public final class DocReader {
         q.text = new String(bytes, 0, len, StandardCharsets.UTF_8);
         return q;
       }
-      d.setText(value, utf8Bytes);
+      d.replaceText(value, utf8Bytes);
       String path = d.metadata.getOrDefault("path", d.metadata.getOrDefault("source", file));
       classify(d, o.content(), path);
       return d;
@@ -442,7 +443,7 @@ public final class DocReader {
       } else {
         try {
           Doc d = new Doc(id, file);
-          d.bytesAt[0] = fullLength;
+          d.inputBytes = fullLength;
           d.text = text(Utf8.decode(buf, 0, len));
           classify(d, o.content(), file);
           out.add(d);
@@ -531,8 +532,8 @@ public final class DocReader {
       q.text = d.text;
       return q;
     }
-    d.setText(d.text, utf8Bytes);
-    d.bytesAt[0] = utf8Bytes;
+    d.replaceText(d.text, utf8Bytes);
+    d.inputBytes = utf8Bytes;
     classify(d, content, d.metadata.getOrDefault("path", d.metadata.getOrDefault("source", file)));
     return d;
   }

@@ -1,4 +1,4 @@
-package io.sparkgpt.jobs.clean;
+package io.sparkgpt.jobs.input;
 
 import com.github.luben.zstd.ZstdInputStream;
 import com.github.luben.zstd.ZstdOutputStream;
