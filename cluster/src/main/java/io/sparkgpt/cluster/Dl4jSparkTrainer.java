@@ -2,7 +2,7 @@ package io.sparkgpt.cluster;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sparkgpt.model.Batch;
+import io.sparkgpt.model.AdamW;
 import io.sparkgpt.model.Checkpoint;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.Head;
@@ -144,69 +144,57 @@ public final class Dl4jSparkTrainer {
       lastVal = run.loop(rounds, new TrainingRun.Cadence(firstStep, tc.maxSteps(), o.evalEvery(), o.checkpointEvery(),
           "sparkgpt " + mc.nLayer() + "L/" + mc.dModel() + "d, " + n + " workers, K=" + o.averagingEvery() + ", " + ENGINE),
           lastVal);
-      return new ParameterAveragingTrainer.Result(firstStep, rounds.step, rounds.stats, lastVal, null, null,
-          rounds.wallSum > 0 ? rounds.tokensRun / (rounds.wallSum / 1000) : 0, run.latestCheckpoint());
+      return rounds.result(run, lastVal);
     }
   }
 
-  /** The DL4J engine: one {@code fit} of N workers' K minibatches per unit (see the class comment). */
-  private static final class Rounds implements TrainingRun.Engine {
-    private final JavaSparkContext sc;
+  /** The DL4J engine: a round is one {@code fit} of the N workers' K minibatches each (see the class comment). */
+  private static final class Rounds extends AveragingRounds {
     private final SparkDl4jMultiLayer sparkNet;
     private final MultiLayerNetwork net;
-    private final TrainConfig tc;
-    private final ParameterAveragingTrainer.Options o;
     private final PretrainData source;
-    private final int n;
-    private final long firstStep;
-    private final long tokensBefore;
-    private final long tokensPerStep;
-    private final Map<String, Object> tsConfig;
-    private final Path tokenizerFile;
-    private final StepRunner driverRunner;
-    private final List<Batch> valBatches;
-    private final List<Integer> workerIds = new ArrayList<>();
-    private final List<ParameterAveragingTrainer.RoundStats> stats = new ArrayList<>();
     private long step;
-    private double lr;
-    private double wallSum;
-    private long tokensRun;
     /** The parameters after the last round, read from the network once for validation and the checkpoint. */
     private Map<String, INDArray> params;
 
     Rounds(JavaSparkContext sc, SparkDl4jMultiLayer sparkNet, TrainConfig tc, ParameterAveragingTrainer.Options o,
            PretrainData source, long firstStep, long tokensBefore, Map<String, Object> tsConfig, Path tokenizerFile) {
-      this.sc = sc;
+      super(sc, tc, o, source, Objective.lm(), firstStep, tokensBefore, tsConfig, tokenizerFile);
       this.sparkNet = sparkNet;
       this.net = sparkNet.getNetwork();
-      this.tc = tc;
-      this.o = o;
       this.source = source;
-      this.n = o.workers();
-      this.firstStep = firstStep;
       this.step = firstStep;
-      this.tokensBefore = tokensBefore;
-      this.tokensPerStep = (long) n * tc.microBatch() * source.seqLen();
-      this.tsConfig = tsConfig;
-      this.tokenizerFile = tokenizerFile;
-      this.driverRunner = new StepRunner(tc.model(), source.seqLen(), tc.hyper(), tc.schedule(), tc.gradClip());
-      this.valBatches = ParameterAveragingTrainer.valBatches(source, tc);
-      for (int w = 0; w < n; w++) {
-        workerIds.add(w);
+    }
+
+    @Override
+    long step() {
+      return step;
+    }
+
+    @Override
+    Map<String, INDArray> params() {
+      if (params == null) {
+        params = Dl4jGpt.params(net, tc.model());
       }
+      return params;
+    }
+
+    @Override
+    AdamW.State optimizer() {
+      return Dl4jGpt.optimizer(net, tc.model());
     }
 
     @Override
     public TrainingRun.Unit advance() {
       long t0 = System.nanoTime();
       long s0 = step;
-      long round = stats.size() + 1;
+      long round = nextRound();
       int k = (int) Math.min(o.averagingEvery(), tc.maxSteps() - s0);
       int b = tc.microBatch();
-      JavaRDD<DataSet> data = sc.parallelize(workerIds, n)
+      JavaRDD<DataSet> batches = sc.parallelize(workerIds, n)
           .mapPartitions(new WorkerBatches(source, n, s0, k, b, tc.dataSeed(), o.threadsPerTask()));
       sc.setJobDescription(String.format(Locale.ROOT, "pretrain dl4j-spark round %d (steps %d..%d)", round, s0, s0 + k));
-      sparkNet.fit(data);
+      sparkNet.fit(batches);
       // The master advances the iteration count by its averaging frequency even for a shorter last round.
       step = s0 + k;
       Dl4jGpt.setStep(net, step);
@@ -217,13 +205,11 @@ public final class Dl4jSparkTrainer {
       if (!Double.isFinite(loss)) {
         throw new IllegalStateException("round " + round + ": the loss is " + loss + "; refusing to continue");
       }
-      lr = tc.schedule().lr(step - 1);
-      long roundTokens = (long) k * tokensPerStep;
-      long tokens = tokensBefore + (step - firstStep) * tokensPerStep;
-      stats.add(new ParameterAveragingTrainer.RoundStats(round, step, loss, loss, lr, Double.NaN, roundTokens,
+      double lr = tc.schedule().lr(step - 1);
+      long roundTokens = (long) k * b * n * source.seqLen();
+      long tokens = tokensAt(step);
+      finished(new ParameterAveragingTrainer.RoundStats(round, step, loss, loss, lr, Double.NaN, roundTokens,
           wallMs, Double.NaN, Double.NaN, Double.NaN));
-      wallSum += wallMs;
-      tokensRun += roundTokens;
       double tokS = roundTokens / (wallMs / 1000);
       ObjectNode m = JSON.createObjectNode();
       m.put("step", step).put("tokens", tokens).put("loss", loss).put("lr", lr)
@@ -231,32 +217,9 @@ public final class Dl4jSparkTrainer {
           .put("round", round).put("loss_last_step", loss).put("workers", n)
           .put("tokens_per_s_per_worker", TrainingRun.round(tokS / n, 1));
       long at = step;
-      double roundLr = lr;
       return new TrainingRun.Unit(round, step, tokens, m, loss, eta -> String.format(Locale.ROOT,
           "round %d | step %d/%d | loss %.4f | lr %.3e | %,.0f tok/s (%,.0f/worker) | %.0f ms/round | eta %s", round, at,
-          tc.maxSteps(), loss, roundLr, tokS, tokS / n, wallMs, eta));
-    }
-
-    private Map<String, INDArray> params() {
-      if (params == null) {
-        params = Dl4jGpt.params(net, tc.model());
-      }
-      return params;
-    }
-
-    @Override
-    public TrainingRun.Validation validate() {
-      return valBatches.isEmpty() ? null
-          : new TrainingRun.Validation(driverRunner.evaluate(params(), valBatches), null, valBatches.size());
-    }
-
-    @Override
-    public TrainingRun.Snapshot snapshot(TrainingRun.Unit u, Double lastValLoss) {
-      long samples = step * (long) tc.microBatch() * n;
-      Checkpoint.TrainingState ts = new Checkpoint.TrainingState(step, lr, samples, u.tokens(),
-          samples / source.trainSize(), tc.seed(), tc.dataSeed(), lastValLoss, tsConfig);
-      return new TrainingRun.Snapshot(tc.model(), Head.NONE, params(), Dl4jGpt.optimizer(net, tc.model()), ts,
-          tokenizerFile);
+          tc.maxSteps(), loss, lr, tokS, tokS / n, wallMs, eta));
     }
   }
 

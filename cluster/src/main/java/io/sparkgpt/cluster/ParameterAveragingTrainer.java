@@ -226,8 +226,7 @@ public final class ParameterAveragingTrainer {
         o.threadsPerTask(), data.trainSize(), data.valSize()));
     log.accept("config " + JSON.writeValueAsString(tc));
 
-    Path tokenizerFile = Path.of(data.tokenizerFile());
-    Rounds rounds = new Rounds(sc, tc, o, run, state, tokensBefore, tsConfig, mixture, tokenizerFile, log);
+    Rounds rounds = new Rounds(sc, tc, o, run, state, tokensBefore, tsConfig, mixture, log);
     try (TrainingRun tr = TrainingRun.open(runDir, "step", resumed ? firstStep : 0, tokensBefore, changes, log)) {
       if (run.initialParams() != null && !resumed && !rounds.valBatches.isEmpty()) {
         // fine-tuning: where the base model starts, so that the validation curve shows what training changed
@@ -235,70 +234,52 @@ public final class ParameterAveragingTrainer {
       }
       lastVal = tr.loop(rounds, new TrainingRun.Cadence(firstStep, tc.maxSteps(), o.evalEvery(), o.checkpointEvery(),
           "sparkgpt " + mc.nLayer() + "L/" + mc.dModel() + "d, " + n + " workers, K=" + o.averagingEvery()), lastVal);
-      TrainingRun.Validation v = tr.lastValidation();
-      return new Result(firstStep, rounds.state.step, rounds.stats, lastVal, v == null ? null : v.accuracy(),
-          v == null ? null : v.margin(), rounds.tokensPerS(), tr.latestCheckpoint());
+      return rounds.result(tr, lastVal);
     }
   }
 
-  /** The averaging engine: one round of K steps on the N workers per unit (see the class comment). */
-  private static final class Rounds implements TrainingRun.Engine {
-    private final JavaSparkContext sc;
-    private final TrainConfig tc;
-    private final Options o;
+  /** The averaging engine: a round of K steps on the N workers, then the driver's average (see the class comment). */
+  private static final class Rounds extends AveragingRounds {
     private final Run run;
-    private final int n;
-    private final long firstStep;
-    private final long tokensBefore;
-    private final long tokensPerStep;
-    private final Map<String, Object> tsConfig;
     private final Mixture mixture;
-    private final Path tokenizerFile;
     private final Consumer<String> log;
-    private final StepRunner driverRunner;
-    private final List<Batch> valBatches;
     private final String tcJson;
-    private final List<Integer> workerIds = new ArrayList<>();
-    private final List<RoundStats> stats = new ArrayList<>();
     private TrainState state;
-    private double lr;
-    private double wallSum;
-    private long tokensRun;
     private Map<Integer, String> placement = Map.of();
 
     Rounds(JavaSparkContext sc, TrainConfig tc, Options o, Run run, TrainState state, long tokensBefore,
-           Map<String, Object> tsConfig, Mixture mixture, Path tokenizerFile, Consumer<String> log) throws IOException {
-      this.sc = sc;
-      this.tc = tc;
-      this.o = o;
+           Map<String, Object> tsConfig, Mixture mixture, Consumer<String> log) throws IOException {
+      super(sc, tc, o, run.data(), run.objective(), state.step, tokensBefore, tsConfig, Path.of(run.data().tokenizerFile()));
       this.run = run;
-      this.n = o.workers();
       this.state = state;
-      this.firstStep = state.step;
-      this.tokensBefore = tokensBefore;
-      this.tokensPerStep = (long) n * tc.microBatch() * run.data().rowsPerExample() * tc.gradAccum() * run.data().seqLen();
-      this.tsConfig = tsConfig;
       this.mixture = mixture;
-      this.tokenizerFile = tokenizerFile;
       this.log = log;
-      // validation on the driver, as Trainer does: the first eval_batches * micro_batch samples of val
-      this.driverRunner = new StepRunner(tc.model(), run.data().seqLen(), tc.hyper(), tc.schedule(), tc.gradClip(),
-          run.objective());
-      this.valBatches = valBatches(run.data(), tc);
       this.tcJson = JSON.writeValueAsString(tc);
-      for (int w = 0; w < n; w++) {
-        workerIds.add(w);
-      }
+    }
+
+    @Override
+    long step() {
+      return state.step;
+    }
+
+    @Override
+    Map<String, INDArray> params() {
+      return state.params();
+    }
+
+    @Override
+    AdamW.State optimizer() {
+      return state.optimizer();
     }
 
     @Override
     public TrainingRun.Unit advance() {
       long t0 = System.nanoTime();
       long s0 = state.step;
-      long round = stats.size() + 1;
+      long round = nextRound();
       int k = (int) Math.min(o.averagingEvery(), tc.maxSteps() - s0);
       Broadcast<TrainState> bc = sc.broadcast(state);
-      RoundTask task = new RoundTask(tcJson, run.data(), run.objective(), n, s0, k, o.threadsPerTask(), o.syncGradients(), bc);
+      RoundTask task = new RoundTask(tcJson, data, objective, n, s0, k, o.threadsPerTask(), o.syncGradients(), bc);
       RoundSum sum = sumRound(sc, workerIds, task, round, o.syncGradients() ? s0 : s0 + k,
           String.format(Locale.ROOT, "%s round %d (steps %d..%d)", run.name(), round, s0, s0 + k));
       if (o.syncGradients()) {
@@ -327,62 +308,35 @@ public final class ParameterAveragingTrainer {
             .collect(Collectors.joining(", ")));
       }
       double wallMs = (System.nanoTime() - t0) / 1e6;
-      double lossMean = 0;
-      double gnMean = 0;
+      double lossSum = 0;
+      double gnSum = 0;
       for (int j = 0; j < k; j++) {
-        lossMean += sum.lossSum[j] / n;
-        gnMean += sum.gradNormSum[j] / n;
+        lossSum += sum.lossSum[j] / n;
+        gnSum += sum.gradNormSum[j] / n;
       }
-      lossMean /= k;
-      gnMean /= k;
+      double loss = lossSum / k;
+      double gradNorm = gnSum / k;
       double lastLoss = sum.lossSum[k - 1] / n;
-      lr = sum.lr[k - 1];
+      double lr = sum.lr[k - 1];
       long step = state.step;
-      long tokens = tokensBefore + (step - firstStep) * tokensPerStep;   // the run's actual history
+      long tokens = tokensAt(step);
       double averagingMs = Math.max(0, wallMs - (sum.computeMsMax + sum.dataMsMax));
-      stats.add(new RoundStats(round, step, lossMean, lastLoss, lr, gnMean, sum.tokens, wallMs, sum.computeMsMax,
+      finished(new RoundStats(round, step, loss, lastLoss, lr, gradNorm, sum.tokens, wallMs, sum.computeMsMax,
           sum.dataMsMax, averagingMs));
-      wallSum += wallMs;
-      tokensRun += sum.tokens;
       double tokS = sum.tokens / (wallMs / 1000);
       ObjectNode m = JSON.createObjectNode();
-      m.put("step", step).put("tokens", tokens).put("loss", lossMean).put("lr", lr).put("grad_norm", gnMean)
+      m.put("step", step).put("tokens", tokens).put("loss", loss).put("lr", lr).put("grad_norm", gradNorm)
           .put("ms", TrainingRun.round(wallMs, 1)).put("tokens_per_s", TrainingRun.round(tokS, 1)).put("round", round)
           .put("loss_last_step", lastLoss).put("workers", n).put("tokens_per_s_per_worker", TrainingRun.round(tokS / n, 1))
           .put("compute_ms", TrainingRun.round(sum.computeMsMax, 1)).put("data_ms", TrainingRun.round(sum.dataMsMax, 1))
           .put("averaging_ms", TrainingRun.round(averagingMs, 1));
       long drawn = step * tc.gradAccum() * (long) tc.microBatch() * n;
-      DataBlend.putTokensPerSource(mixture, m, drawn, run.data().seqLen());
-      double loss = lossMean;
-      double gradNorm = gnMean;
-      return new TrainingRun.Unit(round, step, tokens, m, lossMean, eta -> String.format(Locale.ROOT,
+      DataBlend.putTokensPerSource(mixture, m, drawn, data.seqLen());
+      return new TrainingRun.Unit(round, step, tokens, m, loss, eta -> String.format(Locale.ROOT,
           "round %d | step %d/%d | loss %.4f | lr %.3e | gnorm %.3f | %,.0f tok/s (%,.0f/worker) | %.0f ms/round: "
               + "compute %.0f, data %.0f, averaging+overhead %.0f | eta %s%s", round, step, tc.maxSteps(), loss, lr,
           gradNorm, tokS, tokS / n, wallMs, sum.computeMsMax, sum.dataMsMax, averagingMs, eta,
           DataBlend.sharesLine(mixture, drawn)));
-    }
-
-    @Override
-    public TrainingRun.Validation validate() {
-      if (valBatches.isEmpty()) {
-        return null;
-      }
-      Map<String, INDArray> params = state.params();
-      return new TrainingRun.Validation(driverRunner.evaluate(params, valBatches),
-          run.objective().pairwise() ? driverRunner.pairwise(params, valBatches) : null, valBatches.size());
-    }
-
-    @Override
-    public TrainingRun.Snapshot snapshot(TrainingRun.Unit u, Double lastValLoss) {
-      long samples = state.step * tc.gradAccum() * (long) tc.microBatch() * n;
-      Checkpoint.TrainingState ts = new Checkpoint.TrainingState(state.step, lr, samples, u.tokens(),
-          samples / run.data().trainSize(), tc.seed(), tc.dataSeed(), lastValLoss, tsConfig);
-      return new TrainingRun.Snapshot(tc.model(), run.objective().head(), state.params(), state.optimizer(), ts,
-          tokenizerFile);
-    }
-
-    double tokensPerS() {
-      return wallSum > 0 ? tokensRun / (wallSum / 1000) : 0;
     }
   }
 
