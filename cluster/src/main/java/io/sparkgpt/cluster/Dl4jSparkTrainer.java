@@ -111,7 +111,7 @@ public final class Dl4jSparkTrainer {
     tsConfig.putAll(Objective.lm().settings());
     tsConfig.put("workers", n);
     tsConfig.put("averaging_every", o.averagingEvery());
-    Checkpoint from = tc.resume() ? ParameterAveragingTrainer.resumable(runDir, tc, Head.NONE, log) : null;
+    Checkpoint from = tc.resume() ? TrainingRun.resumable(runDir, mc, Head.NONE, log) : null;
     List<String> changes = from == null ? List.of() : TrainingRun.resumeChanges(from, tsConfig, o.allowConfigChange());
     if (from != null) {
       Dl4jGpt.setParams(net, mc, from.params());

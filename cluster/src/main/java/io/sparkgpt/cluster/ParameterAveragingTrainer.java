@@ -203,7 +203,7 @@ public final class ParameterAveragingTrainer {
         throw new IllegalArgumentException(DataBlend.tooFew(mixture, needed));
       }
     }
-    Checkpoint from = tc.resume() ? resumable(runDir, tc, head, log) : null;
+    Checkpoint from = tc.resume() ? TrainingRun.resumable(runDir, mc, head, log) : null;
     boolean resumed = from != null;
     List<String> changes = List.of();
     if (resumed) {
@@ -503,24 +503,6 @@ public final class ParameterAveragingTrainer {
     static void giveBack(Spec spec, StepRunner r) {
       RUNNERS.computeIfAbsent(spec.key(), x -> new ConcurrentLinkedQueue<>()).add(r);
     }
-  }
-
-  /**
-   * The newest complete checkpoint of the run ({@link Checkpoint#newest}), checked against the run's model; null
-   * when there is none. Its settings are compared with the run's by the caller.
-   */
-  static Checkpoint resumable(Path runDir, TrainConfig tc, Head head, Consumer<String> log) throws IOException {
-    GptConfig mc = tc.model();
-    Checkpoint ck = Checkpoint.newest(runDir, log);
-    if (ck == null) {
-      return null;
-    }
-    if (!ck.config().equals(mc) || ck.head() != head) {
-      throw new IllegalArgumentException(ck.dir() + " holds " + ck.config() + " with head " + ck.head().id()
-          + ", the run asks for " + mc + " with head " + head.id() + " (use another run folder or --no-resume)");
-    }
-    log.accept(String.format(Locale.ROOT, "resuming from %s at step %d", ck.dir(), ck.optimizer().step));
-    return ck;
   }
 
   /** Validation batches, as Trainer's: the first eval_batches * micro_batch examples of val (none without val). */

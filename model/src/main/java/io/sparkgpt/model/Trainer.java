@@ -116,21 +116,16 @@ public final class Trainer {
         Map<String, INDArray> params;
         AdamW.State opt;
         long step;
-        Checkpoint from = tc.resume() ? Checkpoint.newest(runDir, log) : null;
+        Checkpoint from = tc.resume() ? TrainingRun.resumable(runDir, mc, Head.NONE, log) : null;
         boolean resumed = from != null;
         List<String> changes = List.of();
         long tokensBefore = 0;
         if (resumed) {
-            if (!from.config().equals(mc)) {
-                throw new IllegalArgumentException(from.dir() + " holds " + from.config() + ", the run asks for " + mc
-                        + " (use another run folder or resume=false)");
-            }
             changes = TrainingRun.resumeChanges(from, runConfig, allowConfigChange);
             params = from.params();
             opt = from.optimizer();
             step = opt.step;
             tokensBefore = TrainingRun.tokensSeen(from, step * tc.microBatch() * (long) tc.gradAccum() * seqLen);
-            log.accept(String.format(Locale.ROOT, "resuming from %s at step %d", from.dir(), step));
         } else {
             params = GptModel.initParams(mc, tc.seed());
             opt = AdamW.State.zeros(params);

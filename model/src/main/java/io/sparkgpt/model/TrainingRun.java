@@ -296,6 +296,23 @@ public final class TrainingRun implements Closeable {
     }
 
     /**
+     * The newest complete checkpoint of the run ({@link Checkpoint#newest}), checked against the run's model and
+     * head, and logged; null when there is none. Its settings are compared with the run's by {@link #resumeChanges}.
+     */
+    public static Checkpoint resumable(Path runDir, GptConfig model, Head head, Consumer<String> log) throws IOException {
+        Checkpoint ck = Checkpoint.newest(runDir, log);
+        if (ck == null) {
+            return null;
+        }
+        if (!ck.config().equals(model) || ck.head() != head) {
+            throw new IllegalArgumentException(ck.dir() + " holds " + ck.config() + " with head " + ck.head().id()
+                    + ", the run asks for " + model + " with head " + head.id() + " (use another run folder or --no-resume)");
+        }
+        log.accept(String.format(Locale.ROOT, "resuming from %s at step %d", ck.dir(), ck.optimizer().step));
+        return ck;
+    }
+
+    /**
      * The settings that differ from the checkpoint's ({@link Checkpoint#configChanges}) among {@code before} (the
      * checkpoint's; empty for an older checkpoint without them) and {@code now}; refused unless {@code allow}.
      * Shared by every trainer that resumes.

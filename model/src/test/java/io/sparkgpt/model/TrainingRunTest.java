@@ -159,4 +159,24 @@ class TrainingRunTest {
         assertEquals(List.of(), TrainingRun.resumeChanges(ck, Map.of("lr", 0.001, "batch_size", 4), false));
         assertEquals(300, TrainingRun.tokensSeen(ck, 5));
     }
+
+    @Test
+    void resumesOnlyACheckpointOfTheSameModelAndHead() throws IOException {
+        Path run = tmp.resolve("run");
+        List<String> log = new ArrayList<>();
+        assertNull(TrainingRun.resumable(run, TINY, Head.NONE, log::add));
+        Rounds r = new Rounds(0, 3);
+        r.opt.step = 3;
+        Checkpoint.commit(run, TINY, Head.NONE, r.params, r.opt, new Checkpoint.TrainingState(3, 1e-3, 3, 300, 0, 1, 1,
+                null, Map.of()), null, TrainingRun.KEEP_CHECKPOINTS);
+        Checkpoint ck = TrainingRun.resumable(run, TINY, Head.NONE, log::add);
+        assertEquals(3, ck.optimizer().step);
+        assertTrue(log.contains("resuming from " + run.resolve("checkpoints/step-0000003") + " at step 3"), log.toString());
+        IllegalArgumentException head = assertThrows(IllegalArgumentException.class,
+                () -> TrainingRun.resumable(run, TINY, Head.REWARD, s -> { }));
+        assertTrue(head.getMessage().contains("with head") && head.getMessage().contains("--no-resume")
+                && !head.getMessage().contains("\n"), head.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> TrainingRun.resumable(run, TINY.withBlockSize(4), Head.NONE, s -> { }));
+    }
 }
