@@ -28,7 +28,8 @@ import java.util.function.Function;
  *
  * <pre>{@code
  * try (TrainingRun run = TrainingRun.open(runDir, "step", resumedAt, tokensBefore, changes, log)) {
- *     Double lastVal = run.loop(engine, new TrainingRun.Cadence(start, maxSteps, evalEvery, checkpointEvery, title), lastVal);
+ *     TrainingRun.Cadence cadence = new TrainingRun.Cadence(start, maxSteps, evalEvery, checkpointEvery, title);
+ *     Double lastVal = run.loop(engine, cadence, lastValOfTheCheckpoint);
  * }
  * }</pre>
  *
