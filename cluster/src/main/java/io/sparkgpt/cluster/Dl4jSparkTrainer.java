@@ -2,22 +2,20 @@ package io.sparkgpt.cluster;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.sparkgpt.model.Batch;
+import io.sparkgpt.model.AdamW;
 import io.sparkgpt.model.Checkpoint;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.Head;
-import io.sparkgpt.model.LossPlot;
+import io.sparkgpt.model.Objective;
 import io.sparkgpt.model.StepRunner;
 import io.sparkgpt.model.TrainConfig;
 import io.sparkgpt.model.Trainer;
+import io.sparkgpt.model.TrainingRun;
 import io.sparkgpt.tokenizer.dataset.SampleReader;
 import io.sparkgpt.tokenizer.dataset.TokenDataset;
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
@@ -34,6 +32,7 @@ import org.deeplearning4j.spark.api.RDDTrainingApproach;
 import org.deeplearning4j.spark.api.Repartition;
 import org.deeplearning4j.spark.impl.multilayer.SparkDl4jMultiLayer;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -109,11 +108,11 @@ public final class Dl4jSparkTrainer {
     Double lastVal = null;
     Map<String, Object> tsConfig = new LinkedHashMap<>(tc.toMap());
     tsConfig.put("engine", ENGINE);
-    tsConfig.put("objective", "lm");
+    tsConfig.putAll(Objective.lm().settings());
     tsConfig.put("workers", n);
     tsConfig.put("averaging_every", o.averagingEvery());
-    Checkpoint from = tc.resume() ? ParameterAveragingTrainer.resumable(runDir, tc, Head.NONE, log) : null;
-    List<String> changes = from == null ? List.of() : Trainer.resumeChanges(from, tsConfig, o.allowConfigChange());
+    Checkpoint from = tc.resume() ? TrainingRun.resumable(runDir, mc, Head.NONE, log) : null;
+    List<String> changes = from == null ? List.of() : TrainingRun.resumeChanges(from, tsConfig, o.allowConfigChange());
     if (from != null) {
       Dl4jGpt.setParams(net, mc, from.params());
       Dl4jGpt.setOptimizer(net, mc, from.optimizer());
@@ -121,7 +120,7 @@ public final class Dl4jSparkTrainer {
     }
     final long firstStep = net.getIterationCount();
     long tokensPerStep = (long) n * b * seqLen;
-    long tokensBefore = from == null ? 0 : Trainer.tokensSeen(from, firstStep * tokensPerStep);
+    long tokensBefore = from == null ? 0 : TrainingRun.tokensSeen(from, firstStep * tokensPerStep);
     log.accept("model " + mc + ", " + String.format(Locale.ROOT, "%,d", mc.parameterCount()) + " parameters");
     log.accept(String.format(Locale.ROOT, "dl4j-spark parameter averaging: %d workers x batch %d, average every %d "
             + "steps, %,d tokens/step, steps %d..%d, %d ND4J thread(s) per task; train %,d samples, val %,d", n, b,
@@ -140,124 +139,97 @@ public final class Dl4jSparkTrainer {
         .build();
     SparkDl4jMultiLayer sparkNet = new SparkDl4jMultiLayer(sc, net, master);
 
-    StepRunner driverRunner = new StepRunner(mc, seqLen, tc.hyper(), tc.schedule(), tc.gradClip());
-    List<Batch> valBatches = ParameterAveragingTrainer.valBatches(source, tc);
-    Path metricsFile = runDir.resolve(Trainer.METRICS);
-    List<Double> trTok = new ArrayList<>(), trLoss = new ArrayList<>(), vaTok = new ArrayList<>(), vaLoss = new ArrayList<>();
-    Trainer.rewriteMetrics(metricsFile, from != null ? firstStep : 0, trTok, trLoss, vaTok, vaLoss);
-    Trainer.recordConfigChange(metricsFile, firstStep, tokensBefore, changes);
-    Path tokenizerFile = ds.tokenizerFile();
-
-    List<Integer> workerIds = new ArrayList<>();
-    for (int w = 0; w < n; w++) {
-      workerIds.add(w);
+    Rounds rounds = new Rounds(sc, sparkNet, tc, o, source, firstStep, tokensBefore, tsConfig, ds.tokenizerFile());
+    try (TrainingRun run = TrainingRun.open(runDir, "step", from != null ? firstStep : 0, tokensBefore, changes, log)) {
+      lastVal = run.loop(rounds, new TrainingRun.Cadence(firstStep, tc.maxSteps(), o.evalEvery(), o.checkpointEvery(),
+          "sparkgpt " + mc.nLayer() + "L/" + mc.dModel() + "d, " + n + " workers, K=" + o.averagingEvery() + ", " + ENGINE),
+          lastVal);
+      return rounds.result(run, lastVal);
     }
-    List<ParameterAveragingTrainer.RoundStats> rounds = new ArrayList<>();
-    long round = 0;
-    long step = firstStep;
-    double wallSum = 0;
-    long tokensRun = 0;
-    Path latest = null;
-    try (BufferedWriter metrics = Files.newBufferedWriter(metricsFile, StandardCharsets.UTF_8,
-        StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-      while (step < tc.maxSteps()) {
-        long t0 = System.nanoTime();
-        long s0 = step;
-        int k = (int) Math.min(o.averagingEvery(), tc.maxSteps() - s0);
-        JavaRDD<DataSet> data = sc.parallelize(workerIds, n)
-            .mapPartitions(new WorkerBatches(source, n, s0, k, b, tc.dataSeed(), o.threadsPerTask()));
-        sc.setJobDescription(String.format(Locale.ROOT, "pretrain dl4j-spark round %d (steps %d..%d)", round + 1, s0, s0 + k));
-        sparkNet.fit(data);
-        // The master advances the iteration count by its averaging frequency even for a shorter last round.
-        step = s0 + k;
-        Dl4jGpt.setStep(net, step);
-        double wallMs = (System.nanoTime() - t0) / 1e6;
-        round++;
+  }
 
-        double loss = sparkNet.getScore();
-        if (!Double.isFinite(loss)) {
-          throw new IllegalStateException("round " + round + ": the loss is " + loss + "; refusing to continue");
-        }
-        double lr = tc.schedule().lr(step - 1);
-        long roundTokens = (long) k * tokensPerStep;
-        long tokens = tokensBefore + (step - firstStep) * tokensPerStep;
-        rounds.add(new ParameterAveragingTrainer.RoundStats(round, step, loss, loss, lr, Double.NaN, roundTokens,
-            wallMs, Double.NaN, Double.NaN, Double.NaN));
-        wallSum += wallMs;
-        tokensRun += roundTokens;
-        double tokS = roundTokens / (wallMs / 1000);
-        ObjectNode m = JSON.createObjectNode();
-        m.put("step", step).put("tokens", tokens).put("loss", loss).put("lr", lr)
-            .put("ms", Trainer.round(wallMs, 1)).put("tokens_per_s", Trainer.round(tokS, 1))
-            .put("round", round).put("loss_last_step", loss).put("workers", n)
-            .put("tokens_per_s_per_worker", Trainer.round(tokS / n, 1));
-        metrics.write(JSON.writeValueAsString(m));
-        metrics.newLine();
-        trTok.add((double) tokens);
-        trLoss.add(loss);
-        double eta = (tc.maxSteps() - step) / (double) Math.max(1, step - firstStep) * (wallSum / 1000);
-        log.accept(String.format(Locale.ROOT, "round %d | step %d/%d | loss %.4f | lr %.3e | %,.0f tok/s (%,.0f/worker) "
-                + "| %.0f ms/round | eta %s", round, step, tc.maxSteps(), loss, lr, tokS, tokS / n, wallMs,
-            Trainer.duration(eta)));
+  /** The DL4J engine: a round is one {@code fit} of the N workers' K minibatches each (see the class comment). */
+  private static final class Rounds extends AveragingRounds {
+    private final SparkDl4jMultiLayer sparkNet;
+    private final MultiLayerNetwork net;
+    private final PretrainData source;
+    private long step;
+    /** The parameters after the last round, read from the network once for validation and the checkpoint. */
+    private Map<String, INDArray> params;
 
-        boolean last = step >= tc.maxSteps();
-        boolean evalNow = (o.evalEvery() > 0 && round % o.evalEvery() == 0) || last;
-        boolean checkpointNow = (o.checkpointEvery() > 0 && round % o.checkpointEvery() == 0) || last;
-        var params = evalNow || checkpointNow ? Dl4jGpt.params(net, mc) : null;
-        if (!valBatches.isEmpty() && evalNow) {
-          lastVal = driverRunner.evaluate(params, valBatches);
-          ObjectNode v = JSON.createObjectNode();
-          v.put("step", step).put("tokens", tokens).put("val_loss", lastVal);
-          metrics.write(JSON.writeValueAsString(v));
-          metrics.newLine();
-          vaTok.add((double) tokens);
-          vaLoss.add(lastVal);
-          log.accept(String.format(Locale.ROOT, "step %d | val loss %.4f (%d batches)", step, lastVal, valBatches.size()));
-        }
-        metrics.flush();
-        if (evalNow) {
-          LossPlot.write(runDir.resolve(Trainer.PLOT), "sparkgpt " + mc.nLayer() + "L/" + mc.dModel() + "d, " + n
-              + " workers, K=" + o.averagingEvery() + ", dl4j-spark", trTok, trLoss, vaTok, vaLoss);
-        }
-        if (checkpointNow) {
-          long samples = step * (long) b * n;
-          Checkpoint.TrainingState ts = new Checkpoint.TrainingState(step, lr, samples, tokens,
-              samples / train.numSamples(), tc.seed(), tc.dataSeed(), lastVal, tsConfig);
-          latest = ParameterAveragingTrainer.saveCheckpoint(runDir, mc, Head.NONE, params, Dl4jGpt.optimizer(net, mc), ts,
-              tokenizerFile, log);
-        }
+    Rounds(JavaSparkContext sc, SparkDl4jMultiLayer sparkNet, TrainConfig tc, ParameterAveragingTrainer.Options o,
+           PretrainData source, long firstStep, long tokensBefore, Map<String, Object> tsConfig, Path tokenizerFile) {
+      super(sc, tc, o, source, Objective.lm(), firstStep, tokensBefore, tsConfig, tokenizerFile);
+      this.sparkNet = sparkNet;
+      this.net = sparkNet.getNetwork();
+      this.source = source;
+      this.step = firstStep;
+    }
+
+    @Override
+    long step() {
+      return step;
+    }
+
+    @Override
+    Map<String, INDArray> params() {
+      if (params == null) {
+        params = Dl4jGpt.params(net, tc.model());
       }
+      return params;
     }
-    if (rounds.isEmpty() && !Files.exists(runDir.resolve(Trainer.PLOT))) {
-      LossPlot.write(runDir.resolve(Trainer.PLOT), "sparkgpt", trTok, trLoss, vaTok, vaLoss);
+
+    @Override
+    AdamW.State optimizer() {
+      return Dl4jGpt.optimizer(net, tc.model());
     }
-    return new ParameterAveragingTrainer.Result(firstStep, step, rounds, lastVal, null, null,
-        wallSum > 0 ? tokensRun / (wallSum / 1000) : 0, latest != null ? latest : runDir.resolve(Trainer.CHECKPOINT));
+
+    @Override
+    public TrainingRun.Unit advance() {
+      long t0 = System.nanoTime();
+      long s0 = step;
+      long round = nextRound();
+      int k = (int) Math.min(o.averagingEvery(), tc.maxSteps() - s0);
+      int b = tc.microBatch();
+      JavaRDD<DataSet> batches = sc.parallelize(workerIds, n)
+          .mapPartitions(new WorkerBatches(source, n, s0, k, b, tc.dataSeed(), o.threadsPerTask()));
+      sc.setJobDescription(String.format(Locale.ROOT, "pretrain dl4j-spark round %d (steps %d..%d)", round, s0, s0 + k));
+      sparkNet.fit(batches);
+      // The master advances the iteration count by its averaging frequency even for a shorter last round.
+      step = s0 + k;
+      Dl4jGpt.setStep(net, step);
+      params = null;
+      double wallMs = (System.nanoTime() - t0) / 1e6;
+
+      double loss = sparkNet.getScore();
+      if (!Double.isFinite(loss)) {
+        throw new IllegalStateException("round " + round + ": the loss is " + loss + "; refusing to continue");
+      }
+      double lr = tc.schedule().lr(step - 1);
+      long roundTokens = (long) k * b * n * source.seqLen();
+      long tokens = tokensAt(step);
+      finished(new ParameterAveragingTrainer.RoundStats(round, step, loss, loss, lr, Double.NaN, roundTokens,
+          wallMs, Double.NaN, Double.NaN, Double.NaN));
+      double tokS = roundTokens / (wallMs / 1000);
+      ObjectNode m = JSON.createObjectNode();
+      m.put("step", step).put("tokens", tokens).put("loss", loss).put("lr", lr)
+          .put("ms", TrainingRun.round(wallMs, 1)).put("tokens_per_s", TrainingRun.round(tokS, 1))
+          .put("round", round).put("loss_last_step", loss).put("workers", n)
+          .put("tokens_per_s_per_worker", TrainingRun.round(tokS / n, 1));
+      long at = step;
+      return new TrainingRun.Unit(round, step, tokens, m, loss, eta -> String.format(Locale.ROOT,
+          "round %d | step %d/%d | loss %.4f | lr %.3e | %,.0f tok/s (%,.0f/worker) | %.0f ms/round | eta %s", round, at,
+          tc.maxSteps(), loss, lr, tokS, tokS / n, wallMs, eta));
+    }
   }
 
   /**
    * Worker {@code w}'s K minibatches of a round, built in its task: features are the B input sequences' token ids,
    * labels the next tokens, both {@code [B, T]} floats. Captures only strings and numbers.
    */
-  static final class WorkerBatches implements FlatMapFunction<Iterator<Integer>, DataSet> {
+  record WorkerBatches(PretrainData data, int n, long s0, int k, int b, long dataSeed, int threads)
+      implements FlatMapFunction<Iterator<Integer>, DataSet> {
     private static final long serialVersionUID = 1L;
-    private final PretrainData data;
-    private final int n;
-    private final long s0;
-    private final int k;
-    private final int b;
-    private final long dataSeed;
-    private final int threads;
-
-    WorkerBatches(PretrainData data, int n, long s0, int k, int b, long dataSeed, int threads) {
-      this.data = data;
-      this.n = n;
-      this.s0 = s0;
-      this.k = k;
-      this.b = b;
-      this.dataSeed = dataSeed;
-      this.threads = threads;
-    }
 
     @Override
     public Iterator<DataSet> call(Iterator<Integer> it) {

@@ -40,8 +40,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * ({@link Batch#segments()}), so that attention stays within an example and its position ids start at 0. A
  * position is then a row: trainSize and valSize count rows.
  */
-public final class ExampleData implements TrainingData {
-  private static final long serialVersionUID = 1L;
+public final class ExampleData extends FileTrainingData {
+  private static final long serialVersionUID = 2L;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Map<String, List<Example>> LOADED = new ConcurrentHashMap<>();
   public static final String TRAIN = "train.jsonl";
@@ -55,25 +55,16 @@ public final class ExampleData implements TrainingData {
 
   private final Kind kind;
   private final String dir;
-  private final int seqLen;
-  private final int vocabSize;
   private final int padId;
-  private final String tokenizerFile;
-  private final int trainSize;
-  private final int valSize;
   private final boolean packed;
 
   private ExampleData(Kind kind, String dir, int seqLen, int vocabSize, int padId, String tokenizerFile,
                       int trainSize, int valSize, boolean packed) {
+    super(seqLen, vocabSize, tokenizerFile, trainSize, valSize);
     this.packed = packed;
     this.kind = kind;
     this.dir = dir;
-    this.seqLen = seqLen;
-    this.vocabSize = vocabSize;
     this.padId = padId;
-    this.tokenizerFile = tokenizerFile;
-    this.trainSize = trainSize;
-    this.valSize = valSize;
   }
 
   /**
@@ -94,8 +85,8 @@ public final class ExampleData implements TrainingData {
     if (kind != Kind.SFT) {
       throw new IllegalStateException("only SFT examples are packed");
     }
-    int rows = seqLen + 1;
-    return new ExampleData(kind, dir, seqLen, vocabSize, padId, tokenizerFile,
+    int rows = seqLen() + 1;
+    return new ExampleData(kind, dir, seqLen(), vocabSize(), padId, tokenizerFile(),
         pack(readSplit(Path.of(dir, TRAIN)), rows).size(), pack(readSplit(Path.of(dir, VAL)), rows).size(), true);
   }
 
@@ -105,7 +96,7 @@ public final class ExampleData implements TrainingData {
     for (Example e : readSplit(Path.of(dir, TRAIN))) {
       used += e.seqs()[0].length;
     }
-    return used / ((double) trainSize * (seqLen + 1));
+    return used / ((double) trainSize() * (seqLen() + 1));
   }
 
   /**
@@ -182,8 +173,8 @@ public final class ExampleData implements TrainingData {
 
   /** The split as batch units: one example each, or (packed) the examples of each row. */
   private List<List<Example>> units(String file) {
-    return UNITS.computeIfAbsent((packed ? "rows of " + (seqLen + 1) + "|" : "examples|") + key(file),
-        k -> packed ? pack(split(file), seqLen + 1) : split(file).stream().map(List::of).toList());
+    return UNITS.computeIfAbsent((packed ? "rows of " + (seqLen() + 1) + "|" : "examples|") + key(file),
+        k -> packed ? pack(split(file), seqLen() + 1) : split(file).stream().map(List::of).toList());
   }
 
   private List<Example> split(String file) {
@@ -205,31 +196,6 @@ public final class ExampleData implements TrainingData {
     } catch (IOException e) {
       throw new UncheckedIOException(p + ": cannot read the examples on this executor: " + e.getMessage(), e);
     }
-  }
-
-  @Override
-  public int seqLen() {
-    return seqLen;
-  }
-
-  @Override
-  public int vocabSize() {
-    return vocabSize;
-  }
-
-  @Override
-  public String tokenizerFile() {
-    return tokenizerFile;
-  }
-
-  @Override
-  public int trainSize() {
-    return trainSize;
-  }
-
-  @Override
-  public int valSize() {
-    return valSize;
   }
 
   @Override
@@ -273,9 +239,9 @@ public final class ExampleData implements TrainingData {
   /** Rows of the picked units: padded examples, or (packed) packed rows. */
   private Batch batch(List<List<Example>> units) {
     if (packed) {
-      return packedBatch(seqLen, padId, units);
+      return packedBatch(seqLen(), padId, units);
     }
-    return batch(kind, seqLen, padId, units.stream().map(u -> u.get(0)).toList());
+    return batch(kind, seqLen(), padId, units.stream().map(u -> u.get(0)).toList());
   }
 
   /**

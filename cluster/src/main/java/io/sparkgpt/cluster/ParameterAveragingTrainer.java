@@ -9,20 +9,17 @@ import io.sparkgpt.model.DataBlend;
 import io.sparkgpt.model.GptConfig;
 import io.sparkgpt.model.GptModel;
 import io.sparkgpt.model.Head;
-import io.sparkgpt.model.LossPlot;
 import io.sparkgpt.model.LrSchedule;
 import io.sparkgpt.model.Objective;
 import io.sparkgpt.model.StepRunner;
 import io.sparkgpt.model.TrainConfig;
 import io.sparkgpt.model.Trainer;
+import io.sparkgpt.model.TrainingRun;
 import io.sparkgpt.tokenizer.dataset.Mixture;
 import io.sparkgpt.tokenizer.dataset.TokenDataset;
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
@@ -100,7 +97,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class ParameterAveragingTrainer {
   public static final String CHECKPOINTS = Checkpoint.STEPS;
-  public static final int KEEP_CHECKPOINTS = Trainer.KEEP_CHECKPOINTS;
+  public static final int KEEP_CHECKPOINTS = TrainingRun.KEEP_CHECKPOINTS;
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private ParameterAveragingTrainer() {
@@ -194,10 +191,7 @@ public final class ParameterAveragingTrainer {
     Double lastVal = null;
     Map<String, Object> tsConfig = new LinkedHashMap<>(tc.toMap());
     tsConfig.put("engine", "averaging");
-    tsConfig.put("objective", objective.kind().name().toLowerCase(Locale.ROOT));
-    if (objective.kind() == Objective.Kind.DPO) {
-      tsConfig.put("dpo_beta", objective.beta());
-    }
+    tsConfig.putAll(objective.settings());
     tsConfig.putAll(data.settings());
     tsConfig.put("workers", n);
     tsConfig.put("averaging_every", o.averagingEvery());
@@ -209,11 +203,11 @@ public final class ParameterAveragingTrainer {
         throw new IllegalArgumentException(DataBlend.tooFew(mixture, needed));
       }
     }
-    Checkpoint from = tc.resume() ? resumable(runDir, tc, head, log) : null;
+    Checkpoint from = tc.resume() ? TrainingRun.resumable(runDir, mc, head, log) : null;
     boolean resumed = from != null;
     List<String> changes = List.of();
     if (resumed) {
-      changes = Trainer.resumeChanges(from, tsConfig, o.allowConfigChange());
+      changes = TrainingRun.resumeChanges(from, tsConfig, o.allowConfigChange());
       state = TrainState.of(from.params(), from.optimizer());
       lastVal = from.trainingState() == null ? null : from.trainingState().valLoss();
     }
@@ -224,7 +218,7 @@ public final class ParameterAveragingTrainer {
     }
     final long firstStep = state.step;
     long tokensPerStep = (long) n * tc.microBatch() * data.rowsPerExample() * tc.gradAccum() * seqLen;
-    long tokensBefore = resumed ? Trainer.tokensSeen(from, firstStep * tokensPerStep) : 0;
+    long tokensBefore = resumed ? TrainingRun.tokensSeen(from, firstStep * tokensPerStep) : 0;
     log.accept("model " + mc + ", " + String.format(Locale.ROOT, "%,d", mc.parameterCount()) + " parameters");
     log.accept(String.format(Locale.ROOT, "%s by parameter averaging: %d workers x batch %d x grad_accum %d, average "
             + "every %d steps, %,d tokens/step, steps %d..%d, %d ND4J thread(s) per task; train %,d examples, val %,d",
@@ -232,140 +226,118 @@ public final class ParameterAveragingTrainer {
         o.threadsPerTask(), data.trainSize(), data.valSize()));
     log.accept("config " + JSON.writeValueAsString(tc));
 
-    // Validation on the driver, as Trainer does: the first eval_batches * micro_batch samples of val.
-    StepRunner driverRunner = new StepRunner(mc, seqLen, tc.hyper(), tc.schedule(), tc.gradClip(), objective);
-    List<Batch> valBatches = valBatches(data, tc);
-    boolean pairwise = objective.pairwise();
-    Double lastAccuracy = null;
-    Double lastMargin = null;
-
-    Path metricsFile = runDir.resolve(Trainer.METRICS);
-    List<Double> trTok = new ArrayList<>(), trLoss = new ArrayList<>(), vaTok = new ArrayList<>(), vaLoss = new ArrayList<>();
-    Trainer.rewriteMetrics(metricsFile, resumed ? firstStep : 0, trTok, trLoss, vaTok, vaLoss);
-    Trainer.recordConfigChange(metricsFile, firstStep, tokensBefore, changes);
-    Path tokenizerFile = Path.of(data.tokenizerFile());
-
-    String tcJson = JSON.writeValueAsString(tc);
-    List<Integer> workerIds = new ArrayList<>();
-    for (int w = 0; w < n; w++) {
-      workerIds.add(w);
-    }
-    List<RoundStats> rounds = new ArrayList<>();
-    long round = 0;
-    double wallSum = 0;
-    long tokensRun = 0;
-    Path latest = null;
-    Map<Integer, String> placement = Map.of();
-    try (BufferedWriter metrics = Files.newBufferedWriter(metricsFile, StandardCharsets.UTF_8,
-        StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-      if (run.initialParams() != null && !resumed && !valBatches.isEmpty()) {
+    Rounds rounds = new Rounds(sc, tc, o, run, state, tokensBefore, tsConfig, mixture, log);
+    try (TrainingRun tr = TrainingRun.open(runDir, "step", resumed ? firstStep : 0, tokensBefore, changes, log)) {
+      if (run.initialParams() != null && !resumed && !rounds.valBatches.isEmpty()) {
         // fine-tuning: where the base model starts, so that the validation curve shows what training changed
-        Validation v = validate(driverRunner, state.params(), valBatches, pairwise, 0, 0, metrics, log);
-        vaTok.add(0.0);
-        vaLoss.add(v.loss());
+        tr.baseline(rounds.validate());
       }
-      while (state.step < tc.maxSteps()) {
-        long t0 = System.nanoTime();
-        long s0 = state.step;
-        int k = (int) Math.min(o.averagingEvery(), tc.maxSteps() - s0);
-        Broadcast<TrainState> bc = sc.broadcast(state);
-        RoundTask task = new RoundTask(tcJson, data, objective, n, s0, k, o.threadsPerTask(), o.syncGradients(), bc);
-        RoundSum sum = sumRound(sc, workerIds, task, round + 1, o.syncGradients() ? s0 : s0 + k,
-            String.format(Locale.ROOT, "%s round %d (steps %d..%d)", run.name(), round + 1, s0, s0 + k));
-        if (o.syncGradients()) {
-          // The mean of the workers' gradients is the gradient of the union batch (equal token counts per worker):
-          // one clipped AdamW step on the driver is exactly synchronous data parallelism.
-          TrainState g = new TrainState();
-          g.names = state.names;
-          g.shapes = state.shapes;
-          g.params = sum.mean(0);
-          Map<String, INDArray> grads = g.params();
-          Map<String, INDArray> p = state.params();
-          AdamW.State opt = state.optimizer();
-          double norm = AdamW.clipGlobalNorm(grads, tc.gradClip());
-          double lrNow = driverRunner.schedule().lr(s0);
-          driverRunner.adamw().step(p, grads, opt, lrNow);
-          state = TrainState.of(p, opt);
-          sum.gradNormSum[0] = norm * n;
-          sum.lr[0] = lrNow;
-        } else {
-          state = averaged(state, sum);
-        }
-        bc.destroy(false);
-        if (!sum.placement.equals(placement)) {
-          placement = sum.placement;
-          log.accept("workers placed: " + placement.entrySet().stream().map(e -> e.getKey() + " on " + e.getValue())
-              .collect(Collectors.joining(", ")));
-        }
-        long t2 = System.nanoTime();
-        round++;
+      lastVal = tr.loop(rounds, new TrainingRun.Cadence(firstStep, tc.maxSteps(), o.evalEvery(), o.checkpointEvery(),
+          "sparkgpt " + mc.nLayer() + "L/" + mc.dModel() + "d, " + n + " workers, K=" + o.averagingEvery()), lastVal);
+      return rounds.result(tr, lastVal);
+    }
+  }
 
-        double wallMs = (t2 - t0) / 1e6;
-        double lossMean = 0;
-        double gnMean = 0;
-        for (int j = 0; j < k; j++) {
-          lossMean += sum.lossSum[j] / n;
-          gnMean += sum.gradNormSum[j] / n;
-        }
-        lossMean /= k;
-        gnMean /= k;
-        double lastLoss = sum.lossSum[k - 1] / n;
-        double lr = sum.lr[k - 1];
-        long step = state.step;
-        long tokens = tokensBefore + (step - firstStep) * tokensPerStep;   // the run's actual history
-        double workerMs = sum.computeMsMax + sum.dataMsMax;
-        double averagingMs = Math.max(0, wallMs - workerMs);
-        RoundStats rs = new RoundStats(round, step, lossMean, lastLoss, lr, gnMean, sum.tokens, wallMs, sum.computeMsMax,
-            sum.dataMsMax, averagingMs);
-        rounds.add(rs);
-        wallSum += wallMs;
-        tokensRun += sum.tokens;
-        double tokS = sum.tokens / (wallMs / 1000);
-        ObjectNode m = JSON.createObjectNode();
-        m.put("step", step).put("tokens", tokens).put("loss", lossMean).put("lr", lr).put("grad_norm", gnMean)
-            .put("ms", Trainer.round(wallMs, 1)).put("tokens_per_s", Trainer.round(tokS, 1)).put("round", round)
-            .put("loss_last_step", lastLoss).put("workers", n).put("tokens_per_s_per_worker", Trainer.round(tokS / n, 1))
-            .put("compute_ms", Trainer.round(sum.computeMsMax, 1)).put("data_ms", Trainer.round(sum.dataMsMax, 1))
-            .put("averaging_ms", Trainer.round(averagingMs, 1));
-        long drawn = step * tc.gradAccum() * (long) tc.microBatch() * n;
-        DataBlend.putTokensPerSource(mixture, m, drawn, seqLen);
-        metrics.write(JSON.writeValueAsString(m));
-        metrics.newLine();
-        trTok.add((double) tokens);
-        trLoss.add(lossMean);
-        double eta = (tc.maxSteps() - step) / (double) Math.max(1, step - firstStep) * (wallSum / 1000);
-        log.accept(String.format(Locale.ROOT, "round %d | step %d/%d | loss %.4f | lr %.3e | gnorm %.3f | %,.0f tok/s "
-                + "(%,.0f/worker) | %.0f ms/round: compute %.0f, data %.0f, averaging+overhead %.0f | eta %s%s",
-            round, step, tc.maxSteps(), lossMean, lr, gnMean, tokS, tokS / n, wallMs, sum.computeMsMax, sum.dataMsMax,
-            averagingMs, Trainer.duration(eta), DataBlend.sharesLine(mixture, drawn)));
-        boolean last = step >= tc.maxSteps();
-        boolean evalNow = (o.evalEvery() > 0 && round % o.evalEvery() == 0) || last;
-        if (!valBatches.isEmpty() && evalNow) {
-          Validation v = validate(driverRunner, state.params(), valBatches, pairwise, step, tokens, metrics, log);
-          lastVal = v.loss();
-          lastAccuracy = v.pairs() == null ? null : v.pairs().accuracy();
-          lastMargin = v.pairs() == null ? null : v.pairs().meanMargin();
-          vaTok.add((double) tokens);
-          vaLoss.add(lastVal);
-        }
-        metrics.flush();
-        if (evalNow) {
-          LossPlot.write(runDir.resolve(Trainer.PLOT), "sparkgpt " + mc.nLayer() + "L/" + mc.dModel() + "d, " + n
-              + " workers, K=" + o.averagingEvery(), trTok, trLoss, vaTok, vaLoss);
-        }
-        if ((o.checkpointEvery() > 0 && round % o.checkpointEvery() == 0) || last) {
-          long samples = step * tc.gradAccum() * (long) tc.microBatch() * n;
-          Checkpoint.TrainingState ts = new Checkpoint.TrainingState(step, lr, samples, tokens,
-              samples / data.trainSize(), tc.seed(), tc.dataSeed(), lastVal, tsConfig);
-          latest = saveCheckpoint(runDir, mc, head, state.params(), state.optimizer(), ts, tokenizerFile, log);
-        }
+  /** The averaging engine: a round of K steps on the N workers, then the driver's average (see the class comment). */
+  private static final class Rounds extends AveragingRounds {
+    private final Run run;
+    private final Mixture mixture;
+    private final Consumer<String> log;
+    private final String tcJson;
+    private TrainState state;
+    private Map<Integer, String> placement = Map.of();
+
+    Rounds(JavaSparkContext sc, TrainConfig tc, Options o, Run run, TrainState state, long tokensBefore,
+           Map<String, Object> tsConfig, Mixture mixture, Consumer<String> log) throws IOException {
+      super(sc, tc, o, run.data(), run.objective(), state.step, tokensBefore, tsConfig, Path.of(run.data().tokenizerFile()));
+      this.run = run;
+      this.state = state;
+      this.mixture = mixture;
+      this.log = log;
+      this.tcJson = JSON.writeValueAsString(tc);
+    }
+
+    @Override
+    long step() {
+      return state.step;
+    }
+
+    @Override
+    Map<String, INDArray> params() {
+      return state.params();
+    }
+
+    @Override
+    AdamW.State optimizer() {
+      return state.optimizer();
+    }
+
+    @Override
+    public TrainingRun.Unit advance() {
+      long t0 = System.nanoTime();
+      long s0 = state.step;
+      long round = nextRound();
+      int k = (int) Math.min(o.averagingEvery(), tc.maxSteps() - s0);
+      Broadcast<TrainState> bc = sc.broadcast(state);
+      RoundTask task = new RoundTask(tcJson, data, objective, n, s0, k, o.threadsPerTask(), o.syncGradients(), bc);
+      RoundSum sum = sumRound(sc, workerIds, task, round, o.syncGradients() ? s0 : s0 + k,
+          String.format(Locale.ROOT, "%s round %d (steps %d..%d)", run.name(), round, s0, s0 + k));
+      if (o.syncGradients()) {
+        // The mean of the workers' gradients is the gradient of the union batch (equal token counts per worker):
+        // one clipped AdamW step on the driver is exactly synchronous data parallelism.
+        TrainState g = new TrainState();
+        g.names = state.names;
+        g.shapes = state.shapes;
+        g.params = sum.mean(0);
+        Map<String, INDArray> grads = g.params();
+        Map<String, INDArray> p = state.params();
+        AdamW.State opt = state.optimizer();
+        double norm = AdamW.clipGlobalNorm(grads, tc.gradClip());
+        double lrNow = driverRunner.schedule().lr(s0);
+        driverRunner.adamw().step(p, grads, opt, lrNow);
+        state = TrainState.of(p, opt);
+        sum.gradNormSum[0] = norm * n;
+        sum.lr[0] = lrNow;
+      } else {
+        state = averaged(state, sum);
       }
+      bc.destroy(false);
+      if (!sum.placement.equals(placement)) {
+        placement = sum.placement;
+        log.accept("workers placed: " + placement.entrySet().stream().map(e -> e.getKey() + " on " + e.getValue())
+            .collect(Collectors.joining(", ")));
+      }
+      double wallMs = (System.nanoTime() - t0) / 1e6;
+      double lossSum = 0;
+      double gnSum = 0;
+      for (int j = 0; j < k; j++) {
+        lossSum += sum.lossSum[j] / n;
+        gnSum += sum.gradNormSum[j] / n;
+      }
+      double loss = lossSum / k;
+      double gradNorm = gnSum / k;
+      double lastLoss = sum.lossSum[k - 1] / n;
+      double lr = sum.lr[k - 1];
+      long step = state.step;
+      long tokens = tokensAt(step);
+      double averagingMs = Math.max(0, wallMs - (sum.computeMsMax + sum.dataMsMax));
+      finished(new RoundStats(round, step, loss, lastLoss, lr, gradNorm, sum.tokens, wallMs, sum.computeMsMax,
+          sum.dataMsMax, averagingMs));
+      double tokS = sum.tokens / (wallMs / 1000);
+      ObjectNode m = JSON.createObjectNode();
+      m.put("step", step).put("tokens", tokens).put("loss", loss).put("lr", lr).put("grad_norm", gradNorm)
+          .put("ms", TrainingRun.round(wallMs, 1)).put("tokens_per_s", TrainingRun.round(tokS, 1)).put("round", round)
+          .put("loss_last_step", lastLoss).put("workers", n).put("tokens_per_s_per_worker", TrainingRun.round(tokS / n, 1))
+          .put("compute_ms", TrainingRun.round(sum.computeMsMax, 1)).put("data_ms", TrainingRun.round(sum.dataMsMax, 1))
+          .put("averaging_ms", TrainingRun.round(averagingMs, 1));
+      long drawn = step * tc.gradAccum() * (long) tc.microBatch() * n;
+      DataBlend.putTokensPerSource(mixture, m, drawn, data.seqLen());
+      return new TrainingRun.Unit(round, step, tokens, m, loss, eta -> String.format(Locale.ROOT,
+          "round %d | step %d/%d | loss %.4f | lr %.3e | gnorm %.3f | %,.0f tok/s (%,.0f/worker) | %.0f ms/round: "
+              + "compute %.0f, data %.0f, averaging+overhead %.0f | eta %s%s", round, step, tc.maxSteps(), loss, lr,
+          gradNorm, tokS, tokS / n, wallMs, sum.computeMsMax, sum.dataMsMax, averagingMs, eta,
+          DataBlend.sharesLine(mixture, drawn)));
     }
-    if (rounds.isEmpty() && !Files.exists(runDir.resolve(Trainer.PLOT))) {
-      LossPlot.write(runDir.resolve(Trainer.PLOT), "sparkgpt", trTok, trLoss, vaTok, vaLoss);
-    }
-    return new Result(firstStep, state.step, rounds, lastVal, lastAccuracy, lastMargin, wallSum > 0 ? tokensRun / (wallSum / 1000) : 0,
-        latest != null ? latest : runDir.resolve(Trainer.CHECKPOINT));
   }
 
   /**
@@ -405,62 +377,16 @@ public final class ParameterAveragingTrainer {
     return next;
   }
 
-  /** {@code pairs}: null unless the objective is pairwise. */
-  private record Validation(double loss, StepRunner.Pairwise pairs) {
-  }
-
-  /**
-   * Validation loss (and, for a reward model or DPO, the pairwise accuracy and mean reward margin): computed, logged
-   * and written to the metrics.
-   */
-  private static Validation validate(StepRunner runner, Map<String, INDArray> params, List<Batch> valBatches,
-                                     boolean pairwise, long step, long tokens, BufferedWriter metrics,
-                                     Consumer<String> log) throws IOException {
-    double loss = runner.evaluate(params, valBatches);
-    StepRunner.Pairwise pairs = pairwise ? runner.pairwise(params, valBatches) : null;
-    ObjectNode v = JSON.createObjectNode();
-    v.put("step", step).put("tokens", tokens).put("val_loss", loss);
-    if (pairs != null) {
-      v.put("val_accuracy", pairs.accuracy()).put("val_margin", pairs.meanMargin());
-    }
-    metrics.write(JSON.writeValueAsString(v));
-    metrics.newLine();
-    log.accept(String.format(Locale.ROOT, "step %d | val loss %.4f%s (%d batches)", step, loss, pairs == null ? ""
-        : String.format(Locale.ROOT, " | val pairwise accuracy %.3f, mean margin %.4f", pairs.accuracy(),
-        pairs.meanMargin()), valBatches.size()));
-    return new Validation(loss, pairs);
-  }
-
   /** The samples of worker {@code w}'s micro-batch {@code j} at global step {@code s} (see the class comment). */
   static long firstPosition(long s, int n, int w, int accum, int j, int b) {
     return ((s * n + w) * accum + j) * (long) b;
   }
 
   /** One round on one worker: the function Spark runs per partition. Captures only strings, numbers, the broadcast. */
-  static final class RoundTask implements FlatMapFunction<Iterator<Integer>, RoundSum> {
+  record RoundTask(String tcJson, TrainingData data, Objective objective, int n, long s0, int k, int threads,
+                   boolean gradients, Broadcast<TrainState> bc)
+      implements FlatMapFunction<Iterator<Integer>, RoundSum> {
     private static final long serialVersionUID = 1L;
-    private final String tcJson;
-    private final TrainingData data;
-    private final Objective objective;
-    private final int n;
-    private final long s0;
-    private final int k;
-    private final int threads;
-    private final boolean gradients;
-    private final Broadcast<TrainState> bc;
-
-    RoundTask(String tcJson, TrainingData data, Objective objective, int n, long s0, int k, int threads,
-              boolean gradients, Broadcast<TrainState> bc) {
-      this.gradients = gradients;
-      this.tcJson = tcJson;
-      this.data = data;
-      this.objective = objective;
-      this.n = n;
-      this.s0 = s0;
-      this.k = k;
-      this.threads = threads;
-      this.bc = bc;
-    }
 
     @Override
     public Iterator<RoundSum> call(Iterator<Integer> it) throws Exception {
@@ -579,24 +505,6 @@ public final class ParameterAveragingTrainer {
     }
   }
 
-  /**
-   * The newest complete checkpoint of the run ({@link Checkpoint#newest}), checked against the run's model; null
-   * when there is none. Its settings are compared with the run's by the caller.
-   */
-  static Checkpoint resumable(Path runDir, TrainConfig tc, Head head, Consumer<String> log) throws IOException {
-    GptConfig mc = tc.model();
-    Checkpoint ck = Checkpoint.newest(runDir, log);
-    if (ck == null) {
-      return null;
-    }
-    if (!ck.config().equals(mc) || ck.head() != head) {
-      throw new IllegalArgumentException(ck.dir() + " holds " + ck.config() + " with head " + ck.head().id()
-          + ", the run asks for " + mc + " with head " + head.id() + " (use another run folder or --no-resume)");
-    }
-    log.accept(String.format(Locale.ROOT, "resuming from %s at step %d", ck.dir(), ck.optimizer().step));
-    return ck;
-  }
-
   /** Validation batches, as Trainer's: the first eval_batches * micro_batch examples of val (none without val). */
   static List<Batch> valBatches(TrainingData data, TrainConfig tc) {
     List<Batch> out = new ArrayList<>();
@@ -608,13 +516,5 @@ public final class ParameterAveragingTrainer {
       }
     }
     return out;
-  }
-
-  /** Commits {@code checkpoints/step-N}, the {@code latest} pointer and {@code checkpoint} ({@link Checkpoint#commit}). */
-  static Path saveCheckpoint(Path runDir, GptConfig mc, Head head, Map<String, INDArray> params, AdamW.State opt,
-                             Checkpoint.TrainingState ts, Path tokenizerFile, Consumer<String> log) throws IOException {
-    Path latest = Checkpoint.commit(runDir, mc, head, params, opt, ts, tokenizerFile, KEEP_CHECKPOINTS);
-    log.accept("checkpoint " + latest + " (and " + runDir.resolve(Trainer.CHECKPOINT) + ") at step " + ts.step());
-    return latest;
   }
 }

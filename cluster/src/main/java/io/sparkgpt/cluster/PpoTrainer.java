@@ -1,6 +1,5 @@
 package io.sparkgpt.cluster;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sparkgpt.model.AdamW;
@@ -15,6 +14,7 @@ import io.sparkgpt.model.LrSchedule;
 import io.sparkgpt.model.Objective;
 import io.sparkgpt.model.StepRunner;
 import io.sparkgpt.model.Trainer;
+import io.sparkgpt.model.TrainingRun;
 import io.sparkgpt.tokenizer.Tokenizer;
 import io.sparkgpt.tokenizer.Tokenizers;
 import io.sparkgpt.tokenizer.dataset.SampleReader;
@@ -150,92 +150,139 @@ public final class PpoTrainer {
         "averaged over " + workers(pc.workers()), pc.lr(), klCoef,
         pc.klTarget() == null ? "fixed" : "adaptive, target " + pc.klTarget(), iteration, pc.iterations()));
 
-    Path metricsFile = runDir.resolve(Trainer.METRICS);
     Path samplesFile = runDir.resolve(SAMPLES);
-    keepUpTo(metricsFile, iteration);
-    keepUpTo(samplesFile, iteration);
-    Trainer.recordConfigChange(metricsFile, iteration, 0, changes);
-    String cfgJson = JSON.writeValueAsString(cfg);
+    TrainingRun.keepUpTo(samplesFile, "iteration", iteration);
     Broadcast<TrainState> refBc = sc.broadcast(TrainState.weights(GptModel.withNewHead(cfg, reference, Head.VALUE, 0)));
-    List<IterationStats> stats = new ArrayList<>();
-    try (BufferedWriter metrics = append(metricsFile); BufferedWriter samples = append(samplesFile);
+    try (TrainingRun run = TrainingRun.open(runDir, "iteration", iteration, 0, changes, log);
+         BufferedWriter samples = Files.newBufferedWriter(samplesFile, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+             StandardOpenOption.APPEND);
          Tokenizer tok = Tokenizers.load(tokFile.toString())) {
-      while (iteration < pc.iterations()) {
-        long t0 = System.nanoTime();
-        // 1. rollouts on the executors
-        int[] picked = promptsOf(iteration, pc, prompts.size());
-        List<PromptSlice> tasks = new ArrayList<>();
-        for (int w = 0; w < pc.workers(); w++) {
-          int first = w;   // worker w takes every N-th prompt of the iteration
-          int[] idx = java.util.stream.IntStream.range(0, picked.length).filter(i -> i % pc.workers() == first)
-              .map(i -> picked[i]).toArray();
-          tasks.add(new PromptSlice(w, idx, Arrays.stream(idx).mapToObj(prompts::get).toArray(int[][]::new)));
-        }
-        // the update on the workers starts from the same broadcast, with the moments
-        Broadcast<TrainState> policyBc = sc.broadcast(TrainState.of(params, opt));
-        sc.setJobDescription(String.format(Locale.ROOT, "ppo rollouts, iteration %d", iteration + 1));
-        RolloutTask task = new RolloutTask(cfgJson, pc, iteration, eot, policyBc, refBc, reward);
-        List<Rollout> rollouts = new ArrayList<>(sc.parallelize(tasks, pc.workers()).mapPartitions(task).collect());
-        rollouts.sort(Comparator.comparingInt(Rollout::index));
-        long t1 = System.nanoTime();
-
-        // 2. rewards, advantages
-        Advantages adv = advantages(rollouts, klCoef, pc.gamma(), pc.lambda());
-        // 3. update
-        Averaged a = averagedUpdate(sc, policyBc, cfgJson, rollouts, adv, pc, iteration, eot);
-        policyBc.destroy(false);
-        params = a.state().params();
-        opt = a.state().optimizer();
-        UpdateStats u = a.stats();
-        long t2 = System.nanoTime();
-
-        double meanScore = rollouts.stream().mapToDouble(Rollout::score).average().orElse(0);
-        double meanKl = rollouts.stream().mapToDouble(Rollout::kl).average().orElse(0);
-        long tokens = rollouts.stream().mapToLong(r -> r.response().length).sum();
-        double entropy = rollouts.stream().flatMapToDouble(r -> floats(r.entropy())).average().orElse(0);
-        // per worker sums; the slowest worker sets the pace
-        double[] genMs = new double[pc.workers()];
-        double[] scoreMs = new double[pc.workers()];
-        for (Rollout r : rollouts) {
-          genMs[r.worker()] += r.genMs();
-          scoreMs[r.worker()] += r.scoreMs();
-        }
-        double genMax = Arrays.stream(genMs).max().orElse(0);
-        double scoringMs = Arrays.stream(scoreMs).max().orElse(0);
-        double rolloutMs = (t1 - t0) / 1e6;
-        double klCoefUsed = klCoef;
-        if (pc.klTarget() != null) {
-          double error = Math.max(-0.2, Math.min(0.2, meanKl / pc.klTarget() - 1));
-          klCoef *= 1 + error * rollouts.size() / pc.klHorizon();
-        }
-        iteration++;
-        IterationStats s = new IterationStats(iteration, meanScore, meanKl, klCoefUsed, entropy, u.clipFraction(),
-            u.approxKl(), u.loss(), tokens, rolloutMs, genMax, scoringMs, (t2 - t1) / 1e6, u.computeMs(), u.workers(),
-            genMax > 0 ? tokens / (genMax / 1000) : 0);
-        stats.add(s);
-        writeMetrics(metrics, s);
-        writeSamples(samples, iteration, rollouts, promptText, tok, pc.samplesPerIteration());
-        log.accept(String.format(Locale.ROOT, "iteration %d/%d | reward %.4f | KL %.4f (coef %.4g) | entropy %.3f | "
-                + "clip fraction %.3f | %d response tokens | rollout %.0f ms (generation %.0f ms, %.0f tok/s; scoring "
-                + "%.0f ms) | update %.0f ms (%s: steps %.0f, averaging+overhead %.0f)", iteration, pc.iterations(),
-            meanScore, meanKl, klCoefUsed, entropy, u.clipFraction(), tokens, rolloutMs, genMax,
-            s.generationTokensPerS(), scoringMs, s.updateMs(), workers(u.workers()),
-            u.computeMs(), Math.max(0, s.updateMs() - u.computeMs())));
-        if ((pc.checkpointEvery() > 0 && iteration % pc.checkpointEvery() == 0) || iteration == pc.iterations()) {
-          Map<String, Object> extra = new LinkedHashMap<>();
-          extra.put("kl_coef", klCoef);
-          extra.put("ppo", JSON.convertValue(pc, Map.class));
-          Checkpoint.TrainingState ts = new Checkpoint.TrainingState(iteration, pc.lr(),
-              (long) iteration * pc.promptsPerIteration(), 0, (long) iteration * pc.promptsPerIteration() / prompts.size(),
-              pc.seed(), pc.seed(), null, extra);
-          Path saved = Checkpoint.commit(runDir, cfg, Head.VALUE, params, opt, ts, tokFile, Trainer.KEEP_CHECKPOINTS);
-          log.accept("checkpoint " + saved + " (and " + ckptDir + ") at iteration " + iteration);
-        }
-      }
+      Iterations its = new Iterations(sc, pc, cfg, reward, prompts, promptText, eot, tok, tokFile, refBc, samples, params,
+          opt, iteration, klCoef);
+      run.loop(its, new TrainingRun.Cadence(iteration, pc.iterations(), 0, pc.checkpointEvery(), null), null);
+      return new Result(firstIteration, its.iteration, its.stats, ckptDir);
     } finally {
       refBc.destroy(false);
     }
-    return new Result(firstIteration, iteration, stats, ckptDir);
+  }
+
+  /** The PPO engine: one iteration (rollouts, advantages, the averaged update) per unit; no validation, no plot. */
+  private static final class Iterations implements TrainingRun.Engine {
+    private final JavaSparkContext sc;
+    private final PpoConfig pc;
+    private final GptConfig cfg;
+    private final RolloutReward reward;
+    private final List<int[]> prompts;
+    private final List<String> promptText;
+    private final int eot;
+    private final Tokenizer tok;
+    private final Path tokFile;
+    private final Broadcast<TrainState> refBc;
+    private final BufferedWriter samples;
+    private final String cfgJson;
+    private final List<IterationStats> stats = new ArrayList<>();
+    private Map<String, INDArray> params;
+    private AdamW.State opt;
+    private int iteration;
+    private double klCoef;
+
+    Iterations(JavaSparkContext sc, PpoConfig pc, GptConfig cfg, RolloutReward reward, List<int[]> prompts,
+               List<String> promptText, int eot, Tokenizer tok, Path tokFile, Broadcast<TrainState> refBc,
+               BufferedWriter samples, Map<String, INDArray> params, AdamW.State opt, int iteration, double klCoef)
+        throws IOException {
+      this.sc = sc;
+      this.pc = pc;
+      this.cfg = cfg;
+      this.reward = reward;
+      this.prompts = prompts;
+      this.promptText = promptText;
+      this.eot = eot;
+      this.tok = tok;
+      this.tokFile = tokFile;
+      this.refBc = refBc;
+      this.samples = samples;
+      this.params = params;
+      this.opt = opt;
+      this.iteration = iteration;
+      this.klCoef = klCoef;
+      this.cfgJson = JSON.writeValueAsString(cfg);
+    }
+
+    @Override
+    public TrainingRun.Unit advance() throws IOException {
+      long t0 = System.nanoTime();
+      // 1. rollouts on the executors
+      int[] picked = promptsOf(iteration, pc, prompts.size());
+      List<PromptSlice> tasks = new ArrayList<>();
+      for (int w = 0; w < pc.workers(); w++) {
+        int first = w;   // worker w takes every N-th prompt of the iteration
+        int[] idx = java.util.stream.IntStream.range(0, picked.length).filter(i -> i % pc.workers() == first)
+            .map(i -> picked[i]).toArray();
+        tasks.add(new PromptSlice(w, idx, Arrays.stream(idx).mapToObj(prompts::get).toArray(int[][]::new)));
+      }
+      // the update on the workers starts from the same broadcast, with the moments
+      Broadcast<TrainState> policyBc = sc.broadcast(TrainState.of(params, opt));
+      sc.setJobDescription(String.format(Locale.ROOT, "ppo rollouts, iteration %d", iteration + 1));
+      RolloutTask task = new RolloutTask(cfgJson, pc, iteration, eot, policyBc, refBc, reward);
+      List<Rollout> rollouts = new ArrayList<>(sc.parallelize(tasks, pc.workers()).mapPartitions(task).collect());
+      rollouts.sort(Comparator.comparingInt(Rollout::index));
+      long t1 = System.nanoTime();
+
+      // 2. rewards, advantages
+      Advantages adv = advantages(rollouts, klCoef, pc.gamma(), pc.lambda());
+      // 3. update
+      Averaged a = averagedUpdate(sc, policyBc, cfgJson, rollouts, adv, pc, iteration, eot);
+      policyBc.destroy(false);
+      params = a.state().params();
+      opt = a.state().optimizer();
+      UpdateStats u = a.stats();
+      long t2 = System.nanoTime();
+
+      double meanScore = rollouts.stream().mapToDouble(Rollout::score).average().orElse(0);
+      double meanKl = rollouts.stream().mapToDouble(Rollout::kl).average().orElse(0);
+      long tokens = rollouts.stream().mapToLong(r -> r.response().length).sum();
+      double entropy = rollouts.stream().flatMapToDouble(r -> floats(r.entropy())).average().orElse(0);
+      // per worker sums; the slowest worker sets the pace
+      double[] genMs = new double[pc.workers()];
+      double[] scoreMs = new double[pc.workers()];
+      for (Rollout r : rollouts) {
+        genMs[r.worker()] += r.genMs();
+        scoreMs[r.worker()] += r.scoreMs();
+      }
+      double genMax = Arrays.stream(genMs).max().orElse(0);
+      double scoringMs = Arrays.stream(scoreMs).max().orElse(0);
+      double rolloutMs = (t1 - t0) / 1e6;
+      double klCoefUsed = klCoef;
+      if (pc.klTarget() != null) {
+        double error = Math.max(-0.2, Math.min(0.2, meanKl / pc.klTarget() - 1));
+        klCoef *= 1 + error * rollouts.size() / pc.klHorizon();
+      }
+      iteration++;
+      IterationStats s = new IterationStats(iteration, meanScore, meanKl, klCoefUsed, entropy, u.clipFraction(),
+          u.approxKl(), u.loss(), tokens, rolloutMs, genMax, scoringMs, (t2 - t1) / 1e6, u.computeMs(), u.workers(),
+          genMax > 0 ? tokens / (genMax / 1000) : 0);
+      stats.add(s);
+      writeSamples(samples, iteration, rollouts, promptText, tok, pc.samplesPerIteration());
+      String line = String.format(Locale.ROOT, "iteration %d/%d | reward %.4f | KL %.4f (coef %.4g) | entropy %.3f | "
+              + "clip fraction %.3f | %d response tokens | rollout %.0f ms (generation %.0f ms, %.0f tok/s; scoring "
+              + "%.0f ms) | update %.0f ms (%s: steps %.0f, averaging+overhead %.0f)", iteration, pc.iterations(),
+          meanScore, meanKl, klCoefUsed, entropy, u.clipFraction(), tokens, rolloutMs, genMax,
+          s.generationTokensPerS(), scoringMs, s.updateMs(), workers(u.workers()),
+          u.computeMs(), Math.max(0, s.updateMs() - u.computeMs()));
+      // no ETA: an iteration's length depends on the responses
+      return new TrainingRun.Unit(iteration, iteration, 0, metrics(s), null, eta -> line);
+    }
+
+    @Override
+    public TrainingRun.Snapshot snapshot(TrainingRun.Unit unit, Double lastValLoss) {
+      Map<String, Object> extra = new LinkedHashMap<>();
+      extra.put("kl_coef", klCoef);
+      extra.put("ppo", JSON.convertValue(pc, Map.class));
+      long promptsSeen = (long) iteration * pc.promptsPerIteration();
+      Checkpoint.TrainingState ts = new Checkpoint.TrainingState(iteration, pc.lr(), promptsSeen, 0,
+          promptsSeen / prompts.size(), pc.seed(), pc.seed(), null, extra);
+      return new TrainingRun.Snapshot(cfg, Head.VALUE, params, opt, ts, tokFile);
+    }
   }
 
   private static String workers(int n) {
@@ -260,12 +307,7 @@ public final class PpoTrainer {
     Map<String, Object> after = new LinkedHashMap<>(JSON.convertValue(now, Map.class));
     before.keySet().removeAll(MAY_CHANGE_ON_RESUME);
     after.keySet().removeAll(MAY_CHANGE_ON_RESUME);
-    List<String> changes = Checkpoint.configChanges(before, after);
-    if (!changes.isEmpty() && !now.allowConfigChange()) {
-      throw new IllegalArgumentException(from.dir() + " was written with other settings (" + String.join(", ", changes)
-          + "); rerun with the same settings, or --allow-config-change to go on with the new ones");
-    }
-    return changes;
+    return TrainingRun.resumeChanges(from, before, after, now.allowConfigChange());
   }
 
   private static java.util.stream.DoubleStream floats(float[] a) {
@@ -483,19 +525,9 @@ public final class PpoTrainer {
   }
 
   /** A worker's update steps: the function Spark runs per partition. */
-  static final class UpdateTask implements FlatMapFunction<Iterator<UpdateShare>, RoundSum> {
+  record UpdateTask(String cfgJson, PpoConfig pc, int eot, Broadcast<TrainState> policy)
+      implements FlatMapFunction<Iterator<UpdateShare>, RoundSum> {
     private static final long serialVersionUID = 1L;
-    private final String cfgJson;
-    private final PpoConfig pc;
-    private final int eot;
-    private final Broadcast<TrainState> policy;
-
-    UpdateTask(String cfgJson, PpoConfig pc, int eot, Broadcast<TrainState> policy) {
-      this.cfgJson = cfgJson;
-      this.pc = pc;
-      this.eot = eot;
-      this.policy = policy;
-    }
 
     @Override
     public Iterator<RoundSum> call(Iterator<UpdateShare> it) throws IOException {
@@ -566,26 +598,10 @@ public final class PpoTrainer {
   }
 
   /** Generates and scores one worker's prompts (see the class comment). */
-  static final class RolloutTask implements FlatMapFunction<Iterator<PromptSlice>, Rollout> {
+  record RolloutTask(String cfgJson, PpoConfig pc, int iteration, int eot, Broadcast<TrainState> policy,
+                     Broadcast<TrainState> reference, RolloutReward reward)
+      implements FlatMapFunction<Iterator<PromptSlice>, Rollout> {
     private static final long serialVersionUID = 1L;
-    private final String cfgJson;
-    private final PpoConfig pc;
-    private final int iteration;
-    private final int eot;
-    private final Broadcast<TrainState> policy;
-    private final Broadcast<TrainState> reference;
-    private final RolloutReward reward;
-
-    RolloutTask(String cfgJson, PpoConfig pc, int iteration, int eot, Broadcast<TrainState> policy,
-                Broadcast<TrainState> reference, RolloutReward reward) {
-      this.cfgJson = cfgJson;
-      this.pc = pc;
-      this.iteration = iteration;
-      this.eot = eot;
-      this.policy = policy;
-      this.reference = reference;
-      this.reward = reward;
-    }
 
     @Override
     public Iterator<Rollout> call(Iterator<PromptSlice> it) throws Exception {
@@ -650,40 +666,17 @@ public final class PpoTrainer {
     return out;
   }
 
-  private static BufferedWriter append(Path f) throws IOException {
-    return Files.newBufferedWriter(f, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-  }
-
-  /** Keeps the lines of iterations up to {@code upTo} (a resumed run rewrites what came after its checkpoint). */
-  private static void keepUpTo(Path file, int upTo) throws IOException {
-    List<String> keep = new ArrayList<>();
-    if (upTo > 0 && Files.isRegularFile(file)) {
-      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-        try {
-          JsonNode n = JSON.readTree(line);
-          if (n != null && n.path("iteration").asInt() <= upTo) {
-            keep.add(line);
-          }
-        } catch (IOException e) {
-          // a line cut by a crash
-        }
-      }
-    }
-    Files.write(file, keep, StandardCharsets.UTF_8);
-  }
-
-  private static void writeMetrics(BufferedWriter w, IterationStats s) throws IOException {
+  /** An iteration's {@code metrics.jsonl} line. */
+  private static ObjectNode metrics(IterationStats s) {
     ObjectNode m = JSON.createObjectNode();
     m.put("iteration", s.iteration()).put("reward", s.reward()).put("kl", s.kl()).put("kl_coef", s.klCoef())
         .put("entropy", s.entropy()).put("clip_fraction", s.clipFraction()).put("approx_kl", s.approxKl())
-        .put("loss", s.loss()).put("response_tokens", s.responseTokens()).put("rollout_ms", Trainer.round(s.rolloutMs(), 1))
-        .put("generation_ms", Trainer.round(s.generationMs(), 1)).put("scoring_ms", Trainer.round(s.scoringMs(), 1))
-        .put("update_ms", Trainer.round(s.updateMs(), 1)).put("update_compute_ms", Trainer.round(s.updateComputeMs(), 1))
+        .put("loss", s.loss()).put("response_tokens", s.responseTokens()).put("rollout_ms", TrainingRun.round(s.rolloutMs(), 1))
+        .put("generation_ms", TrainingRun.round(s.generationMs(), 1)).put("scoring_ms", TrainingRun.round(s.scoringMs(), 1))
+        .put("update_ms", TrainingRun.round(s.updateMs(), 1)).put("update_compute_ms", TrainingRun.round(s.updateComputeMs(), 1))
         .put("update_workers", s.updateWorkers())
-        .put("generation_tokens_per_s", Trainer.round(s.generationTokensPerS(), 1));
-    w.write(JSON.writeValueAsString(m));
-    w.newLine();
-    w.flush();
+        .put("generation_tokens_per_s", TrainingRun.round(s.generationTokensPerS(), 1));
+    return m;
   }
 
   private static void writeSamples(BufferedWriter w, int iteration, List<Rollout> rollouts, List<String> promptText,

@@ -16,33 +16,29 @@ import java.util.concurrent.ConcurrentHashMap;
  * ({@link Mixture}), opened memory-mapped on each executor. Position {@code pos} is read through
  * {@link SampleOrder}, the single-process trainer's order.
  */
-public final class PretrainData implements TrainingData {
-  private static final long serialVersionUID = 2L;
+public final class PretrainData extends FileTrainingData {
+  private static final long serialVersionUID = 3L;
   private static final Map<String, TokenDataset> OPEN = new ConcurrentHashMap<>();
 
   private final List<String> dirs;
   /** The blend's sources, in the order of {@link #dirs}; null: one dataset. */
   private final List<Mixture.Source> sources;
   private final long[] trainSizes;
-  private final int seqLen;
-  private final int vocabSize;
-  private final String tokenizerFile;
-  private final int trainSize;
-  private final int valSize;
   /** This task's reader of the order (built on first use: it caches epoch permutations). */
   private transient SampleOrder train;
   private transient SampleOrder val;
 
   private PretrainData(List<String> dirs, List<Mixture.Source> sources, List<TokenDataset> sets) {
-    TokenDataset first = sets.get(0);
+    this(dirs, sources, sets, sets.stream().mapToLong(d -> d.split("train").numSamples()).toArray());
+  }
+
+  private PretrainData(List<String> dirs, List<Mixture.Source> sources, List<TokenDataset> sets, long[] trainSizes) {
+    super(sets.get(0).seqLen(), sets.get(0).vocabSize(), sets.get(0).tokenizerFile().toString(),
+        (int) Math.min(Integer.MAX_VALUE, java.util.Arrays.stream(trainSizes).sum()),
+        sets.stream().mapToInt(d -> d.splits().contains("val") ? d.split("val").numSamples() : 0).sum());
     this.dirs = List.copyOf(dirs);
     this.sources = sources == null ? null : List.copyOf(sources);
-    this.trainSizes = sets.stream().mapToLong(d -> d.split("train").numSamples()).toArray();
-    this.seqLen = first.seqLen();
-    this.vocabSize = first.vocabSize();
-    this.tokenizerFile = first.tokenizerFile().toString();
-    this.trainSize = (int) Math.min(Integer.MAX_VALUE, java.util.Arrays.stream(trainSizes).sum());
-    this.valSize = sets.stream().mapToInt(d -> d.splits().contains("val") ? d.split("val").numSamples() : 0).sum();
+    this.trainSizes = trainSizes;
   }
 
   /**
@@ -99,31 +95,6 @@ public final class PretrainData implements TrainingData {
   @Override
   public Mixture mixture(long dataSeed) {
     return sources == null ? null : new Mixture(sources, trainSizes, dataSeed);
-  }
-
-  @Override
-  public int seqLen() {
-    return seqLen;
-  }
-
-  @Override
-  public int vocabSize() {
-    return vocabSize;
-  }
-
-  @Override
-  public String tokenizerFile() {
-    return tokenizerFile;
-  }
-
-  @Override
-  public int trainSize() {
-    return trainSize;
-  }
-
-  @Override
-  public int valSize() {
-    return valSize;
   }
 
   @Override

@@ -1,6 +1,9 @@
 package io.sparkgpt.model;
 
 import java.io.Serializable;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * What {@link Gpt} computes a loss for. Every objective normalises its loss by "loss units" of the whole
@@ -57,6 +60,19 @@ public record Objective(Kind kind, double clipRange, double valueClip, double va
     /** Whether a batch of this objective holds chosen/rejected pairs, and its loss units are pairs. */
     public boolean pairwise() {
         return kind == Kind.PAIRWISE_REWARD || kind == Kind.DPO;
+    }
+
+    /**
+     * The objective as recorded with a run's training settings, which a resumed run must keep: {@code objective}
+     * (its kind in lower case) and, for DPO, {@code dpo_beta}.
+     */
+    public Map<String, Object> settings() {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("objective", kind.name().toLowerCase(Locale.ROOT));
+        if (kind == Kind.DPO) {
+            out.put("dpo_beta", beta);
+        }
+        return out;
     }
 
     /** The extra head the objective's parameters include. */
