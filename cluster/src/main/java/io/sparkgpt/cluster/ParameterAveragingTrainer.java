@@ -72,8 +72,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code b2*v + (1-b2)*mean_w(g_w^2)} instead of {@code b2*v + (1-b2)*(mean_w g_w)^2} (larger by the variance
  * between the workers' gradients), the averaged update is a mean of ratios {@code m_w / sqrt(v_w)} rather than a
  * ratio of means, and each worker clips its own (noisier, larger-norm) gradient. All three shrink the step
- * slightly relative to the union step; losses stay close (measured in {@code PretrainCommandTest}: 2 workers x
- * batch 4 vs 1 x batch 8 on a tiny model, at most 0.72% apart over 20 steps, identical at step 1). With K > 1
+ * slightly relative to the union step, so losses stay close to one worker with the union batch
+ * ({@code PretrainCommandTest} bounds the gap). With K > 1
  * workers drift apart for K steps between averages (local SGD).
  *
  * <p>For the exact K = 1 equivalent, {@link Options#syncGradients} averages <b>gradients</b> instead: each worker
