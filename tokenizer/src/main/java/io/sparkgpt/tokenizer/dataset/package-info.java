@@ -62,7 +62,7 @@
  * <pre>{@code
  * if (ShardWriter.finished(files, split, shard, layout).isPresent()) return;      // done by an earlier run
  * try (ShardWriter w = ShardWriter.create(files, split, shard, layout)) {
- *     for (String text : texts) w.addText(tokenizer, text);// or addDocument(ids, utf8Bytes)
+ *     for (String text : texts) w.addText(tokenizer, text); // or addDocument(ids, utf8Bytes)
  *     w.commit();                                         // rename .bin (.idx), then .shard.json
  * }                                                       // close without commit deletes the temp files
  * }</pre>
