@@ -35,6 +35,11 @@ public final class Decoder {
         this(cfg, params, true);
     }
 
+    /** The engine (for its kernel timers). */
+    Gpt engine() {
+        return gpt;
+    }
+
     /** Tokens currently in the context. */
     public int length() {
         return history.length;

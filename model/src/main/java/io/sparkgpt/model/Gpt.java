@@ -1397,6 +1397,7 @@ public final class Gpt {
         replay = b.replay;
         replay.rewind();
         try {
+            long t0 = clock();
             for (int i = 0; i < n; i++) {
                 b.ids.putScalar(i, ids[i]);
                 b.positions.putScalar(i, p0 + i);
@@ -1405,6 +1406,7 @@ public final class Gpt {
             custom("gather", in(w.wte, b.ids), out(x), NO_T, 0);
             custom("gather", in(w.wpe, b.positions), out(b.posRows), NO_T, 0);
             custom("add", in(x, b.posRows), out(x), NO_T);
+            lap(Kernel.EMBEDDING, t0);
             if (n == 1) {
                 cache.mask.putScalar(0, p0, 0.0);
                 cache.slotsAt(p0);
@@ -1416,9 +1418,11 @@ public final class Gpt {
                 Layer p = w.layers[l];
                 layerNormForward(x, p.ln1w, p.ln1b, null, b.var, b.ln);
                 linearForward(b.ln, p.attnW, p.attnB, b.qkv);
+                t0 = clock();
                 if (n == 1) {
                     custom("scatter_upd", in(cache.kRows[l], cache.slots, b.kNew), out(cache.kRows[l]), NO_T);
                     custom("scatter_upd", in(cache.vRows[l], cache.slots, b.vNew), out(cache.vRows[l]), NO_T);
+                    lap(Kernel.RESIDUAL_BIAS, t0);
                     causalAttention(b.q, cache.k[l], cache.v[l], cache.mask, att, null, null, b.y);
                 } else {
                     b.q.assign(b.qSrc);
@@ -1430,14 +1434,19 @@ public final class Gpt {
                     b.attyHeads.assign(b.yMerged);
                 }
                 linearForward(b.atty, p.projW, p.projB, b.branch);
+                t0 = clock();
                 custom("add", in(x, b.branch), out(x), NO_T);
+                lap(Kernel.RESIDUAL_BIAS, t0);
                 layerNormForward(x, p.ln2w, p.ln2b, null, b.var, b.ln);
                 linearForward(b.ln, p.fcW, p.fcB, b.fc);
                 geluForward(b.fc, b.fcSig, b.fcGelu);
                 linearForward(b.fcGelu, p.fcProjW, p.fcProjB, b.branch);
+                t0 = clock();
                 custom("add", in(x, b.branch), out(x), NO_T);
+                lap(Kernel.RESIDUAL_BIAS, t0);
             }
             layerNormForward(x, w.lnfw, w.lnfb, null, b.var, b.ln);
+            t0 = clock();
             if (n == 1) {
                 // head [V, d] times the row as a vector: libnd4j's matrix-vector product (GEMV), where the GEMM of a
                 // single row against the transposed head took several times as long
@@ -1445,6 +1454,7 @@ public final class Gpt {
             } else {
                 Nd4j.gemm(b.ln, w.head, b.logits, false, true, 1.0, 0.0);
             }
+            lap(Kernel.MATMUL, t0);
         } finally {
             replay = null;
         }
