@@ -22,6 +22,8 @@ public final class Decoder {
     private final Gpt.KvCache cache;
     private final boolean useCache;
     private int[] history = new int[0];
+    /** The last {@link #forwardAll} result and its last row. */
+    private INDArray logits, lastRow;
 
     public Decoder(GptConfig cfg, Map<String, INDArray> params, boolean useCache) {
         this.gpt = Gpt.inference(cfg, params);
@@ -31,6 +33,11 @@ public final class Decoder {
 
     public Decoder(GptConfig cfg, Map<String, INDArray> params) {
         this(cfg, params, true);
+    }
+
+    /** The engine (for its kernel timers). */
+    Gpt engine() {
+        return gpt;
     }
 
     /** Tokens currently in the context. */
@@ -44,16 +51,22 @@ public final class Decoder {
     }
 
     /**
-     * Appends {@code ids} to the context and returns the logits [V] for the token after the last one.
+     * Appends {@code ids} to the context and returns the logits [V] for the token after the last one: a view of the
+     * engine's buffer, overwritten by the next call (copy it to keep it).
      *
      * @throws IllegalArgumentException if the context would exceed the block size (callers crop; see
      *                                  {@link Generator})
      */
     public INDArray forward(int[] ids) {
-        return forwardAll(ids).getRow(ids.length - 1).dup();
+        INDArray all = forwardAll(ids);
+        if (all != logits) {   // the engine's buffers are reused while the token count repeats, and so is the view
+            logits = all;
+            lastRow = all.getRow(all.rows() - 1);
+        }
+        return lastRow;
     }
 
-    /** As {@link #forward} but returns the logits of every new position, [n, V]. */
+    /** As {@link #forward} but returns the logits of every new position, [n, V] (also overwritten by the next call). */
     public INDArray forwardAll(int[] ids) {
         if (ids.length == 0) {
             throw new IllegalArgumentException("no tokens");

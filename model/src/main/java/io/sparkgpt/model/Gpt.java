@@ -4,6 +4,7 @@ import org.nd4j.linalg.api.blas.params.MMulTranspose;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.api.ops.OpContext;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastAddOp;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastSubOp;
@@ -23,6 +24,8 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -781,18 +784,37 @@ public final class Gpt {
     /** Per-row mean of {@link #layerNormForward} (its variance goes to rstd): n elements, reallocated when n changes. */
     private INDArray lnMean;
 
-    /**
-     * libnd4j's {@code moments} gives mean and (biased) variance in one op; rows are normalised with the broadcasting
-     * {@code subtract}/{@code multiply} custom ops against [n, 1] columns: the legacy column broadcasts
-     * ({@code BroadcastSubOp} on dimension 0, {@code muliColumnVector}) took 3-15x as long over [2048, 256].
-     */
-    private void layerNormForward(INDArray x, INDArray g, INDArray b, INDArray xhat, INDArray rstd, INDArray out) {
-        long t0 = clock();
-        long n = x.rows();
+    private INDArray lnMean(long n) {
         if (lnMean == null || lnMean.length() != n) {
             lnMean = Nd4j.create(dt, n);
             columns.clear();
         }
+        return lnMean;
+    }
+
+    /**
+     * libnd4j's {@code moments} gives mean and (biased) variance in one op; rows are normalised with the broadcasting
+     * {@code subtract}/{@code multiply} custom ops against [n, 1] columns: the legacy column broadcasts
+     * ({@code BroadcastSubOp} on dimension 0, {@code muliColumnVector}) took 3-15x as long over [2048, 256].
+     * Without {@code xhat} (inference: nothing is kept for a backward; {@code rstd} then receives the variance)
+     * it is four ops: {@code moments}, libnd4j's {@code batchnorm} over the rows ((x - mean) / sqrt(var + eps), the
+     * rows' statistics as its "channels"), the gain and the bias.
+     */
+    private void layerNormForward(INDArray x, INDArray g, INDArray b, INDArray xhat, INDArray rstd, INDArray out) {
+        long t0 = clock();
+        long n = x.rows();
+        if (xhat == null) {
+            INDArray mean = lnMean(n);
+            custom("moments", in(x), out(mean, rstd), NO_T, 1);
+            custom("batchnorm", in(x, mean, rstd), out(out), new double[]{GptConfig.LN_EPS}, 0, 0, 0);
+            custom("multiply", in(out, g), out(out), NO_T);
+            if (b != null) {
+                custom("add", in(out, b), out(out), NO_T);
+            }
+            lap(Kernel.LAYERNORM, t0);
+            return;
+        }
+        INDArray lnMean = lnMean(n);
         Nd4j.exec(DynamicCustomOp.builder("moments").addInputs(x).addOutputs(lnMean, rstd).addIntegerArguments(1).build());
         Transforms.pow(rstd.addi(GptConfig.LN_EPS), -0.5, false);
         Nd4j.exec(new SubOp(x, column(lnMean), xhat));
@@ -841,11 +863,41 @@ public final class Gpt {
         return columns.computeIfAbsent(vector, v -> v.reshape(v.length(), 1));
     }
 
+    /** 1-D views of the engine's one-row arrays, made once each, and kept with {@link #columns}. */
+    private final Map<INDArray, INDArray> vectors = new IdentityHashMap<>();
+
+    private INDArray vector(INDArray row) {
+        return vectors.computeIfAbsent(row, r -> r.reshape(r.length()));
+    }
+
     // ------------------------------------------------------------------------------------------------------------
     // Linear (GPT-2 Conv1D layout): out = in @ W + b, W [in, out]
 
+    /**
+     * While decoding one row: {@code matmul(W, in, transpose W)} on vectors, the BLAS matrix-vector product reading W
+     * [in, out] in place (6-20x faster here than a GEMM of one row, which packs W first, or libnd4j's vector-matrix
+     * path, which copies it), then the bias; several rows: libnd4j's {@code xw_plus_b}.
+     */
     private void linearForward(INDArray in, INDArray weight, INDArray bias, INDArray out) {
         long t0 = clock();
+        if (replay != null && in.rows() == 1) {
+            custom("matmul", in(weight, vector(in)), out(vector(out)), NO_T, 1, 0, 0);
+            t0 = lap(Kernel.MATMUL, t0);
+            if (bias != null) {
+                custom("add", in(out, bias), out(out), NO_T);
+            }
+            lap(Kernel.RESIDUAL_BIAS, t0);
+            return;
+        }
+        if (replay != null) {
+            if (bias != null) {
+                custom("xw_plus_b", in(in, weight, bias), out(out), NO_T);
+            } else {
+                custom("matmul", in(in, weight), out(out), NO_T);
+            }
+            lap(Kernel.MATMUL, t0);
+            return;
+        }
         Nd4j.gemm(in, weight, out, false, false, 1.0, 0.0);
         t0 = lap(Kernel.MATMUL, t0);
         if (bias != null) {
@@ -902,6 +954,17 @@ public final class Gpt {
     private void causalAttention(INDArray q, INDArray k, INDArray v, INDArray mask, INDArray att, INDArray drop,
                                  INDArray dropped, INDArray y) {
         long t0 = clock();
+        if (replay != null && mask.rank() == 2 && drop == null) {
+            // decoding: the same four steps as libnd4j custom ops (matmul's tArgs alpha, beta; iArgs transposes)
+            custom("matmul", in(q, k), out(att), new double[]{1.0 / Math.sqrt(cfg.headSize()), 0.0}, 0, 1, 0);
+            t0 = lap(Kernel.MATMUL, t0);
+            custom("add", in(att, mask), out(att), NO_T);
+            custom("softmax", in(att), out(att), NO_T, -1);
+            t0 = lap(Kernel.ATTN_SOFTMAX, t0);
+            custom("matmul", in(att, v), out(y), NO_T);
+            lap(Kernel.MATMUL, t0);
+            return;
+        }
         Nd4j.exec(new Mmul(q, k, att, 1.0 / Math.sqrt(cfg.headSize()), 0.0, MMulTranspose.builder().transposeB(true).build()));
         t0 = lap(Kernel.MATMUL, t0);
         if (mask != null && mask.rank() == 3) {
@@ -945,9 +1008,21 @@ public final class Gpt {
     // GELU, tanh approximation: 0.5 x (1 + tanh(u)) = x sigmoid(2u), u = c (x + k x^3)
     // (the sigmoid form: libnd4j's sigmoid costs less than half its tanh, and the backward reuses it)
 
-    /** out = x s with s = sigmoid(2u), kept for the backward. */
+    /**
+     * out = x s with s = sigmoid(2u), kept for the backward. While decoding five custom ops, 2u as
+     * {@code axpy(2c, x^2) x} with {@link DecodeActs#geluC} holding 2c (libnd4j's {@code axpy} is x + a y).
+     */
     private void geluForward(INDArray x, INDArray s, INDArray out) {
         long t0 = clock();
+        if (replay != null) {
+            custom("multiply", in(x, x), out(s), NO_T);
+            custom("axpy", in(decodeActs.geluC, s), out(s), new double[]{2 * GELU_K * GELU_C});   // x + a y
+            custom("multiply", in(s, x), out(s), NO_T);
+            custom("sigmoid", in(s), out(s), NO_T);
+            custom("multiply", in(s, x), out(out), NO_T);
+            lap(Kernel.GELU, t0);
+            return;
+        }
         x.mul(x, s).muli(2 * GELU_K * GELU_C).addi(2 * GELU_C).muli(x);    // 2u
         Nd4j.exec(new Sigmoid(s, s));
         s.mul(x, out);
@@ -1195,22 +1270,34 @@ public final class Gpt {
     /**
      * Keys and values of the positions decoded so far: per layer [H, blockSize, hs]; rows [0, length) filled. A
      * single new token attends to the whole cache through {@code mask} [1, blockSize] (0 at filled positions, -1e9
-     * elsewhere: their probabilities are exactly 0), so that no view of the filled part is made per token.
+     * elsewhere: their probabilities are exactly 0), so that no view of the filled part is made per token; its keys
+     * and values are written by {@code scatter_upd} into the rows {@code slots} ([H], {@code h * blockSize + position})
+     * of the caches seen as [H * blockSize, hs].
      */
     public static final class KvCache {
         private final INDArray[] k;
         private final INDArray[] v;
+        private final INDArray[] kRows;
+        private final INDArray[] vRows;
+        private final INDArray slots;
         private final INDArray mask;
+        private final int blockSize;
         private int length;
 
         public KvCache(GptConfig c) {
+            blockSize = c.blockSize();
             k = new INDArray[c.nLayer()];
             v = new INDArray[c.nLayer()];
+            kRows = new INDArray[c.nLayer()];
+            vRows = new INDArray[c.nLayer()];
             for (int l = 0; l < k.length; l++) {
-                k[l] = Nd4j.create(c.nd4jType(), c.nHead(), c.blockSize(), c.headSize());
-                v[l] = Nd4j.create(c.nd4jType(), c.nHead(), c.blockSize(), c.headSize());
+                k[l] = Nd4j.create(c.nd4jType(), c.nHead(), blockSize, c.headSize());
+                v[l] = Nd4j.create(c.nd4jType(), c.nHead(), blockSize, c.headSize());
+                kRows[l] = k[l].reshape((long) c.nHead() * blockSize, c.headSize());
+                vRows[l] = v[l].reshape((long) c.nHead() * blockSize, c.headSize());
             }
-            mask = Nd4j.valueArrayOf(new long[]{1, c.blockSize()}, -1e9, c.nd4jType());
+            slots = Nd4j.create(DataType.INT32, c.nHead());
+            mask = Nd4j.valueArrayOf(new long[]{1, blockSize}, -1e9, c.nd4jType());
         }
 
         public int length() {
@@ -1221,38 +1308,70 @@ public final class Gpt {
             length = 0;
             mask.assign(-1e9);
         }
+
+        /** Points {@link #slots} at position p of every head. */
+        private void slotsAt(int p) {
+            for (int h = 0; h < slots.length(); h++) {
+                slots.putScalar(h, h * blockSize + p);
+            }
+        }
     }
 
-    /** Activations of {@link #decode} for n new tokens, with the head views into them; reused while n repeats. */
+    /**
+     * Activations of {@link #decode} for n new tokens, with the head views into them and the ops of the last pass
+     * ({@link Replay}); reused while n repeats. For one token q, k and v are views of {@code qkv} and the merged heads
+     * a view of {@code y}: no copies.
+     */
     private final class DecodeActs {
         final int n;
-        final INDArray x, xhat, rstd, ln, qkv, q, y, atty, branch, fc, fcSig, fcGelu;
+        final INDArray ids, positions, x, posRows, mean, var, ln, qkv, q, y, atty, branch, fc, fcSig, fcGelu, geluC, logits;
         /** One token's attention over the whole cache [H, 1, blockSize] (null for n > 1). */
         final INDArray attAll;
-        final INDArray qSrc, kSrc, vSrc, attyHeads, yMerged;
+        /** One token: its new keys and values [H, hs]; several: the copies' sources. */
+        final INDArray kNew, vNew, qSrc, kSrc, vSrc, attyHeads, yMerged;
+        /** One token: the logits as a vector, the head's product target. */
+        final INDArray logitsVec, lnVec;
+        final Replay replay = new Replay();
 
         DecodeActs(int n) {
             int d = cfg.dModel(), h = cfg.nHead(), hs = cfg.headSize(), f = cfg.mlpWidth();
             this.n = n;
+            ids = Nd4j.create(DataType.INT32, n);
+            positions = Nd4j.create(DataType.INT32, n);
             x = Nd4j.create(dt, n, d);
-            xhat = Nd4j.create(dt, n, d);
-            rstd = Nd4j.create(dt, n);
+            posRows = Nd4j.create(dt, n, d);
+            mean = Nd4j.create(dt, n);
+            var = Nd4j.create(dt, n);
             ln = Nd4j.create(dt, n, d);
             qkv = Nd4j.create(dt, n, 3 * d);
-            q = Nd4j.create(dt, h, n, hs);
             y = Nd4j.create(dt, h, n, hs);
-            atty = Nd4j.create(dt, n, d);
             branch = Nd4j.create(dt, n, d);
             fc = Nd4j.create(dt, n, f);
             fcSig = Nd4j.create(dt, n, f);
             fcGelu = Nd4j.create(dt, n, f);
-            attAll = n == 1 ? Nd4j.create(dt, h, 1, cfg.blockSize()) : null;
-            INDArray heads = qkv.reshape(n, 3, h, hs).permute(1, 2, 0, 3);   // [3, H, n, hs]
-            qSrc = heads.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
-            kSrc = heads.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
-            vSrc = heads.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
-            attyHeads = atty.reshape(n, h, hs);
-            yMerged = y.permute(1, 0, 2);
+            geluC = Nd4j.valueArrayOf(new long[]{n, f}, 2 * GELU_C, dt);
+            logits = Nd4j.create(dt, n, cfg.vocabSize());
+            if (n == 1) {
+                attAll = Nd4j.create(dt, h, 1, cfg.blockSize());
+                INDArray parts = qkv.reshape(3, h, hs);
+                q = parts.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all()).reshape(h, 1, hs);
+                kNew = parts.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all());
+                vNew = parts.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all());
+                atty = y.reshape(1, d);
+                logitsVec = logits.reshape(cfg.vocabSize());
+                lnVec = ln.reshape(d);
+                qSrc = kSrc = vSrc = attyHeads = yMerged = null;
+            } else {
+                attAll = kNew = vNew = logitsVec = lnVec = null;
+                q = Nd4j.create(dt, h, n, hs);
+                atty = Nd4j.create(dt, n, d);
+                INDArray heads = qkv.reshape(n, 3, h, hs).permute(1, 2, 0, 3);   // [3, H, n, hs]
+                qSrc = heads.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+                kSrc = heads.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+                vSrc = heads.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
+                attyHeads = atty.reshape(n, h, hs);
+                yMerged = y.permute(1, 0, 2);
+            }
         }
     }
 
@@ -1260,7 +1379,11 @@ public final class Gpt {
 
     private DecodeActs decodeActs(int n) {
         if (decodeActs == null || decodeActs.n != n) {
+            if (decodeActs != null) {
+                decodeActs.replay.close();
+            }
             columns.clear();
+            vectors.clear();
             decodeActs = new DecodeActs(n);
         }
         return decodeActs;
@@ -1268,7 +1391,7 @@ public final class Gpt {
 
     /**
      * Runs {@code ids} at positions [cache.length, cache.length + n) attending to the cached ones, appends their keys
-     * and values to the cache and returns the logits [n, V].
+     * and values to the cache and returns the logits [n, V]: the engine's own array, overwritten by the next call.
      */
     public INDArray decode(KvCache cache, int[] ids) {
         int n = ids.length, h = cfg.nHead(), p0 = cache.length, p1 = p0 + n;
@@ -1287,48 +1410,184 @@ public final class Gpt {
         if (n > 1) {
             double[] m = new double[n * p1];
             for (int i = 0; i < n; i++) {
-                java.util.Arrays.fill(m, i * p1 + p0 + i + 1, (i + 1) * p1, -1e9);
+                Arrays.fill(m, i * p1 + p0 + i + 1, (i + 1) * p1, -1e9);
             }
             mask = Nd4j.create(m, new long[]{n, p1}, 'c').castTo(dt);
         }
         DecodeActs b = decodeActs(n);
-        INDArray x = b.x;
-        Nd4j.pullRows(w.wte, x, 1, ids);
-        x.addi(w.wpe.get(NDArrayIndex.interval(p0, p1), NDArrayIndex.all()));
-        if (n == 1) {
-            cache.mask.putScalar(0, p0, 0.0);
-        } else {
-            cache.mask.get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1)).assign(0);
-        }
-        INDArray att = n == 1 ? b.attAll : Nd4j.create(dt, h, n, p1);
-        for (int l = 0; l < cfg.nLayer(); l++) {
-            Layer p = w.layers[l];
-            layerNormForward(x, p.ln1w, p.ln1b, b.xhat, b.rstd, b.ln);
-            linearForward(b.ln, p.attnW, p.attnB, b.qkv);
-            b.q.assign(b.qSrc);
-            cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all()).assign(b.kSrc);
-            cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all()).assign(b.vSrc);
-            if (n == 1) {
-                causalAttention(b.q, cache.k[l], cache.v[l], cache.mask, att, null, null, b.y);
-            } else {
-                INDArray k = cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
-                INDArray v = cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
-                causalAttention(b.q, k, v, mask, att, null, null, b.y);
+        replay = b.replay;
+        replay.rewind();
+        try {
+            long t0 = clock();
+            for (int i = 0; i < n; i++) {
+                b.ids.putScalar(i, ids[i]);
+                b.positions.putScalar(i, p0 + i);
             }
-            b.attyHeads.assign(b.yMerged);
-            linearForward(b.atty, p.projW, p.projB, b.branch);
-            x.addi(b.branch);
-            layerNormForward(x, p.ln2w, p.ln2b, b.xhat, b.rstd, b.ln);
-            linearForward(b.ln, p.fcW, p.fcB, b.fc);
-            geluForward(b.fc, b.fcSig, b.fcGelu);
-            linearForward(b.fcGelu, p.fcProjW, p.fcProjB, b.branch);
-            x.addi(b.branch);
+            INDArray x = b.x;
+            custom("gather", in(w.wte, b.ids), out(x), NO_T, 0);
+            custom("gather", in(w.wpe, b.positions), out(b.posRows), NO_T, 0);
+            custom("add", in(x, b.posRows), out(x), NO_T);
+            lap(Kernel.EMBEDDING, t0);
+            if (n == 1) {
+                cache.mask.putScalar(0, p0, 0.0);
+                cache.slotsAt(p0);
+            } else {
+                cache.mask.get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1)).assign(0);
+            }
+            INDArray att = n == 1 ? b.attAll : Nd4j.create(dt, h, n, p1);
+            for (int l = 0; l < cfg.nLayer(); l++) {
+                Layer p = w.layers[l];
+                layerNormForward(x, p.ln1w, p.ln1b, null, b.var, b.ln);
+                linearForward(b.ln, p.attnW, p.attnB, b.qkv);
+                t0 = clock();
+                if (n == 1) {
+                    custom("scatter_upd", in(cache.kRows[l], cache.slots, b.kNew), out(cache.kRows[l]), NO_T);
+                    custom("scatter_upd", in(cache.vRows[l], cache.slots, b.vNew), out(cache.vRows[l]), NO_T);
+                    lap(Kernel.RESIDUAL_BIAS, t0);
+                    causalAttention(b.q, cache.k[l], cache.v[l], cache.mask, att, null, null, b.y);
+                } else {
+                    b.q.assign(b.qSrc);
+                    cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all()).assign(b.kSrc);
+                    cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(p0, p1), NDArrayIndex.all()).assign(b.vSrc);
+                    INDArray k = cache.k[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
+                    INDArray v = cache.v[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, p1), NDArrayIndex.all());
+                    causalAttention(b.q, k, v, mask, att, null, null, b.y);
+                    b.attyHeads.assign(b.yMerged);
+                }
+                linearForward(b.atty, p.projW, p.projB, b.branch);
+                t0 = clock();
+                custom("add", in(x, b.branch), out(x), NO_T);
+                lap(Kernel.RESIDUAL_BIAS, t0);
+                layerNormForward(x, p.ln2w, p.ln2b, null, b.var, b.ln);
+                linearForward(b.ln, p.fcW, p.fcB, b.fc);
+                geluForward(b.fc, b.fcSig, b.fcGelu);
+                linearForward(b.fcGelu, p.fcProjW, p.fcProjB, b.branch);
+                t0 = clock();
+                custom("add", in(x, b.branch), out(x), NO_T);
+                lap(Kernel.RESIDUAL_BIAS, t0);
+            }
+            layerNormForward(x, w.lnfw, w.lnfb, null, b.var, b.ln);
+            t0 = clock();
+            if (n == 1) {
+                // head [V, d] times the row as a vector: libnd4j's matrix-vector product (GEMV), where the GEMM of a
+                // single row against the transposed head took several times as long
+                custom("matmul", in(w.head, b.lnVec), out(b.logitsVec), NO_T);
+            } else {
+                Nd4j.gemm(b.ln, w.head, b.logits, false, true, 1.0, 0.0);
+            }
+            lap(Kernel.MATMUL, t0);
+        } finally {
+            replay = null;
         }
-        layerNormForward(x, w.lnfw, w.lnfb, b.xhat, b.rstd, b.ln);
-        INDArray logits = Nd4j.create(dt, n, cfg.vocabSize());
-        Nd4j.gemm(b.ln, w.head, logits, false, true, 1.0, 0.0);
         cache.length = p1;
-        return logits;
+        return b.logits;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // libnd4j custom ops by name; while decoding, replayed
+
+    private static final double[] NO_T = {};
+
+    /** The replay of the decode pass in progress (null otherwise: training builds every op afresh). */
+    private Replay replay;
+
+    private static INDArray[] in(INDArray... a) {
+        return a;
+    }
+
+    private static INDArray[] out(INDArray... a) {
+        return a;
+    }
+
+    /** Runs libnd4j's custom op {@code name} with these arrays and arguments (while decoding, through {@link #replay}). */
+    private void custom(String name, INDArray[] in, INDArray[] out, double[] t, long... i) {
+        if (replay != null) {
+            replay.exec(name, in, out, t, i);
+        } else {
+            Nd4j.exec(build(name, in, out, t, i));
+        }
+    }
+
+    private static DynamicCustomOp build(String name, INDArray[] in, INDArray[] out, double[] t, long[] i) {
+        // the builder checks the argument counts per call: all at once
+        return DynamicCustomOp.builder(name).addInputs(in).addOutputs(out)
+                .addFloatingPointArguments(Arrays.stream(t).boxed().toArray(Double[]::new))
+                .addIntegerArguments(Arrays.stream(i).mapToInt(Math::toIntExact).toArray()).build();
+    }
+
+    /**
+     * The custom ops of one decode pass in call order, each built once with its own {@link OpContext}: a call whose
+     * op, arrays (the same objects) and arguments are those of the same call in the previous pass reruns the stored
+     * op, which skips building the op object and its context (about half of a small op's cost here); any other call
+     * is rebuilt in its place. So the kernels run unchanged every token and a pass over fixed buffers (one token at a
+     * time) rebuilds nothing.
+     */
+    private static final class Replay {
+        private final List<Call> calls = new ArrayList<>();
+        private int next;
+
+        private record Call(String name, INDArray[] in, INDArray[] out, double[] t, long[] i, DynamicCustomOp op, OpContext ctx) {
+            boolean matches(String name, INDArray[] in, INDArray[] out, double[] t, long[] i) {
+                return this.name.equals(name) && same(this.in, in) && same(this.out, out) && Arrays.equals(this.t, t)
+                        && Arrays.equals(this.i, i);
+            }
+
+            private static boolean same(INDArray[] a, INDArray[] b) {
+                if (a.length != b.length) {
+                    return false;
+                }
+                for (int j = 0; j < a.length; j++) {
+                    if (a[j] != b[j]) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+        }
+
+        void rewind() {
+            next = 0;
+        }
+
+        void exec(String name, INDArray[] in, INDArray[] out, double[] t, long[] i) {
+            Call c = next < calls.size() ? calls.get(next) : null;
+            if (c == null || !c.matches(name, in, out, t, i)) {
+                if (c != null) {
+                    close(c.ctx);
+                }
+                DynamicCustomOp op = build(name, in, out, t, i);
+                OpContext ctx = Nd4j.getExecutioner().buildContext();
+                ctx.setInputArrays(in);
+                ctx.setOutputArrays(out);
+                ctx.setTArguments(t);
+                ctx.setIArguments(i);
+                ctx.markInplace(in[0] == out[0]);
+                c = new Call(name, in.clone(), out.clone(), t.clone(), i.clone(), op, ctx);
+                if (next < calls.size()) {
+                    calls.set(next, c);
+                } else {
+                    calls.add(c);
+                }
+            }
+            next++;
+            Nd4j.getExecutioner().exec(c.op, c.ctx);
+        }
+
+        void close() {
+            for (Call c : calls) {
+                close(c.ctx);
+            }
+            calls.clear();
+        }
+
+        /** Frees a context's native side now rather than at garbage collection. */
+        private static void close(OpContext ctx) {
+            try {
+                ctx.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing an op context", e);
+            }
+        }
     }
 
     // ------------------------------------------------------------------------------------------------------------

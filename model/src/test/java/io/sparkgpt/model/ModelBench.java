@@ -34,7 +34,7 @@ import java.util.concurrent.TimeUnit;
  * mvn -q -pl model -am test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt
  * java -cp model/target/test-classes:model/target/classes:$(cat model/target/cp.txt) \
  *     io.sparkgpt.model.ModelBench [--configs tiny,small,gpt2-124m] [--threads 1,2] [--profile]
- *     [--gemm] [--no-generate] [--jvm-opt OPT]
+ *     [--gemm] [--no-generate | --generate-only] [--jvm-opt OPT]
  * </pre>
  */
 public final class ModelBench {
@@ -71,12 +71,13 @@ public final class ModelBench {
         }
         List<String> configs = List.of("tiny", "small", "gpt2-124m");
         List<Integer> threads = List.of(1, 2);
-        boolean gen = true, profile = false, gemm = false;
+        boolean gen = true, steps = true, profile = false, gemm = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--configs" -> configs = Arrays.asList(args[++i].split(","));
                 case "--threads" -> threads = Arrays.stream(args[++i].split(",")).map(Integer::parseInt).toList();
                 case "--no-generate" -> gen = false;
+                case "--generate-only" -> steps = false;
                 case "--profile" -> profile = true;
                 case "--gemm" -> gemm = true;
                 case "--jvm-opt" -> JVM_OPTS.add(args[++i]);
@@ -88,6 +89,16 @@ public final class ModelBench {
         if (gemm) {
             gemmTable(configs, threads, python, work);
         }
+        if (steps) {
+            stepTable(configs, threads, profile, python, work);
+        }
+        if (gen) {
+            generationTable(configs, threads, python, work);
+        }
+    }
+
+    /** The training-step table (and the per-kernel profiles with {@code profile}). */
+    static void stepTable(List<String> configs, List<Integer> threads, boolean profile, String python, Path work) throws Exception {
         StringBuilder table = new StringBuilder();
         table.append("| config | params | V | B x T | threads | sparkgpt ms/step | sparkgpt tok/s | PyTorch ms/step "
                 + "| PyTorch tok/s | sparkgpt / PyTorch | peak RSS MB sparkgpt / PyTorch | MFU sparkgpt | MFU PyTorch "
@@ -134,37 +145,40 @@ public final class ModelBench {
         System.out.println();
         System.out.println(table);
         System.out.print(profiles);
-        if (gen) {
-            StringBuilder gt = new StringBuilder("| config | threads | tokens | sparkgpt KV-cache ms/token | PyTorch KV-cache ms/token "
-                    + "| sparkgpt / PyTorch | sparkgpt no cache early / late |\n|---|---|---|---|---|---|---|\n");
-            for (String preset : configs) {
-                for (int t : threads) {
-                    JsonNode g = runJava(new String[]{"--generate-worker", preset, Integer.toString(t)}, t);
-                    Double torchMs = null;
-                    if (python != null) {
-                        Path dir = work.resolve("gen-" + preset);
-                        if (!Files.isDirectory(dir)) {
-                            GptConfig cfg = caseFor(preset).config();
-                            Checkpoint.save(dir, cfg, GptModel.initParams(cfg, 1), null, null, null);
-                        }
-                        Files.writeString(dir.resolve("generate.json"), "{\"prompt\": " + Arrays.toString(prompt(caseFor(preset).config()))
-                                + ", \"max_new_tokens\": " + g.get("tokens").asInt() + ", \"threads\": " + t + "}");
-                        String out = PytorchParityTest.run(python, work, List.of("generate", dir.toString()), t, 1800);
-                        torchMs = JSON.readTree(out.lines().filter(l -> l.startsWith("{")).reduce((x, y) -> y).orElseThrow())
-                                .get("ms_per_token").asDouble();
+    }
+
+    /** Generation ms/token with the KV cache against PyTorch's, greedy, each cell in fresh processes. */
+    static void generationTable(List<String> configs, List<Integer> threads, String python, Path work) throws Exception {
+        StringBuilder gt = new StringBuilder("| config | threads | tokens | sparkgpt KV-cache ms/token | PyTorch KV-cache ms/token "
+                + "| sparkgpt / PyTorch | sparkgpt no cache early / late |\n|---|---|---|---|---|---|---|\n");
+        for (String preset : configs) {
+            for (int t : threads) {
+                JsonNode g = runJava(new String[]{"--generate-worker", preset, Integer.toString(t)}, t);
+                Double torchMs = null;
+                if (python != null) {
+                    Path dir = work.resolve("gen-" + preset);
+                    if (!Files.isDirectory(dir)) {
+                        GptConfig cfg = caseFor(preset).config();
+                        Checkpoint.save(dir, cfg, GptModel.initParams(cfg, 1), null, null, null);
                     }
-                    double jms = g.get("kv_cache_ms_per_token_median").asDouble();
-                    String row = String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %s | %s | %.1f / %.1f |", preset, t, g.get("tokens").asInt(),
-                            jms, torchMs == null ? "n/a" : String.format(Locale.ROOT, "%.1f", torchMs),
-                            torchMs == null ? "n/a" : String.format(Locale.ROOT, "%.2fx", jms / torchMs),
-                            g.get("no_cache_ms_per_token_early").asDouble(), g.get("no_cache_ms_per_token_late").asDouble());
-                    System.out.println(row);
-                    gt.append(row).append('\n');
+                    Files.writeString(dir.resolve("generate.json"), "{\"prompt\": " + Arrays.toString(prompt(caseFor(preset).config()))
+                            + ", \"max_new_tokens\": " + g.get("tokens").asInt() + ", \"threads\": " + t + "}");
+                    String out = PytorchParityTest.run(python, work, List.of("generate", dir.toString()), t, 1800);
+                    torchMs = JSON.readTree(out.lines().filter(l -> l.startsWith("{")).reduce((x, y) -> y).orElseThrow())
+                            .get("ms_per_token").asDouble();
                 }
+                double jms = g.get("kv_cache_ms_per_token_median").asDouble();
+                String row = String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %s | %s | %.1f / %.1f |", preset, t, g.get("tokens").asInt(),
+                        jms, torchMs == null ? "n/a" : String.format(Locale.ROOT, "%.1f", torchMs),
+                        torchMs == null ? "n/a" : String.format(Locale.ROOT, "%.2fx", jms / torchMs),
+                        g.get("no_cache_ms_per_token_early").asDouble(), g.get("no_cache_ms_per_token_late").asDouble());
+                System.out.println(row);
+                System.out.println("decode profile, ms/token: " + g.get("decode_profile_ms_per_token"));
+                gt.append(row).append('\n');
             }
-            System.out.println();
-            System.out.println(gt);
         }
+        System.out.println();
+        System.out.println(gt);
     }
 
     private static final List<String> JVM_OPTS = new ArrayList<>();
@@ -342,9 +356,45 @@ public final class ModelBench {
         // per-token time early (first n/4 tokens) and late (last n/4) in each mode
         double[] withCache = perTokenEarlyLate(cfg, params, prompt, cached, n);
         double[] without = perTokenEarlyLate(cfg, params, prompt, uncached, n);
-        System.out.println(JSON.writeValueAsString(Map.of("tokens", n, "kv_cache_ms_per_token_median", withCache[2],
+        Map<String, Object> out = new java.util.LinkedHashMap<>(Map.of("tokens", n, "kv_cache_ms_per_token_median", withCache[2],
                 "kv_cache_ms_per_token_early", withCache[0], "kv_cache_ms_per_token_late", withCache[1],
-                "no_cache_ms_per_token_early", without[0], "no_cache_ms_per_token_late", without[1])));
+                "no_cache_ms_per_token_early", without[0], "no_cache_ms_per_token_late", without[1]));
+        out.put("decode_profile_ms_per_token", decodeProfile(cfg, params, prompt, n));
+        System.out.println(JSON.writeValueAsString(out));
+    }
+
+    /**
+     * Per-kernel-group time of cached one-token decode steps ({@link Gpt#profile}), ms per token, "other" the rest of
+     * the wall time: of three rounds of n tokens the fastest (on a loaded machine single rounds catch long pauses).
+     */
+    private static Map<String, Double> decodeProfile(GptConfig cfg, Map<String, INDArray> params, int[] prompt, int n) {
+        Map<String, Double> best = null;
+        for (int round = 0; round < 3; round++) {
+            Decoder dec = new Decoder(cfg, params, true);
+            dec.forward(prompt);
+            Gpt gpt = dec.engine();
+            gpt.profile(true);
+            gpt.resetProfile();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                dec.forward(new int[]{1 + i % (cfg.vocabSize() - 1)});
+            }
+            double wall = (System.nanoTime() - t0) / 1e6;
+            Map<String, Double> groups = new java.util.LinkedHashMap<>();
+            double sum = 0;
+            for (Map.Entry<Gpt.Kernel, Double> e : gpt.profileMillis().entrySet()) {
+                if (e.getValue() > 0) {
+                    groups.put(e.getKey().name().toLowerCase(Locale.ROOT), Math.round(e.getValue() / n * 100) / 100.0);
+                    sum += e.getValue();
+                }
+            }
+            groups.put("other", Math.round((wall - sum) / n * 100) / 100.0);
+            groups.put("wall", Math.round(wall / n * 100) / 100.0);
+            if (best == null || groups.get("wall") < best.get("wall")) {
+                best = groups;
+            }
+        }
+        return best;
     }
 
     private static double[] perTokenEarlyLate(GptConfig cfg, Map<String, INDArray> params, int[] prompt, Generator.Sampling s, int n) {
