@@ -13,11 +13,11 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The tokenizer's raw single-thread encode speed on the documents of JSONL files (text already in memory), the
- * baseline that `sparkgpt tokenize` is compared with. Prints one line: MB, tokens, seconds, MB/s, tokens/s
- * (median of the rounds after a warm-up round), the same per second of the thread's CPU time (what a loaded machine
- * does not distort), and the speed of that first, cold round: a job that encodes each document once runs while the
- * JIT is still compiling the encoder.
+ * The tokenizer's raw single-thread encode speed on the documents of JSONL files (text already in
+ * memory), the baseline that `sparkgpt tokenize` is compared with. Prints one line: MB, tokens,
+ * seconds, MB/s, tokens/s (median of the rounds after a warm-up round), the same per second of the
+ * thread's CPU time (what a loaded machine does not distort), and the speed of that first, cold
+ * round: a job that encodes each document once runs while the JIT is still compiling the encoder.
  *
  * <p>usage: RawEncodeBench TOKENIZER ROUNDS FILE.jsonl...
  */
@@ -40,7 +40,8 @@ public final class RawEncodeBench {
     IntArray buf = new IntArray(1 << 16);
     double[] seconds = new double[rounds];
     double[] cpuSeconds = new double[rounds];
-    java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+    java.lang.management.ThreadMXBean threads =
+        java.lang.management.ManagementFactory.getThreadMXBean();
     double coldSeconds = 0;
     long tokens = 0;
     for (int round = -1; round < rounds; round++) {
@@ -62,8 +63,18 @@ public final class RawEncodeBench {
     java.util.Arrays.sort(cpuSeconds);
     double s = seconds[rounds / 2];
     double cpu = cpuSeconds[rounds / 2];
-    System.out.printf(Locale.ROOT, "raw encode: %d documents, %.1f MB, %,d tokens, %.2f s, %.2f MB/s, %.0f tokens/s;"
-        + " cold first pass %.2f MB/s; per CPU second %.2f MB/s, %.0f tokens/s%n", docs.size(), bytes / 1e6, tokens, s,
-        bytes / 1e6 / s, tokens / s, bytes / 1e6 / coldSeconds, bytes / 1e6 / cpu, tokens / cpu);
+    System.out.printf(
+        Locale.ROOT,
+        "raw encode: %d documents, %.1f MB, %,d tokens, %.2f s, %.2f MB/s, %.0f tokens/s;"
+            + " cold first pass %.2f MB/s; per CPU second %.2f MB/s, %.0f tokens/s%n",
+        docs.size(),
+        bytes / 1e6,
+        tokens,
+        s,
+        bytes / 1e6 / s,
+        tokens / s,
+        bytes / 1e6 / coldSeconds,
+        bytes / 1e6 / cpu,
+        tokens / cpu);
   }
 }

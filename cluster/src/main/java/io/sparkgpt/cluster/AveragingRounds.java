@@ -15,11 +15,11 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * What the two parameter-averaging engines ({@link ParameterAveragingTrainer}'s and {@link Dl4jSparkTrainer}'s)
- * share as {@link TrainingRun.Engine}s whose unit is a round of K steps on N workers: the token count, validation
- * on the driver (the first {@code eval_batches * micro_batch} examples of val, as the single-process trainer), the
- * checkpoint's training state, the round figures and the {@link ParameterAveragingTrainer.Result}. How a round runs
- * is the subclass's.
+ * What the two parameter-averaging engines ({@link ParameterAveragingTrainer}'s and {@link
+ * Dl4jSparkTrainer}'s) share as {@link TrainingRun.Engine}s whose unit is a round of K steps on N
+ * workers: the token count, validation on the driver (the first {@code eval_batches * micro_batch}
+ * examples of val, as the single-process trainer), the checkpoint's training state, the round
+ * figures and the {@link ParameterAveragingTrainer.Result}. How a round runs is the subclass's.
  */
 abstract class AveragingRounds implements TrainingRun.Engine {
   protected final JavaSparkContext sc;
@@ -44,9 +44,16 @@ abstract class AveragingRounds implements TrainingRun.Engine {
   /**
    * @param tsConfig the training settings checkpoints record
    */
-  AveragingRounds(JavaSparkContext sc, TrainConfig tc, ParameterAveragingTrainer.Options o, TrainingData data,
-                  Objective objective, long firstStep, long tokensBefore, Map<String, Object> tsConfig,
-                  Path tokenizerFile) {
+  AveragingRounds(
+      JavaSparkContext sc,
+      TrainConfig tc,
+      ParameterAveragingTrainer.Options o,
+      TrainingData data,
+      Objective objective,
+      long firstStep,
+      long tokensBefore,
+      Map<String, Object> tsConfig,
+      Path tokenizerFile) {
     this.sc = sc;
     this.tc = tc;
     this.o = o;
@@ -55,10 +62,13 @@ abstract class AveragingRounds implements TrainingRun.Engine {
     this.n = o.workers();
     this.firstStep = firstStep;
     this.tokensBefore = tokensBefore;
-    this.tokensPerStep = (long) n * tc.microBatch() * data.rowsPerExample() * tc.gradAccum() * data.seqLen();
+    this.tokensPerStep =
+        (long) n * tc.microBatch() * data.rowsPerExample() * tc.gradAccum() * data.seqLen();
     this.tsConfig = tsConfig;
     this.tokenizerFile = tokenizerFile;
-    this.driverRunner = new StepRunner(tc.model(), data.seqLen(), tc.hyper(), tc.schedule(), tc.gradClip(), objective);
+    this.driverRunner =
+        new StepRunner(
+            tc.model(), data.seqLen(), tc.hyper(), tc.schedule(), tc.gradClip(), objective);
     this.valBatches = ParameterAveragingTrainer.valBatches(data, tc);
     for (int w = 0; w < n; w++) {
       workerIds.add(w);
@@ -79,7 +89,10 @@ abstract class AveragingRounds implements TrainingRun.Engine {
     return stats.size() + 1;
   }
 
-  /** Tokens trained on up to {@code step}: the run's history before this call, then this call's steps. */
+  /**
+   * Tokens trained on up to {@code step}: the run's history before this call, then this call's
+   * steps.
+   */
   long tokensAt(long step) {
     return tokensBefore + (step - firstStep) * tokensPerStep;
   }
@@ -98,23 +111,42 @@ abstract class AveragingRounds implements TrainingRun.Engine {
       return null;
     }
     Map<String, INDArray> params = params();
-    return new TrainingRun.Validation(driverRunner.evaluate(params, valBatches),
-        objective.pairwise() ? driverRunner.pairwise(params, valBatches) : null, valBatches.size());
+    return new TrainingRun.Validation(
+        driverRunner.evaluate(params, valBatches),
+        objective.pairwise() ? driverRunner.pairwise(params, valBatches) : null,
+        valBatches.size());
   }
 
   @Override
   public TrainingRun.Snapshot snapshot(TrainingRun.Unit unit, Double lastValLoss) {
     long step = step();
     long samples = step * tc.gradAccum() * (long) tc.microBatch() * n;
-    Checkpoint.TrainingState ts = new Checkpoint.TrainingState(step, lr, samples, unit.tokens(),
-        samples / data.trainSize(), tc.seed(), tc.dataSeed(), lastValLoss, tsConfig);
-    return new TrainingRun.Snapshot(tc.model(), objective.head(), params(), optimizer(), ts, tokenizerFile);
+    Checkpoint.TrainingState ts =
+        new Checkpoint.TrainingState(
+            step,
+            lr,
+            samples,
+            unit.tokens(),
+            samples / data.trainSize(),
+            tc.seed(),
+            tc.dataSeed(),
+            lastValLoss,
+            tsConfig);
+    return new TrainingRun.Snapshot(
+        tc.model(), objective.head(), params(), optimizer(), ts, tokenizerFile);
   }
 
   /** The run's result once {@code run}'s loop has ended with {@code lastValLoss}. */
   ParameterAveragingTrainer.Result result(TrainingRun run, Double lastValLoss) {
     TrainingRun.Validation v = run.lastValidation();
-    return new ParameterAveragingTrainer.Result(firstStep, step(), stats, lastValLoss, v == null ? null : v.accuracy(),
-        v == null ? null : v.margin(), wallSum > 0 ? tokensRun / (wallSum / 1000) : 0, run.latestCheckpoint());
+    return new ParameterAveragingTrainer.Result(
+        firstStep,
+        step(),
+        stats,
+        lastValLoss,
+        v == null ? null : v.accuracy(),
+        v == null ? null : v.margin(),
+        wallSum > 0 ? tokensRun / (wallSum / 1000) : 0,
+        run.latestCheckpoint());
   }
 }

@@ -26,16 +26,16 @@ import org.apache.spark.SparkEnv;
 import scala.Tuple2;
 
 /**
- * Where a token dataset is read from. A plain path ({@code /data/ds}) is used in place: it must be the same path
- * on every executor (a local copy or a shared mount). A URI ({@code hdfs://...}, {@code s3a://...},
- * {@code file:///...}) is read through Hadoop's FileSystem: each JVM copies the manifest, the tokenizer and the
- * shards once into a local cache folder (shards are memory-mapped, which needs local files) and reuses the copy
- * for every later task. The copy is keyed by the URI and the manifest's hash, written under a temporary name and
- * renamed when complete, so a task that dies mid-copy leaves nothing that looks whole.
+ * Where a token dataset is read from. A plain path ({@code /data/ds}) is used in place: it must be
+ * the same path on every executor (a local copy or a shared mount). A URI ({@code hdfs://...},
+ * {@code s3a://...}, {@code file:///...}) is read through Hadoop's FileSystem: each JVM copies the
+ * manifest, the tokenizer and the shards once into a local cache folder (shards are memory-mapped,
+ * which needs local files) and reuses the copy for every later task. The copy is keyed by the URI
+ * and the manifest's hash, written under a temporary name and renamed when complete, so a task that
+ * dies mid-copy leaves nothing that looks whole.
  */
 public final class DatasetLocation {
-  private DatasetLocation() {
-  }
+  private DatasetLocation() {}
 
   /** Whether {@code location} names a Hadoop file system URI rather than a plain local path. */
   public static boolean isUri(String location) {
@@ -43,7 +43,8 @@ public final class DatasetLocation {
   }
 
   /** The local folder holding the dataset at {@code location} (copied first when it is a URI). */
-  public static Path localize(String location, Configuration hadoop, Path cacheRoot) throws IOException {
+  public static Path localize(String location, Configuration hadoop, Path cacheRoot)
+      throws IOException {
     if (!isUri(location)) {
       return Path.of(location);
     }
@@ -70,7 +71,8 @@ public final class DatasetLocation {
     Manifest m;
     try (InputStream in = new java.io.ByteArrayInputStream(manifestBytes)) {
       m = Manifest.read(in, location + "/" + Manifest.FILE);
-      m.validate(); // among others: every file name is a plain name inside the folder, never ../ or absolute
+      m.validate(); // among others: every file name is a plain name inside the folder, never ../
+      // or absolute
     } catch (IllegalArgumentException e) {
       throw new IOException(location + ": " + e.getMessage(), e);
     }
@@ -92,7 +94,9 @@ public final class DatasetLocation {
           Files.copy(in, target);
         }
       }
-      Files.write(tmp.resolve(Manifest.FILE), manifestBytes);   // last: the copy is whole once it has a manifest
+      Files.write(
+          tmp.resolve(Manifest.FILE),
+          manifestBytes); // last: the copy is whole once it has a manifest
       try {
         Files.move(tmp, local, StandardCopyOption.ATOMIC_MOVE);
       } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
@@ -104,7 +108,10 @@ public final class DatasetLocation {
     return local;
   }
 
-  /** The Hadoop configuration of the running Spark application ({@code spark.hadoop.*} settings applied). */
+  /**
+   * The Hadoop configuration of the running Spark application ({@code spark.hadoop.*} settings
+   * applied).
+   */
   public static Configuration hadoopConf() {
     Configuration c = new Configuration();
     SparkEnv env = SparkEnv.get();

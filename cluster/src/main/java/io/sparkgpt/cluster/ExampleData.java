@@ -20,25 +20,30 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Tokenized alignment examples for parameter averaging: a {@code train.jsonl} and a {@code val.jsonl} of
- * {@link Example}s (one JSON object a line, {@code {"seqs": [[ids...], ...], "loss_from": k}}), written by the
- * driver after validating the user's file, read whole by each executor (they are small).
+ * Tokenized alignment examples for parameter averaging: a {@code train.jsonl} and a {@code
+ * val.jsonl} of {@link Example}s (one JSON object a line, {@code {"seqs": [[ids...], ...],
+ * "loss_from": k}}), written by the driver after validating the user's file, read whole by each
+ * executor (they are small).
  *
  * <ul>
- *   <li>{@link Kind#SFT}: one sequence per example, template prompt + completion + end-of-text; rows are padded
- *       with {@code padId} to T + 1 tokens, the loss mask is 1 on the targets {@code seq[lossFrom..len)} (the
- *       completion and its end-of-text) and 0 on the prompt and the padding.</li>
- *   <li>{@link Kind#PAIRS}: two sequences per example, chosen and rejected; a batch of b pairs has 2b rows (the b
- *       chosen, then the b rejected, see {@link io.sparkgpt.model.Objective}); each row's mask is one-hot at its
- *       last real token, where the reward is read.</li>
- *   <li>{@link Kind#DPO}: two sequences per example, chosen and rejected, in rows as {@link Kind#PAIRS}; each row
- *       padded and masked as an SFT example (1 on its completion and end-of-text), so that the row's masked
- *       log-probability is the response's. {@link ReferenceData} adds the reference model's log-probabilities.</li>
+ *   <li>{@link Kind#SFT}: one sequence per example, template prompt + completion + end-of-text;
+ *       rows are padded with {@code padId} to T + 1 tokens, the loss mask is 1 on the targets
+ *       {@code seq[lossFrom..len)} (the completion and its end-of-text) and 0 on the prompt and the
+ *       padding.
+ *   <li>{@link Kind#PAIRS}: two sequences per example, chosen and rejected; a batch of b pairs has
+ *       2b rows (the b chosen, then the b rejected, see {@link io.sparkgpt.model.Objective}); each
+ *       row's mask is one-hot at its last real token, where the reward is read.
+ *   <li>{@link Kind#DPO}: two sequences per example, chosen and rejected, in rows as {@link
+ *       Kind#PAIRS}; each row padded and masked as an SFT example (1 on its completion and
+ *       end-of-text), so that the row's masked log-probability is the response's. {@link
+ *       ReferenceData} adds the reference model's log-probabilities.
  * </ul>
- * {@link #packed()} SFT data packs several examples per row instead of padding each: the examples of a split are
- * placed best-fit decreasing into rows of T + 1 tokens ({@link #pack}), and a batch marks each example's positions
- * ({@link Batch#segments()}), so that attention stays within an example and its position ids start at 0. A
- * position is then a row: trainSize and valSize count rows.
+ *
+ * {@link #packed()} SFT data packs several examples per row instead of padding each: the examples
+ * of a split are placed best-fit decreasing into rows of T + 1 tokens ({@link #pack}), and a batch
+ * marks each example's positions ({@link Batch#segments()}), so that attention stays within an
+ * example and its position ids start at 0. A position is then a row: trainSize and valSize count
+ * rows.
  */
 public final class ExampleData extends FileTrainingData {
   private static final long serialVersionUID = 2L;
@@ -47,19 +52,30 @@ public final class ExampleData extends FileTrainingData {
   public static final String TRAIN = "train.jsonl";
   public static final String VAL = "val.jsonl";
 
-  public enum Kind { SFT, PAIRS, DPO }
+  public enum Kind {
+    SFT,
+    PAIRS,
+    DPO
+  }
 
   /** One example: its token sequences, and (SFT) the index of the first token the loss is on. */
-  public record Example(int[][] seqs, int lossFrom) {
-  }
+  public record Example(int[][] seqs, int lossFrom) {}
 
   private final Kind kind;
   private final String dir;
   private final int padId;
   private final boolean packed;
 
-  private ExampleData(Kind kind, String dir, int seqLen, int vocabSize, int padId, String tokenizerFile,
-                      int trainSize, int valSize, boolean packed) {
+  private ExampleData(
+      Kind kind,
+      String dir,
+      int seqLen,
+      int vocabSize,
+      int padId,
+      String tokenizerFile,
+      int trainSize,
+      int valSize,
+      boolean packed) {
     super(seqLen, vocabSize, tokenizerFile, trainSize, valSize);
     this.packed = packed;
     this.kind = kind;
@@ -68,16 +84,33 @@ public final class ExampleData extends FileTrainingData {
   }
 
   /**
-   * Writes the two splits into {@code dir} and describes them. Every sequence must hold at most {@code seqLen +
-   * 1} tokens (SFT, DPO) or {@code seqLen} (pairs: the reward is read at an input position).
+   * Writes the two splits into {@code dir} and describes them. Every sequence must hold at most
+   * {@code seqLen + 1} tokens (SFT, DPO) or {@code seqLen} (pairs: the reward is read at an input
+   * position).
    */
-  public static ExampleData write(Kind kind, Path dir, List<Example> train, List<Example> val, int seqLen,
-                                  int vocabSize, int padId, Path tokenizerFile) throws IOException {
+  public static ExampleData write(
+      Kind kind,
+      Path dir,
+      List<Example> train,
+      List<Example> val,
+      int seqLen,
+      int vocabSize,
+      int padId,
+      Path tokenizerFile)
+      throws IOException {
     Files.createDirectories(dir);
     writeSplit(dir.resolve(TRAIN), train);
     writeSplit(dir.resolve(VAL), val);
-    return new ExampleData(kind, dir.toAbsolutePath().toString(), seqLen, vocabSize, padId,
-        tokenizerFile.toAbsolutePath().toString(), train.size(), val.size(), false);
+    return new ExampleData(
+        kind,
+        dir.toAbsolutePath().toString(),
+        seqLen,
+        vocabSize,
+        padId,
+        tokenizerFile.toAbsolutePath().toString(),
+        train.size(),
+        val.size(),
+        false);
   }
 
   /** This SFT data packed (see the class comment); its sizes are the rows of the packed splits. */
@@ -86,11 +119,22 @@ public final class ExampleData extends FileTrainingData {
       throw new IllegalStateException("only SFT examples are packed");
     }
     int rows = seqLen() + 1;
-    return new ExampleData(kind, dir, seqLen(), vocabSize(), padId, tokenizerFile(),
-        pack(readSplit(Path.of(dir, TRAIN)), rows).size(), pack(readSplit(Path.of(dir, VAL)), rows).size(), true);
+    return new ExampleData(
+        kind,
+        dir,
+        seqLen(),
+        vocabSize(),
+        padId,
+        tokenizerFile(),
+        pack(readSplit(Path.of(dir, TRAIN)), rows).size(),
+        pack(readSplit(Path.of(dir, VAL)), rows).size(),
+        true);
   }
 
-  /** Tokens of a split's examples over the tokens of its rows: the share of the rows that is not padding. */
+  /**
+   * Tokens of a split's examples over the tokens of its rows: the share of the rows that is not
+   * padding.
+   */
   public double fill() throws IOException {
     long used = 0;
     for (Example e : readSplit(Path.of(dir, TRAIN))) {
@@ -100,8 +144,9 @@ public final class ExampleData extends FileTrainingData {
   }
 
   /**
-   * Best-fit decreasing: the examples, longest first (ties in file order), each into the open row with the least
-   * room that still holds it, or a new row; rows in the order they were opened, examples in the order placed.
+   * Best-fit decreasing: the examples, longest first (ties in file order), each into the open row
+   * with the least room that still holds it, or a new row; rows in the order they were opened,
+   * examples in the order placed.
    */
   static List<List<Example>> pack(List<Example> examples, int rowTokens) {
     List<Example> order = new ArrayList<>(examples);
@@ -173,28 +218,37 @@ public final class ExampleData extends FileTrainingData {
 
   /** The split as batch units: one example each, or (packed) the examples of each row. */
   private List<List<Example>> units(String file) {
-    return UNITS.computeIfAbsent((packed ? "rows of " + (seqLen() + 1) + "|" : "examples|") + key(file),
-        k -> packed ? pack(split(file), seqLen() + 1) : split(file).stream().map(List::of).toList());
+    return UNITS.computeIfAbsent(
+        (packed ? "rows of " + (seqLen() + 1) + "|" : "examples|") + key(file),
+        k ->
+            packed ? pack(split(file), seqLen() + 1) : split(file).stream().map(List::of).toList());
   }
 
   private List<Example> split(String file) {
     Path p = Path.of(dir, file);
-    return LOADED.computeIfAbsent(key(file), k -> {
-      try {
-        return readSplit(p);
-      } catch (IOException e) {
-        throw new UncheckedIOException(p + ": cannot read the examples on this executor: " + e.getMessage(), e);
-      }
-    });
+    return LOADED.computeIfAbsent(
+        key(file),
+        k -> {
+          try {
+            return readSplit(p);
+          } catch (IOException e) {
+            throw new UncheckedIOException(
+                p + ": cannot read the examples on this executor: " + e.getMessage(), e);
+          }
+        });
   }
 
-  /** A split file's cache key: a rerun rewrites the file, and its time and size keep a long-lived executor from the old one. */
+  /**
+   * A split file's cache key: a rerun rewrites the file, and its time and size keep a long-lived
+   * executor from the old one.
+   */
   private String key(String file) {
     Path p = Path.of(dir, file);
     try {
       return p + "@" + Files.getLastModifiedTime(p).toMillis() + "/" + Files.size(p);
     } catch (IOException e) {
-      throw new UncheckedIOException(p + ": cannot read the examples on this executor: " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          p + ": cannot read the examples on this executor: " + e.getMessage(), e);
     }
   }
 
@@ -245,8 +299,8 @@ public final class ExampleData extends FileTrainingData {
   }
 
   /**
-   * SFT rows of several examples each, back to back, then padding; the mask as {@link #batch}'s per example, the
-   * segments numbering the examples of a row (the padding after them one more).
+   * SFT rows of several examples each, back to back, then padding; the mask as {@link #batch}'s per
+   * example, the segments numbering the examples of a row (the padding after them one more).
    */
   static Batch packedBatch(int seqLen, int padId, List<List<Example>> rows) {
     int b = rows.size();
@@ -262,7 +316,9 @@ public final class ExampleData extends FileTrainingData {
         System.arraycopy(s, 0, tokens[i], at, s.length);
         Arrays.fill(segments[i], at, Math.min(seqLen, at + s.length), seg++);
         for (int t = e.lossFrom() - 1; t < s.length - 1; t++) {
-          mask[i][at + t] = 1;   // input at + t predicts s[t + 1]; an example's last input predicts the next's first: 0
+          mask[i][at + t] =
+              1; // input at + t predicts s[t + 1]; an example's last input predicts the next's
+          // first: 0
         }
         at += s.length;
       }
@@ -287,7 +343,7 @@ public final class ExampleData extends FileTrainingData {
           mask[row][s.length - 1] = 1;
         } else {
           for (int t = e.lossFrom() - 1; t < s.length - 1; t++) {
-            mask[row][t] = 1;   // input t predicts s[t + 1]
+            mask[row][t] = 1; // input t predicts s[t + 1]
           }
         }
       }

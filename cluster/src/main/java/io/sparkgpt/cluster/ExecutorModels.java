@@ -9,15 +9,15 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.spark.broadcast.Broadcast;
 
 /**
- * Per executor JVM: idle engines ({@link Gpt}) for rollout tasks, reused across iterations with their buffers, each
- * remembering which broadcast its parameters came from so that frozen models (reference policy, reward model) are
- * loaded from the broadcast once, and the policy once per iteration.
+ * Per executor JVM: idle engines ({@link Gpt}) for rollout tasks, reused across iterations with
+ * their buffers, each remembering which broadcast its parameters came from so that frozen models
+ * (reference policy, reward model) are loaded from the broadcast once, and the policy once per
+ * iteration.
  */
 final class ExecutorModels {
   private static final Map<String, ConcurrentLinkedQueue<Loaded>> IDLE = new ConcurrentHashMap<>();
 
-  private ExecutorModels() {
-  }
+  private ExecutorModels() {}
 
   /** An engine and the broadcast id of its parameters (-1: none yet). */
   static final class Loaded {
@@ -31,8 +31,12 @@ final class ExecutorModels {
     }
   }
 
-  /** An engine for {@code cfg}/{@code seqLen}/{@code objective} holding (a copy of) the parameters of {@code weights}. */
-  static Loaded borrow(GptConfig cfg, int seqLen, Objective objective, Broadcast<TrainState> weights) {
+  /**
+   * An engine for {@code cfg}/{@code seqLen}/{@code objective} holding (a copy of) the parameters
+   * of {@code weights}.
+   */
+  static Loaded borrow(
+      GptConfig cfg, int seqLen, Objective objective, Broadcast<TrainState> weights) {
     String key = cfg + "|" + seqLen + "|" + objective;
     Loaded l = IDLE.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>()).poll();
     if (l == null) {

@@ -1,8 +1,9 @@
 package io.sparkgpt.cluster;
 
 /**
- * The part of a {@link TrainingData} description that every kind of training files has: row length, vocabulary,
- * the tokenizer checkpoints copy, and the sizes of the two splits, measured on the driver.
+ * The part of a {@link TrainingData} description that every kind of training files has: row length,
+ * vocabulary, the tokenizer checkpoints copy, and the sizes of the two splits, measured on the
+ * driver.
  */
 abstract class FileTrainingData implements TrainingData {
   private static final long serialVersionUID = 1L;

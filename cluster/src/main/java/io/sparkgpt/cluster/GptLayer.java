@@ -24,22 +24,25 @@ import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The GPT as a deeplearning4j output layer ({@link GptOutputLayer} is its configuration): forward, backward and
- * loss are {@link Gpt}'s explicit passes, run over the layer's own parameter and gradient views.
+ * The GPT as a deeplearning4j output layer ({@link GptOutputLayer} is its configuration): forward,
+ * backward and loss are {@link Gpt}'s explicit passes, run over the layer's own parameter and
+ * gradient views.
  *
  * <ul>
- *   <li><b>Input</b>: token ids {@code [B, T]} as floats (a DataSet's features). <b>Labels</b>: the next tokens
- *       {@code [B, T]}, also floats, which must be the inputs shifted by one (the engine reads a batch as samples of
- *       {@code T + 1} tokens).</li>
- *   <li><b>Loss</b>: the per-sequence mean cross-entropy summed over the batch ({@code Gpt} normalised by T):
- *       DL4J divides the gradients (in its updater) and this layer divides the score by the minibatch size, which
- *       makes both the mean over all tokens.</li>
- *   <li><b>One forward pass per step</b>: DL4J asks for the gradients, then for the score of the same input; the
- *       score comes from the forward pass of {@link #backpropGradient} instead of a second one.</li>
- *   <li><b>Activations</b> ({@code output()}): the logits {@code [B*T, V]}.</li>
+ *   <li><b>Input</b>: token ids {@code [B, T]} as floats (a DataSet's features). <b>Labels</b>: the
+ *       next tokens {@code [B, T]}, also floats, which must be the inputs shifted by one (the
+ *       engine reads a batch as samples of {@code T + 1} tokens).
+ *   <li><b>Loss</b>: the per-sequence mean cross-entropy summed over the batch ({@code Gpt}
+ *       normalised by T): DL4J divides the gradients (in its updater) and this layer divides the
+ *       score by the minibatch size, which makes both the mean over all tokens.
+ *   <li><b>One forward pass per step</b>: DL4J asks for the gradients, then for the score of the
+ *       same input; the score comes from the forward pass of {@link #backpropGradient} instead of a
+ *       second one.
+ *   <li><b>Activations</b> ({@code output()}): the logits {@code [B*T, V]}.
  * </ul>
- * The engine keeps its activations outside DL4J's workspaces (allocated once per batch size). The input gradient
- * is not computed (the layer is the whole network).
+ *
+ * The engine keeps its activations outside DL4J's workspaces (allocated once per batch size). The
+ * input gradient is not computed (the layer is the whole network).
  */
 public final class GptLayer extends AbstractLayer<GptOutputLayer> implements IOutputLayer {
   private INDArray labels;
@@ -47,10 +50,16 @@ public final class GptLayer extends AbstractLayer<GptOutputLayer> implements IOu
   private INDArray gradients;
   private Map<String, INDArray> paramTable;
   private Map<String, INDArray> gradientTable;
+
   /** Built over the current parameter and gradient views on first use. */
   private Gpt gpt;
-  /** The input and labels the last backward pass ran on, and its loss; cleared when the score is taken. */
+
+  /**
+   * The input and labels the last backward pass ran on, and its loss; cleared when the score is
+   * taken.
+   */
   private INDArray lossInput;
+
   private INDArray lossLabels;
   private double loss;
 
@@ -66,7 +75,15 @@ public final class GptLayer extends AbstractLayer<GptOutputLayer> implements IOu
 
   private Gpt gpt() {
     if (gpt == null) {
-      gpt = outsideWorkspaces(() -> new Gpt(layerConf().config(), layerConf().seqLen(), Objective.lm(), params, gradients));
+      gpt =
+          outsideWorkspaces(
+              () ->
+                  new Gpt(
+                      layerConf().config(),
+                      layerConf().seqLen(),
+                      Objective.lm(),
+                      params,
+                      gradients));
     }
     return gpt;
   }
@@ -75,7 +92,8 @@ public final class GptLayer extends AbstractLayer<GptOutputLayer> implements IOu
   private Batch batch(INDArray features, INDArray next) {
     int t = layerConf().seqLen();
     if (features.rank() != 2 || features.size(1) != t) {
-      throw new IllegalArgumentException("expected token ids [B, " + t + "], got " + Arrays.toString(features.shape()));
+      throw new IllegalArgumentException(
+          "expected token ids [B, " + t + "], got " + Arrays.toString(features.shape()));
     }
     int[][] in = features.toIntMatrix();
     int[][] out = next == null ? null : next.toIntMatrix();
@@ -85,8 +103,12 @@ public final class GptLayer extends AbstractLayer<GptOutputLayer> implements IOu
       if (out != null) {
         for (int i = 0; i + 1 < t; i++) {
           if (out[b][i] != in[b][i + 1]) {
-            throw new IllegalArgumentException("labels must be the inputs shifted by one token (sample " + b
-                + ", position " + i + ")");
+            throw new IllegalArgumentException(
+                "labels must be the inputs shifted by one token (sample "
+                    + b
+                    + ", position "
+                    + i
+                    + ")");
           }
         }
         tokens[b][t] = out[b][t - 1];
@@ -99,21 +121,25 @@ public final class GptLayer extends AbstractLayer<GptOutputLayer> implements IOu
   public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
     assertInputSet(false);
     INDArray logits = outsideWorkspaces(() -> gpt().logits(batch(input, null)));
-    return workspaceMgr.dup(ArrayType.ACTIVATIONS, logits.reshape(logits.size(0) * logits.size(1), logits.size(2)));
+    return workspaceMgr.dup(
+        ArrayType.ACTIVATIONS, logits.reshape(logits.size(0) * logits.size(1), logits.size(2)));
   }
 
   @Override
-  public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+  public Pair<Gradient, INDArray> backpropGradient(
+      INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
     assertInputSet(true);
     if (labels == null) {
       throw new IllegalStateException("no labels: the GPT layer trains on next-token labels");
     }
     Batch batch = batch(input, labels);
-    loss = outsideWorkspaces(() -> {
-      Gpt g = gpt();
-      g.zeroGrad();
-      return g.forwardBackward(batch, layerConf().seqLen());
-    });
+    loss =
+        outsideWorkspaces(
+            () -> {
+              Gpt g = gpt();
+              g.zeroGrad();
+              return g.forwardBackward(batch, layerConf().seqLen());
+            });
     lossInput = input;
     lossLabels = labels;
     Gradient g = new DefaultGradient(gradients);
@@ -122,7 +148,8 @@ public final class GptLayer extends AbstractLayer<GptOutputLayer> implements IOu
   }
 
   @Override
-  public double computeScore(double fullNetRegTerm, boolean training, LayerWorkspaceMgr workspaceMgr) {
+  public double computeScore(
+      double fullNetRegTerm, boolean training, LayerWorkspaceMgr workspaceMgr) {
     assertInputSet(false);
     double sum;
     if (training && input == lossInput && labels == lossLabels) {
@@ -143,7 +170,8 @@ public final class GptLayer extends AbstractLayer<GptOutputLayer> implements IOu
 
   @Override
   public INDArray computeScoreForExamples(double fullNetRegTerm, LayerWorkspaceMgr workspaceMgr) {
-    throw new UnsupportedOperationException("per-example scores are not implemented by the GPT layer");
+    throw new UnsupportedOperationException(
+        "per-example scores are not implemented by the GPT layer");
   }
 
   @Override
@@ -239,8 +267,7 @@ public final class GptLayer extends AbstractLayer<GptOutputLayer> implements IOu
   }
 
   @Override
-  public void clearNoiseWeightParams() {
-  }
+  public void clearNoiseWeightParams() {}
 
   @Override
   public Layer clone() {

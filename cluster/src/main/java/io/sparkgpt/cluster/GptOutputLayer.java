@@ -22,22 +22,25 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 /**
- * The configuration of the whole GPT as one deeplearning4j output layer, for {@code pretrain --engine dl4j-spark}:
- * what DL4J serialises (as JSON) to ship the network to the workers, and what instantiates {@link GptLayer}, which
- * runs the explicit engine {@link Gpt} over DL4J's parameter and gradient arrays.
+ * The configuration of the whole GPT as one deeplearning4j output layer, for {@code pretrain
+ * --engine dl4j-spark}: what DL4J serialises (as JSON) to ship the network to the workers, and what
+ * instantiates {@link GptLayer}, which runs the explicit engine {@link Gpt} over DL4J's parameter
+ * and gradient arrays.
  *
  * <ul>
- *   <li><b>Parameters</b>: the layer's flat parameter view is {@link Gpt}'s flat parameter buffer and its gradient
- *       view Gpt's gradient buffer (same order, {@link GptModel#paramSpecs}, and {@code c}-order shapes), so a step
- *       copies nothing between DL4J and the engine.</li>
- *   <li><b>Parameter names</b>: DL4J keys gradients {@code layer_param} and splits at the last {@code _} (a name
- *       with {@code _} fails in the updater with an NPE), so the HF names are camel-cased: {@link #dl4jName}.
- *       Matrices with weight decay are DL4J weight parameters, everything else bias parameters, so the network's
- *       weight decay ({@link BaseLayer#getRegularizationByParam}) applies to exactly the matrices AdamW decays.</li>
+ *   <li><b>Parameters</b>: the layer's flat parameter view is {@link Gpt}'s flat parameter buffer
+ *       and its gradient view Gpt's gradient buffer (same order, {@link GptModel#paramSpecs}, and
+ *       {@code c}-order shapes), so a step copies nothing between DL4J and the engine.
+ *   <li><b>Parameter names</b>: DL4J keys gradients {@code layer_param} and splits at the last
+ *       {@code _} (a name with {@code _} fails in the updater with an NPE), so the HF names are
+ *       camel-cased: {@link #dl4jName}. Matrices with weight decay are DL4J weight parameters,
+ *       everything else bias parameters, so the network's weight decay ({@link
+ *       BaseLayer#getRegularizationByParam}) applies to exactly the matrices AdamW decays.
  * </ul>
- * Float32 only, no dropout. The fields are what DL4J serialises; the updater and gradient clipping come from the
- * network's global configuration like any {@link BaseLayer}'s, the weight decay is set on the layer
- * ({@link Dl4jGpt#network}).
+ *
+ * Float32 only, no dropout. The fields are what DL4J serialises; the updater and gradient clipping
+ * come from the network's global configuration like any {@link BaseLayer}'s, the weight decay is
+ * set on the layer ({@link Dl4jGpt#network}).
  */
 public final class GptOutputLayer extends BaseLayer {
   private static final long serialVersionUID = 2L;
@@ -54,8 +57,10 @@ public final class GptOutputLayer extends BaseLayer {
   @JsonProperty private long seed;
 
   {
-    // "not set", as BaseLayer's builder leaves them, so that the network's global configuration fills them in
-    // (BaseLayer's own constructor sets no clipping, which the global gradient clipping would not replace)
+    // "not set", as BaseLayer's builder leaves them, so that the network's global configuration
+    // fills them in
+    // (BaseLayer's own constructor sets no clipping, which the global gradient clipping would not
+    // replace)
     gradientNormalization = null;
     gradientNormalizationThreshold = Double.NaN;
     biasInit = Double.NaN;
@@ -63,19 +68,20 @@ public final class GptOutputLayer extends BaseLayer {
   }
 
   /** For DL4J's JSON deserialisation. */
-  private GptOutputLayer() {
-  }
+  private GptOutputLayer() {}
 
   /**
    * @param seqLen tokens per sequence (the engine's T, at most the block size)
-   * @param seed   initialisation seed: {@link GptModel#initParams} with it
+   * @param seed initialisation seed: {@link GptModel#initParams} with it
    */
   public GptOutputLayer(GptConfig cfg, int seqLen, long seed) {
     if (cfg.dropout() > 0 || !"float32".equals(cfg.dtype())) {
-      throw new IllegalArgumentException("the dl4j-spark engine trains float32 models without dropout, not " + cfg);
+      throw new IllegalArgumentException(
+          "the dl4j-spark engine trains float32 models without dropout, not " + cfg);
     }
     if (seqLen < 1 || seqLen > cfg.blockSize()) {
-      throw new IllegalArgumentException("sequence length " + seqLen + " must be in [1, block_size " + cfg.blockSize() + "]");
+      throw new IllegalArgumentException(
+          "sequence length " + seqLen + " must be in [1, block_size " + cfg.blockSize() + "]");
     }
     this.vocabSize = cfg.vocabSize();
     this.blockSize = cfg.blockSize();
@@ -87,11 +93,12 @@ public final class GptOutputLayer extends BaseLayer {
     this.tied = cfg.tied();
     this.seqLen = seqLen;
     this.seed = seed;
-    dl4jNames(cfg);   // fail here, not in a worker, if two names collide
+    dl4jNames(cfg); // fail here, not in a worker, if two names collide
   }
 
   public GptConfig config() {
-    return new GptConfig(vocabSize, blockSize, dModel, nLayer, nHead, mlpRatio, 0.0, bias, tied, "float32");
+    return new GptConfig(
+        vocabSize, blockSize, dModel, nLayer, nHead, mlpRatio, 0.0, bias, tied, "float32");
   }
 
   public int seqLen() {
@@ -99,8 +106,9 @@ public final class GptOutputLayer extends BaseLayer {
   }
 
   /**
-   * An HF name without {@code transformer.}, camel-cased at each {@code .} and {@code _}:
-   * {@code transformer.h.0.ln_1.weight} becomes {@code h0Ln1Weight}, {@code lm_head.weight} {@code lmHeadWeight}.
+   * An HF name without {@code transformer.}, camel-cased at each {@code .} and {@code _}: {@code
+   * transformer.h.0.ln_1.weight} becomes {@code h0Ln1Weight}, {@code lm_head.weight} {@code
+   * lmHeadWeight}.
    */
   public static String dl4jName(String hfName) {
     String[] parts = hfName.replaceFirst("^transformer\\.", "").split("[._]");
@@ -111,7 +119,9 @@ public final class GptOutputLayer extends BaseLayer {
     return b.toString();
   }
 
-  /** HF name to DL4J name for every parameter of {@code cfg}, in {@link GptModel#paramSpecs} order. */
+  /**
+   * HF name to DL4J name for every parameter of {@code cfg}, in {@link GptModel#paramSpecs} order.
+   */
   public static Map<String, String> dl4jNames(GptConfig cfg) {
     Map<String, String> out = new LinkedHashMap<>();
     Map<String, String> back = new HashMap<>();
@@ -119,7 +129,8 @@ public final class GptOutputLayer extends BaseLayer {
       String d = dl4jName(s.name());
       String clash = back.put(d, s.name());
       if (clash != null) {
-        throw new IllegalStateException(s.name() + " and " + clash + " both map to the DL4J name " + d);
+        throw new IllegalStateException(
+            s.name() + " and " + clash + " both map to the DL4J name " + d);
       }
       out.put(s.name(), d);
     }
@@ -127,9 +138,13 @@ public final class GptOutputLayer extends BaseLayer {
   }
 
   @Override
-  public org.deeplearning4j.nn.api.Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> listeners,
-                                                     int layerIndex, INDArray paramsView, boolean initializeParams,
-                                                     DataType networkDataType) {
+  public org.deeplearning4j.nn.api.Layer instantiate(
+      NeuralNetConfiguration conf,
+      Collection<TrainingListener> listeners,
+      int layerIndex,
+      INDArray paramsView,
+      boolean initializeParams,
+      DataType networkDataType) {
     GptLayer layer = new GptLayer(conf, networkDataType);
     layer.setListeners(listeners);
     layer.setIndex(layerIndex);
@@ -150,8 +165,7 @@ public final class GptOutputLayer extends BaseLayer {
   }
 
   @Override
-  public void setNIn(InputType inputType, boolean override) {
-  }
+  public void setNIn(InputType inputType, boolean override) {}
 
   @Override
   public InputPreProcessor getPreProcessorForInputType(InputType inputType) {
@@ -168,7 +182,9 @@ public final class GptOutputLayer extends BaseLayer {
     return new LayerMemoryReport();
   }
 
-  /** The parameters as DL4J sees them: {@link Gpt#views} of the flat array under {@link #dl4jName}s. */
+  /**
+   * The parameters as DL4J sees them: {@link Gpt#views} of the flat array under {@link #dl4jName}s.
+   */
   static final class Params implements ParamInitializer {
     static final Params INSTANCE = new Params();
 
@@ -223,17 +239,20 @@ public final class GptOutputLayer extends BaseLayer {
     }
 
     @Override
-    public Map<String, INDArray> init(NeuralNetConfiguration conf, INDArray paramsView, boolean initializeParams) {
+    public Map<String, INDArray> init(
+        NeuralNetConfiguration conf, INDArray paramsView, boolean initializeParams) {
       GptOutputLayer l = gpt(conf.getLayer());
       Map<String, INDArray> views = dl4jViews(l.config(), paramsView);
       if (initializeParams) {
-        GptModel.initParams(l.config(), l.seed).forEach((name, a) -> views.get(dl4jName(name)).assign(a));
+        GptModel.initParams(l.config(), l.seed)
+            .forEach((name, a) -> views.get(dl4jName(name)).assign(a));
       }
       return views;
     }
 
     @Override
-    public Map<String, INDArray> getGradientsFromFlattened(NeuralNetConfiguration conf, INDArray gradientView) {
+    public Map<String, INDArray> getGradientsFromFlattened(
+        NeuralNetConfiguration conf, INDArray gradientView) {
       return dl4jViews(gpt(conf.getLayer()).config(), gradientView);
     }
 

@@ -12,56 +12,82 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Pretraining data: a packed token dataset made by {@code tokenize}, or a token-weighted blend of several
- * ({@link Mixture}), opened memory-mapped on each executor. Position {@code pos} is read through
- * {@link SampleOrder}, the single-process trainer's order.
+ * Pretraining data: a packed token dataset made by {@code tokenize}, or a token-weighted blend of
+ * several ({@link Mixture}), opened memory-mapped on each executor. Position {@code pos} is read
+ * through {@link SampleOrder}, the single-process trainer's order.
  */
 public final class PretrainData extends FileTrainingData {
   private static final long serialVersionUID = 3L;
   private static final Map<String, TokenDataset> OPEN = new ConcurrentHashMap<>();
 
   private final List<String> dirs;
+
   /** The blend's sources, in the order of {@link #dirs}; null: one dataset. */
   private final List<Mixture.Source> sources;
+
   private final long[] trainSizes;
+
   /** This task's reader of the order (built on first use: it caches epoch permutations). */
   private transient SampleOrder train;
+
   private transient SampleOrder val;
 
   private PretrainData(List<String> dirs, List<Mixture.Source> sources, List<TokenDataset> sets) {
-    this(dirs, sources, sets, sets.stream().mapToLong(d -> d.split("train").numSamples()).toArray());
+    this(
+        dirs, sources, sets, sets.stream().mapToLong(d -> d.split("train").numSamples()).toArray());
   }
 
-  private PretrainData(List<String> dirs, List<Mixture.Source> sources, List<TokenDataset> sets, long[] trainSizes) {
-    super(sets.get(0).seqLen(), sets.get(0).vocabSize(), sets.get(0).tokenizerFile().toString(),
+  private PretrainData(
+      List<String> dirs, List<Mixture.Source> sources, List<TokenDataset> sets, long[] trainSizes) {
+    super(
+        sets.get(0).seqLen(),
+        sets.get(0).vocabSize(),
+        sets.get(0).tokenizerFile().toString(),
         (int) Math.min(Integer.MAX_VALUE, java.util.Arrays.stream(trainSizes).sum()),
-        sets.stream().mapToInt(d -> d.splits().contains("val") ? d.split("val").numSamples() : 0).sum());
+        sets.stream()
+            .mapToInt(d -> d.splits().contains("val") ? d.split("val").numSamples() : 0)
+            .sum());
     this.dirs = List.copyOf(dirs);
     this.sources = sources == null ? null : List.copyOf(sources);
     this.trainSizes = trainSizes;
   }
 
   /**
-   * Describes a dataset the driver has open, which the workers read at {@code location} (a path that is the same
-   * on every executor, or a Hadoop file system URI: {@link DatasetLocation}); null: the driver's folder.
+   * Describes a dataset the driver has open, which the workers read at {@code location} (a path
+   * that is the same on every executor, or a Hadoop file system URI: {@link DatasetLocation});
+   * null: the driver's folder.
    */
   public static PretrainData of(TokenDataset ds, String location) {
-    return new PretrainData(List.of(location != null ? location : ds.dir().toAbsolutePath().toString()), null, List.of(ds));
+    return new PretrainData(
+        List.of(location != null ? location : ds.dir().toAbsolutePath().toString()),
+        null,
+        List.of(ds));
   }
 
   /**
-   * A blend: {@code sets} open on the driver, one per source, read by the workers at {@code locations} (null
-   * entries: the driver's folder). The sets must share seq_len and vocabulary; checkpoints copy the first one's
-   * tokenizer.
+   * A blend: {@code sets} open on the driver, one per source, read by the workers at {@code
+   * locations} (null entries: the driver's folder). The sets must share seq_len and vocabulary;
+   * checkpoints copy the first one's tokenizer.
    */
-  public static PretrainData of(List<TokenDataset> sets, List<String> locations, List<Mixture.Source> sources) {
+  public static PretrainData of(
+      List<TokenDataset> sets, List<String> locations, List<Mixture.Source> sources) {
     List<String> dirs = new ArrayList<>();
     for (int s = 0; s < sets.size(); s++) {
       TokenDataset d = sets.get(s);
       if (d.seqLen() != sets.get(0).seqLen() || d.vocabSize() != sets.get(0).vocabSize()) {
-        throw new IllegalArgumentException("mixture sources differ: " + sets.get(0).dir() + " has seq_len "
-            + sets.get(0).seqLen() + " and vocabulary " + sets.get(0).vocabSize() + ", " + d.dir() + " " + d.seqLen()
-            + " and " + d.vocabSize());
+        throw new IllegalArgumentException(
+            "mixture sources differ: "
+                + sets.get(0).dir()
+                + " has seq_len "
+                + sets.get(0).seqLen()
+                + " and vocabulary "
+                + sets.get(0).vocabSize()
+                + ", "
+                + d.dir()
+                + " "
+                + d.seqLen()
+                + " and "
+                + d.vocabSize());
       }
       if (d.split("train").numSamples() == 0) {
         throw new IllegalArgumentException(d.dir() + ": the train split has no samples");
@@ -71,16 +97,24 @@ public final class PretrainData extends FileTrainingData {
     return new PretrainData(dirs, sources, sets);
   }
 
-  /** The dataset at {@code location}, opened once per executor JVM (memory-mapped, read-only, thread-safe). */
+  /**
+   * The dataset at {@code location}, opened once per executor JVM (memory-mapped, read-only,
+   * thread-safe).
+   */
   static TokenDataset open(String location) {
-    return OPEN.computeIfAbsent(location, d -> {
-      try {
-        return TokenDataset.open(DatasetLocation.localize(d, DatasetLocation.hadoopConf(),
-            DatasetLocation.cacheRoot()), false);
-      } catch (IOException e) {
-        throw new IllegalStateException(d + ": cannot open the dataset on this executor: " + e.getMessage(), e);
-      }
-    });
+    return OPEN.computeIfAbsent(
+        location,
+        d -> {
+          try {
+            return TokenDataset.open(
+                DatasetLocation.localize(
+                    d, DatasetLocation.hadoopConf(), DatasetLocation.cacheRoot()),
+                false);
+          } catch (IOException e) {
+            throw new IllegalStateException(
+                d + ": cannot open the dataset on this executor: " + e.getMessage(), e);
+          }
+        });
   }
 
   private List<SampleReader> splits(String name) {
@@ -100,8 +134,10 @@ public final class PretrainData extends FileTrainingData {
   @Override
   public Batch trainBatch(long firstPosition, int b, long dataSeed) {
     if (train == null) {
-      train = sources == null ? SampleOrder.of(splits("train").get(0), dataSeed)
-          : SampleOrder.of(splits("train"), sources, dataSeed);
+      train =
+          sources == null
+              ? SampleOrder.of(splits("train").get(0), dataSeed)
+              : SampleOrder.of(splits("train"), sources, dataSeed);
     }
     return Batch.from(train, firstPosition, b);
   }
@@ -109,8 +145,9 @@ public final class PretrainData extends FileTrainingData {
   @Override
   public Batch valBatch(int first, int b) {
     if (val == null) {
-      val = SampleOrder.validation(splits("val"),
-          sources != null ? sources : List.of(new Mixture.Source("data", 1, 0)));
+      val =
+          SampleOrder.validation(
+              splits("val"), sources != null ? sources : List.of(new Mixture.Source("data", 1, 0)));
     }
     return Batch.from(val, first, b);
   }

@@ -15,8 +15,9 @@ import org.apache.spark.scheduler.SparkListenerStageSubmitted;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 
 /**
- * A one-line progress report for long Spark work: the current phase, tasks done, records and megabytes read,
- * throughput and elapsed time. Figures come from finished tasks' metrics, so they advance task by task.
+ * A one-line progress report for long Spark work: the current phase, tasks done, records and
+ * megabytes read, throughput and elapsed time. Figures come from finished tasks' metrics, so they
+ * advance task by task.
  */
 public final class Progress extends SparkListener implements AutoCloseable {
   private final SparkContext sc;
@@ -35,11 +36,13 @@ public final class Progress extends SparkListener implements AutoCloseable {
     this.sc = sc;
     this.out = out;
     sc.addSparkListener(this);
-    timer = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "sparkgpt-progress");
-      t.setDaemon(true);
-      return t;
-    });
+    timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "sparkgpt-progress");
+              t.setDaemon(true);
+              return t;
+            });
     timer.scheduleAtFixedRate(this::print, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
   }
 
@@ -83,10 +86,23 @@ public final class Progress extends SparkListener implements AutoCloseable {
   private String line() {
     double s = (System.nanoTime() - phaseStartNanos) / 1e9;
     double mb = bytes.get() / 1e6;
-    String input = mb > 0 ? String.format(Locale.ROOT, ", read %,d records, %.1f MB (%.2f MB/s)",
-        records.get(), mb, s > 0 ? mb / s : 0.0) : "";
-    return String.format(Locale.ROOT, "[%s] %s: tasks %d/%d%s",
-        clock(elapsedSeconds()), phase.get(), tasksDone.get(), tasksTotal.get(), input);
+    String input =
+        mb > 0
+            ? String.format(
+                Locale.ROOT,
+                ", read %,d records, %.1f MB (%.2f MB/s)",
+                records.get(),
+                mb,
+                s > 0 ? mb / s : 0.0)
+            : "";
+    return String.format(
+        Locale.ROOT,
+        "[%s] %s: tasks %d/%d%s",
+        clock(elapsedSeconds()),
+        phase.get(),
+        tasksDone.get(),
+        tasksTotal.get(),
+        input);
   }
 
   static String clock(double seconds) {

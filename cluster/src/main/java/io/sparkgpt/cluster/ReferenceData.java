@@ -13,11 +13,12 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * DPO's training data: preference pairs ({@link ExampleData.Kind#DPO}) whose every batch carries the frozen
- * reference model's per-row log-probabilities ({@link Batch#referenceLogps()}), computed where the batch is made (on
- * the worker, or on the driver for validation) by a language-model engine over the reference checkpoint: one
- * forward pass, no gradient. The checkpoint is read once per JVM from a path that is the same on every host (as the
- * examples are); its engines are reused, one per concurrently running task.
+ * DPO's training data: preference pairs ({@link ExampleData.Kind#DPO}) whose every batch carries
+ * the frozen reference model's per-row log-probabilities ({@link Batch#referenceLogps()}), computed
+ * where the batch is made (on the worker, or on the driver for validation) by a language-model
+ * engine over the reference checkpoint: one forward pass, no gradient. The checkpoint is read once
+ * per JVM from a path that is the same on every host (as the examples are); its engines are reused,
+ * one per concurrently running task.
  */
 public final class ReferenceData implements TrainingData {
   private static final long serialVersionUID = 1L;
@@ -75,8 +76,10 @@ public final class ReferenceData implements TrainingData {
   private Batch withReference(Batch batch) {
     Checkpoint ck = checkpoint();
     // the device too: an engine's arrays live on the GPU of the task that built it
-    String key = Nd4j.getAffinityManager().getDeviceForCurrentThread() + "|" + ck.dir() + "|" + seqLen();
-    ConcurrentLinkedQueue<Gpt> idle = ENGINES.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>());
+    String key =
+        Nd4j.getAffinityManager().getDeviceForCurrentThread() + "|" + ck.dir() + "|" + seqLen();
+    ConcurrentLinkedQueue<Gpt> idle =
+        ENGINES.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>());
     Gpt engine = idle.poll();
     if (engine == null) {
       engine = new Gpt(ck.config(), seqLen());
@@ -97,14 +100,19 @@ public final class ReferenceData implements TrainingData {
       Path model = dir.resolve(Checkpoint.MODEL);
       key = dir + "@" + Files.getLastModifiedTime(model).toMillis() + "/" + Files.size(model);
     } catch (IOException e) {
-      throw new UncheckedIOException(dir + ": cannot read the DPO reference checkpoint on this host: " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          dir + ": cannot read the DPO reference checkpoint on this host: " + e.getMessage(), e);
     }
-    return CHECKPOINTS.computeIfAbsent(key, k -> {
-      try {
-        return Checkpoint.load(dir, false);
-      } catch (IOException e) {
-        throw new UncheckedIOException(dir + ": cannot read the DPO reference checkpoint on this host: " + e.getMessage(), e);
-      }
-    });
+    return CHECKPOINTS.computeIfAbsent(
+        key,
+        k -> {
+          try {
+            return Checkpoint.load(dir, false);
+          } catch (IOException e) {
+            throw new UncheckedIOException(
+                dir + ": cannot read the DPO reference checkpoint on this host: " + e.getMessage(),
+                e);
+          }
+        });
   }
 }

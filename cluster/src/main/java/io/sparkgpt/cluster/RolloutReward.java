@@ -12,9 +12,9 @@ import java.util.List;
 import org.apache.spark.broadcast.Broadcast;
 
 /**
- * How rollouts are scored on the executors: a reward model (its score of template prompt + response +
- * end-of-text, read at the end-of-text, as {@code train-reward} trained it) or a rule, the number of times a
- * target token occurs in the response (for tests and demonstrations).
+ * How rollouts are scored on the executors: a reward model (its score of template prompt + response
+ * + end-of-text, read at the end-of-text, as {@code train-reward} trained it) or a rule, the number
+ * of times a target token occurs in the response (for tests and demonstrations).
  */
 public final class RolloutReward implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -34,7 +34,9 @@ public final class RolloutReward implements Serializable {
     return new RolloutReward(tokenId, null, null);
   }
 
-  /** A reward model with config {@code cfg} whose parameters (with the reward head) were broadcast. */
+  /**
+   * A reward model with config {@code cfg} whose parameters (with the reward head) were broadcast.
+   */
   public static RolloutReward model(GptConfig cfg, Broadcast<TrainState> weights) {
     try {
       return new RolloutReward(-1, JSON.writeValueAsString(cfg), weights);
@@ -43,7 +45,10 @@ public final class RolloutReward implements Serializable {
     }
   }
 
-  /** Scores of the responses to the prompts (one batch), {@code seqLen} as in {@link PpoConfig#seqLen()}. */
+  /**
+   * Scores of the responses to the prompts (one batch), {@code seqLen} as in {@link
+   * PpoConfig#seqLen()}.
+   */
   double[] score(List<int[]> prompts, List<int[]> responses, int seqLen, int eot) {
     double[] out = new double[responses.size()];
     if (modelWeights == null) {
@@ -71,9 +76,11 @@ public final class RolloutReward implements Serializable {
       Arrays.fill(tokens[i], eot);
       System.arraycopy(p, 0, tokens[i], 0, p.length);
       System.arraycopy(r, 0, tokens[i], p.length, r.length);
-      readAt[i][len - 1] = 1;   // the end-of-text (appended when the response was cut at the length limit)
+      readAt[i][len - 1] =
+          1; // the end-of-text (appended when the response was cut at the length limit)
     }
-    ExecutorModels.Loaded rm = ExecutorModels.borrow(cfg, seqLen, Objective.pairwiseReward(), modelWeights);
+    ExecutorModels.Loaded rm =
+        ExecutorModels.borrow(cfg, seqLen, Objective.pairwiseReward(), modelWeights);
     try {
       float[] r = rm.model.rewards(new Batch(tokens, readAt));
       for (int i = 0; i < b; i++) {

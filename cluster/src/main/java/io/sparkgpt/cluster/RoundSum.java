@@ -5,51 +5,71 @@ import java.util.Arrays;
 import java.util.TreeMap;
 
 /**
- * What workers return after a round, and the sum of several of them (the {@code treeAggregate} value). One
- * worker's result keeps its float arrays; a merge of two or more sums them in double precision, so that the sum of
- * N results does not depend on the order in which Spark combines them (the float values being summed are exactly
- * representable and N is small, so the double sums are exact in practice): a resumed run reproduces an
- * uninterrupted one bit for bit.
+ * What workers return after a round, and the sum of several of them (the {@code treeAggregate}
+ * value). One worker's result keeps its float arrays; a merge of two or more sums them in double
+ * precision, so that the sum of N results does not depend on the order in which Spark combines them
+ * (the float values being summed are exactly representable and N is small, so the double sums are
+ * exact in practice): a resumed run reproduces an uninterrupted one bit for bit.
  */
 public final class RoundSum implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /** Worker results summed. */
   public int count;
+
   /** Bit set of the worker indexes summed (workers < 64 checked exactly; more only counted). */
   public long[] workers = new long[0];
-  /** One worker's arrays (count == 1): parameters (or gradients, in gradient mode), moments (null then). */
+
+  /**
+   * One worker's arrays (count == 1): parameters (or gradients, in gradient mode), moments (null
+   * then).
+   */
   public float[][] fp;
+
   public float[][] fm;
   public float[][] fv;
+
   /** Sums (count >= 2). */
   public double[][] dp;
+
   public double[][] dm;
   public double[][] dv;
+
   /** Optimizer step every worker ended at; -1 if they disagreed. */
   public long step = Long.MIN_VALUE;
-  /** Per local step: sum over workers of the step's loss, gradient norm; the learning rate (same everywhere). */
+
+  /**
+   * Per local step: sum over workers of the step's loss, gradient norm; the learning rate (same
+   * everywhere).
+   */
   public double[] lossSum;
+
   public double[] gradNormSum;
   public double[] lr;
   public long tokens;
-  /** Figures of the objective summed over the workers (PPO: clipped ratios, sum of -log ratio, response tokens). */
+
+  /**
+   * Figures of the objective summed over the workers (PPO: clipped ratios, sum of -log ratio,
+   * response tokens).
+   */
   public double[] statSums;
+
   /** Worker index to where it ran ("executor 1 gpu 0"), for the log. */
   public TreeMap<Integer, String> placement = new TreeMap<>();
+
   public double computeMsMax;
   public double dataMsMax;
   public double computeMsSum;
   public double dataMsSum;
 
-  public RoundSum() {
-  }
+  public RoundSum() {}
 
   /**
-   * Worker {@code w}'s result: its parameters (or gradients, then no moments) and moments, the optimizer step it
-   * ended at, and where it ran; the caller adds its figures (losses, timings).
+   * Worker {@code w}'s result: its parameters (or gradients, then no moments) and moments, the
+   * optimizer step it ended at, and where it ran; the caller adds its figures (losses, timings).
    */
-  public static RoundSum ofWorker(int w, String placement, float[][] params, float[][] m, float[][] v, long step) {
+  public static RoundSum ofWorker(
+      int w, String placement, float[][] params, float[][] m, float[][] v, long step) {
     RoundSum r = new RoundSum();
     r.count = 1;
     r.markWorker(w);
@@ -115,7 +135,10 @@ public final class RoundSum implements Serializable {
     a.lossSum = addStats(a.lossSum, b.lossSum);
     a.gradNormSum = addStats(a.gradNormSum, b.gradNormSum);
     a.tokens += b.tokens;
-    a.statSums = a.statSums == null ? b.statSums : b.statSums == null ? a.statSums : addStats(a.statSums, b.statSums);
+    a.statSums =
+        a.statSums == null
+            ? b.statSums
+            : b.statSums == null ? a.statSums : addStats(a.statSums, b.statSums);
     a.placement.putAll(b.placement);
     a.computeMsMax = Math.max(a.computeMsMax, b.computeMsMax);
     a.dataMsMax = Math.max(a.dataMsMax, b.dataMsMax);
@@ -136,7 +159,7 @@ public final class RoundSum implements Serializable {
 
   private static double[][] widen(float[][] f) {
     if (f == null) {
-      return null;   // gradients only: no moments
+      return null; // gradients only: no moments
     }
     double[][] d = new double[f.length][];
     for (int i = 0; i < f.length; i++) {
@@ -177,7 +200,10 @@ public final class RoundSum implements Serializable {
     return out;
   }
 
-  /** The mean of the summed arrays (sum / count, rounded to float): 0 parameters, 1 first moments, 2 second moments. */
+  /**
+   * The mean of the summed arrays (sum / count, rounded to float): 0 parameters, 1 first moments, 2
+   * second moments.
+   */
   public float[][] mean(int which) {
     RoundSum s = this;
     double[][] d = which == 0 ? s.dp : which == 1 ? s.dm : s.dv;
@@ -188,7 +214,7 @@ public final class RoundSum implements Serializable {
     if (d == null) {
       float[][] out = new float[f.length][];
       for (int i = 0; i < f.length; i++) {
-        out[i] = f[i].clone();   // a single worker: the mean is its own result
+        out[i] = f[i].clone(); // a single worker: the mean is its own result
       }
       return out;
     }

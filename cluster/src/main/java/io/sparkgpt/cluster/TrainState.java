@@ -9,9 +9,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Parameters and AdamW state as plain float arrays, one per tensor in a fixed name order: what the driver
- * broadcasts to the workers each round. ND4J arrays are not shipped (they are not reliably serializable across
- * JVMs); each side converts with {@link #of} / {@link #params()} / {@link #optimizer()}.
+ * Parameters and AdamW state as plain float arrays, one per tensor in a fixed name order: what the
+ * driver broadcasts to the workers each round. ND4J arrays are not shipped (they are not reliably
+ * serializable across JVMs); each side converts with {@link #of} / {@link #params()} / {@link
+ * #optimizer()}.
  */
 public final class TrainState implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -21,11 +22,11 @@ public final class TrainState implements Serializable {
   public float[][] params;
   public float[][] m;
   public float[][] v;
+
   /** AdamW steps taken. */
   public long step;
 
-  public TrainState() {
-  }
+  public TrainState() {}
 
   public static TrainState of(Map<String, INDArray> params, AdamW.State opt) {
     TrainState s = new TrainState();
@@ -48,7 +49,9 @@ public final class TrainState implements Serializable {
     return s;
   }
 
-  /** Parameters only (no optimizer state): what rollout workers need of a policy or a frozen model. */
+  /**
+   * Parameters only (no optimizer state): what rollout workers need of a policy or a frozen model.
+   */
   public static TrainState weights(Map<String, INDArray> params) {
     TrainState s = new TrainState();
     int n = params.size();
@@ -67,7 +70,8 @@ public final class TrainState implements Serializable {
 
   static float[] floats(INDArray a) {
     if (a.dataType() != DataType.FLOAT) {
-      throw new IllegalArgumentException("parameter averaging supports float32 parameters, got " + a.dataType());
+      throw new IllegalArgumentException(
+          "parameter averaging supports float32 parameters, got " + a.dataType());
     }
     return a.dup('c').data().asFloat();
   }

@@ -28,9 +28,10 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * {@code ppo}'s update by parameter averaging on the workers against the single-process update (every step in order
- * on one engine, what the driver used to run), on the same rollouts: one worker gives its parameters and moments; two
- * workers run on executors, every one of them reporting, and move the policy the same way.
+ * {@code ppo}'s update by parameter averaging on the workers against the single-process update
+ * (every step in order on one engine, what the driver used to run), on the same rollouts: one
+ * worker gives its parameters and moments; two workers run on executors, every one of them
+ * reporting, and move the policy the same way.
  */
 class PpoUpdateTest {
   static final int EOT = 0;
@@ -55,11 +56,15 @@ class PpoUpdateTest {
   }
 
   static PpoConfig config(int workers, int miniBatch) {
-    return new PpoConfig(1, 10, workers, 1, 8, 8, 1.0, 3, miniBatch, 3e-3, 1.0, 1.0, 0.95, 0.2, 0.2, 0.1, 0.01,
-        0.05, null, 10000, 7, 0, 0, false, false);
+    return new PpoConfig(
+        1, 10, workers, 1, 8, 8, 1.0, 3, miniBatch, 3e-3, 1.0, 1.0, 0.95, 0.2, 0.2, 0.1, 0.01, 0.05,
+        null, 10000, 7, 0, 0, false, false);
   }
 
-  /** Random prompts and responses, with the policy's own log-probabilities, values and entropies (as a rollout task). */
+  /**
+   * Random prompts and responses, with the policy's own log-probabilities, values and entropies (as
+   * a rollout task).
+   */
   static List<Rollout> rollouts(PpoConfig pc, int n, Random r) {
     Gpt gpt = new Gpt(CFG, pc.seqLen(), PpoTrainer.updateSpec(CFG, pc).objective());
     gpt.load(start);
@@ -83,9 +88,19 @@ class PpoUpdateTest {
       for (int j = 0; j < len; j++) {
         ref[j] -= (float) (0.3 * r.nextDouble());
       }
-      out.add(new Rollout(i, i % 2, prompts[i], responses[i], logp, ref,
-          Arrays.copyOfRange(po.values()[i], p - 1, p - 1 + len), Arrays.copyOfRange(po.entropy()[i], p - 1, p - 1 + len),
-          r.nextGaussian(), 0, 0));
+      out.add(
+          new Rollout(
+              i,
+              i % 2,
+              prompts[i],
+              responses[i],
+              logp,
+              ref,
+              Arrays.copyOfRange(po.values()[i], p - 1, p - 1 + len),
+              Arrays.copyOfRange(po.entropy()[i], p - 1, p - 1 + len),
+              r.nextGaussian(),
+              0,
+              0));
     }
     return out;
   }
@@ -94,7 +109,8 @@ class PpoUpdateTest {
     PpoTrainer.Advantages adv = PpoTrainer.advantages(rollouts, 0.05, pc.gamma(), pc.lambda());
     Broadcast<TrainState> bc = sc.broadcast(TrainState.of(start, AdamW.State.zeros(start)));
     try {
-      return PpoTrainer.averagedUpdate(sc, bc, new ObjectMapper().writeValueAsString(CFG), rollouts, adv, pc, 0, EOT);
+      return PpoTrainer.averagedUpdate(
+          sc, bc, new ObjectMapper().writeValueAsString(CFG), rollouts, adv, pc, 0, EOT);
     } finally {
       bc.destroy(false);
     }
@@ -112,7 +128,10 @@ class PpoUpdateTest {
     StepRunner runner = PpoTrainer.updateSpec(CFG, pc).newRunner();
     double lossSum = 0;
     for (List<Integer> mb : steps) {
-      lossSum += runner.step(params, opt, List.of(PpoTrainer.batch(rollouts, adv, mb, pc.seqLen(), EOT)), 0).loss();
+      lossSum +=
+          runner
+              .step(params, opt, List.of(PpoTrainer.batch(rollouts, adv, mb, pc.seqLen(), EOT)), 0)
+              .loss();
     }
 
     PpoTrainer.Averaged workers = onWorkers(pc);
@@ -129,12 +148,15 @@ class PpoUpdateTest {
     }
     assertTrue(moved > 1e-2, "the update moved the parameters: " + moved);
     assertEquals(lossSum / steps.size(), workers.stats().loss(), 1e-5);
-    assertTrue(workers.stats().clipFraction() > 0 && workers.stats().clipFraction() < 1, "" + workers.stats());
+    assertTrue(
+        workers.stats().clipFraction() > 0 && workers.stats().clipFraction() < 1,
+        "" + workers.stats());
   }
 
   /**
-   * Two workers, each on half of every mini-batch: both report (the round's check), and the averaged update moves the
-   * parameters in the direction of the single worker's and lowers the PPO loss of the whole batch as much.
+   * Two workers, each on half of every mini-batch: both report (the round's check), and the
+   * averaged update moves the parameters in the direction of the single worker's and lowers the PPO
+   * loss of the whole batch as much.
    */
   @Test
   void twoWorkersRunOnExecutorsAndMoveThePolicyAlike() throws Exception {
@@ -157,9 +179,10 @@ class PpoUpdateTest {
     double before = batchLoss(start);
     double after1 = batchLoss(a);
     double after2 = batchLoss(b);
-    System.out.printf("ppo update: cosine(1 worker, 2 workers) %.3f; PPO loss of the batch %.4f -> %.4f (1 worker), "
-        + "%.4f (2 workers); clip fraction %.3f / %.3f%n", cosine, before, after1, after2, one.stats().clipFraction(),
-        two.stats().clipFraction());
+    System.out.printf(
+        "ppo update: cosine(1 worker, 2 workers) %.3f; PPO loss of the batch %.4f -> %.4f (1 worker), "
+            + "%.4f (2 workers); clip fraction %.3f / %.3f%n",
+        cosine, before, after1, after2, one.stats().clipFraction(), two.stats().clipFraction());
     assertTrue(cosine > 0.5, "cosine " + cosine);
     assertTrue(after1 < before && after2 < before, before + " -> " + after1 + ", " + after2);
     assertTrue(before - after2 > 0.5 * (before - after1), before + " -> " + after1 + ", " + after2);
@@ -168,12 +191,24 @@ class PpoUpdateTest {
   @Test
   void aRoundWithoutEveryWorkerIsRefused() {
     List<Integer> work = List.of(0, 1);
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> ParameterAveragingTrainer.sumRound(sc,
-        work, it -> {
-          int w = it.next();
-          return w == 1 ? Collections.emptyIterator()
-              : List.of(RoundSum.ofWorker(w, "test", new float[][] {{1}}, null, null, 1)).iterator();
-        }, 3, 1, "a lost worker"));
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                ParameterAveragingTrainer.sumRound(
+                    sc,
+                    work,
+                    it -> {
+                      int w = it.next();
+                      return w == 1
+                          ? Collections.emptyIterator()
+                          : List.of(
+                                  RoundSum.ofWorker(w, "test", new float[][] {{1}}, null, null, 1))
+                              .iterator();
+                    },
+                    3,
+                    1,
+                    "a lost worker"));
     assertTrue(e.getMessage().contains("expected one from each of 2 workers"), e.getMessage());
   }
 

@@ -10,9 +10,10 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
- * Atomic job outputs: everything is written under hidden ".NAME.inprogress" paths next to the targets and
- * renamed into place only when the whole job has succeeded, the main output last. A killed job leaves only
- * in-progress paths, which the next run removes, never an output that looks complete.
+ * Atomic job outputs: everything is written under hidden ".NAME.inprogress" paths next to the
+ * targets and renamed into place only when the whole job has succeeded, the main output last. A
+ * killed job leaves only in-progress paths, which the next run removes, never an output that looks
+ * complete.
  */
 public final class Outputs {
   private record Pending(FileSystem fs, Path target, Path tmp) {}
@@ -39,7 +40,10 @@ public final class Outputs {
     checkWritable(target, flag);
     Path t = new Path(target);
     FileSystem fs = t.getFileSystem(conf);
-    Path tmp = new Path(t.getParent() == null ? new Path(".") : t.getParent(), "." + t.getName() + ".inprogress");
+    Path tmp =
+        new Path(
+            t.getParent() == null ? new Path(".") : t.getParent(),
+            "." + t.getName() + ".inprogress");
     fs.delete(tmp, true); // left over from a killed run
     pending.add(new Pending(fs, t, tmp));
     return tmp.toString();
@@ -56,7 +60,10 @@ public final class Outputs {
     }
   }
 
-  /** Renames every claimed output into place, in claim order; call it with the main output claimed last. */
+  /**
+   * Renames every claimed output into place, in claim order; call it with the main output claimed
+   * last.
+   */
   public void commit() throws IOException {
     for (Pending p : pending) {
       if (p.fs.exists(p.target)) {

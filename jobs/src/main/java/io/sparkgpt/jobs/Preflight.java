@@ -7,16 +7,20 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
-/** Checks inputs and outputs before Spark starts, so that a mistake costs a second, not a session start. */
+/**
+ * Checks inputs and outputs before Spark starts, so that a mistake costs a second, not a session
+ * start.
+ */
 public final class Preflight {
   private Preflight() {}
 
   /**
-   * The inputs and outputs of one command, checked to be apart: an output that equals or contains an input would
-   * be deleted by --overwrite (or replaced by the job), and one inside an input directory would be read back as
-   * input by the next run. Every command that reads inputs and writes an output calls {@link #check} (through
-   * {@code Inputs.preflight} for input files) before it deletes or writes anything. Paths are compared fully
-   * qualified, with symbolic links of local paths resolved.
+   * The inputs and outputs of one command, checked to be apart: an output that equals or contains
+   * an input would be deleted by --overwrite (or replaced by the job), and one inside an input
+   * directory would be read back as input by the next run. Every command that reads inputs and
+   * writes an output calls {@link #check} (through {@code Inputs.preflight} for input files) before
+   * it deletes or writes anything. Paths are compared fully qualified, with symbolic links of local
+   * paths resolved.
    */
   public static final class Paths {
     private record Named(String flag, String path, String canonical) {}
@@ -25,7 +29,9 @@ public final class Preflight {
     private final List<Named> inputs = new ArrayList<>();
     private final List<Named> outputs = new ArrayList<>();
 
-    /** An input file or directory; null and names that are not paths (r50k_base, globs) are skipped. */
+    /**
+     * An input file or directory; null and names that are not paths (r50k_base, globs) are skipped.
+     */
     public Paths input(String flag, String path) throws IOException {
       if (path != null && !isGlob(path)) {
         inputs.add(new Named(flag, path, canonical(path)));
@@ -48,18 +54,38 @@ public final class Preflight {
       return this;
     }
 
-    /** @throws UserError (one line, naming both flags and paths) when an output overlaps an input */
+    /**
+     * @throws UserError (one line, naming both flags and paths) when an output overlaps an input
+     */
     public void check() {
       for (Named o : outputs) {
         for (Named i : inputs) {
           if (within(i.canonical, o.canonical)) {
-            throw new UserError(o.flag + " " + o.path + (i.canonical.equals(o.canonical) ? " is" : " contains")
-                + " the input " + i.path + " (" + i.flag + "); writing it would destroy the input: choose an "
-                + o.flag + " outside the inputs");
+            throw new UserError(
+                o.flag
+                    + " "
+                    + o.path
+                    + (i.canonical.equals(o.canonical) ? " is" : " contains")
+                    + " the input "
+                    + i.path
+                    + " ("
+                    + i.flag
+                    + "); writing it would destroy the input: choose an "
+                    + o.flag
+                    + " outside the inputs");
           }
           if (within(o.canonical, i.canonical)) {
-            throw new UserError(o.flag + " " + o.path + " lies inside the input " + i.path + " (" + i.flag
-                + "); it would be read back as input: choose an " + o.flag + " outside the inputs");
+            throw new UserError(
+                o.flag
+                    + " "
+                    + o.path
+                    + " lies inside the input "
+                    + i.path
+                    + " ("
+                    + i.flag
+                    + "); it would be read back as input: choose an "
+                    + o.flag
+                    + " outside the inputs");
           }
         }
       }
@@ -73,7 +99,10 @@ public final class Preflight {
       return path.equals(dir) || path.startsWith(dir.endsWith("/") ? dir : dir + "/");
     }
 
-    /** The qualified URI; for local paths with the symbolic links of its longest existing ancestor resolved. */
+    /**
+     * The qualified URI; for local paths with the symbolic links of its longest existing ancestor
+     * resolved.
+     */
     private String canonical(String path) throws IOException {
       Path p = new Path(path);
       FileSystem fs = p.getFileSystem(conf);

@@ -13,19 +13,31 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The sparkgpt command line: one subcommand per job. */
-@Command(name = "sparkgpt", mixinStandardHelpOptions = true, version = "sparkgpt 0.1.0",
+@Command(
+    name = "sparkgpt",
+    mixinStandardHelpOptions = true,
+    version = "sparkgpt 0.1.0",
     description = "Raw text and code to a trained GPT on Apache Spark.",
-    subcommands = {CleanCommand.class, TrainTokenizerCommand.class, TokenizeCommand.class, EncodeCommand.class,
-        DecodeCommand.class, TrainLocalCommand.class, GenerateCommand.class, PipelineCommand.class,
-        io.sparkgpt.jobs.train.PretrainCommand.class, io.sparkgpt.jobs.align.SftCommand.class,
-        io.sparkgpt.jobs.align.TrainRewardCommand.class, io.sparkgpt.jobs.align.DpoCommand.class,
-        io.sparkgpt.jobs.align.PpoCommand.class,
-        io.sparkgpt.jobs.align.EvalCommand.class,
-        io.sparkgpt.jobs.inspect.InspectCommand.class,
-        CommandLine.HelpCommand.class})
+    subcommands = {
+      CleanCommand.class,
+      TrainTokenizerCommand.class,
+      TokenizeCommand.class,
+      EncodeCommand.class,
+      DecodeCommand.class,
+      TrainLocalCommand.class,
+      GenerateCommand.class,
+      PipelineCommand.class,
+      io.sparkgpt.jobs.train.PretrainCommand.class,
+      io.sparkgpt.jobs.align.SftCommand.class,
+      io.sparkgpt.jobs.align.TrainRewardCommand.class,
+      io.sparkgpt.jobs.align.DpoCommand.class,
+      io.sparkgpt.jobs.align.PpoCommand.class,
+      io.sparkgpt.jobs.align.EvalCommand.class,
+      io.sparkgpt.jobs.inspect.InspectCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class SparkGpt implements Runnable {
-  @CommandLine.Spec
-  CommandLine.Model.CommandSpec spec;
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
     SparkRuntime.widenCommonPool();
@@ -35,37 +47,48 @@ public final class SparkGpt implements Runnable {
   /** Runs a command line and returns the exit code: 0 ok, 1 failure, 2 usage or user error. */
   public static int run(String... args) {
     CommandLine cl = new CommandLine(new SparkGpt());
-    cl.setParameterExceptionHandler((ex, a) -> {
-      PrintWriter err = ex.getCommandLine().getErr();
-      err.println(ex.getCommandLine().getCommandName() + ": " + ex.getMessage()
-          + " (see '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
-      return 2;
-    });
-    cl.setExecutionStrategy(parsed -> {
-      Settings.check(parsed);
-      return new CommandLine.RunLast().execute(parsed);
-    });
-    cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-      PrintWriter err = commandLine.getErr();
-      boolean verbose = parseResult.subcommands().stream()
-          .anyMatch(p -> p.hasMatchedOption("--verbose"));
-      if (verbose) {
-        ex.printStackTrace(err);
-      }
-      Throwable user = find(ex, UserError.class);
-      if (user != null) {
-        err.println(commandLine.getCommandName() + ": " + user.getMessage());
-        return 2;
-      }
-      String oom = outOfMemory(ex);
-      if (oom != null) {
-        err.println(commandLine.getCommandName() + ": " + oom);
-        return 1;
-      }
-      err.println(commandLine.getCommandName() + ": failed: " + oneLine(ex)
-          + (verbose ? "" : " (run with --verbose for details)"));
-      return 1;
-    });
+    cl.setParameterExceptionHandler(
+        (ex, a) -> {
+          PrintWriter err = ex.getCommandLine().getErr();
+          err.println(
+              ex.getCommandLine().getCommandName()
+                  + ": "
+                  + ex.getMessage()
+                  + " (see '"
+                  + ex.getCommandLine().getCommandSpec().qualifiedName()
+                  + " --help')");
+          return 2;
+        });
+    cl.setExecutionStrategy(
+        parsed -> {
+          Settings.check(parsed);
+          return new CommandLine.RunLast().execute(parsed);
+        });
+    cl.setExecutionExceptionHandler(
+        (ex, commandLine, parseResult) -> {
+          PrintWriter err = commandLine.getErr();
+          boolean verbose =
+              parseResult.subcommands().stream().anyMatch(p -> p.hasMatchedOption("--verbose"));
+          if (verbose) {
+            ex.printStackTrace(err);
+          }
+          Throwable user = find(ex, UserError.class);
+          if (user != null) {
+            err.println(commandLine.getCommandName() + ": " + user.getMessage());
+            return 2;
+          }
+          String oom = outOfMemory(ex);
+          if (oom != null) {
+            err.println(commandLine.getCommandName() + ": " + oom);
+            return 1;
+          }
+          err.println(
+              commandLine.getCommandName()
+                  + ": failed: "
+                  + oneLine(ex)
+                  + (verbose ? "" : " (run with --verbose for details)"));
+          return 1;
+        });
     try {
       return cl.execute(args);
     } catch (OutOfMemoryError e) { // an Error: picocli's handlers see only Exceptions
@@ -76,8 +99,8 @@ public final class SparkGpt implements Runnable {
   }
 
   /**
-   * One line naming the memory setting to raise when {@code t} is, or was caused by, running out of memory (in
-   * this JVM, or in an executor: Spark then reports it in a message); null otherwise.
+   * One line naming the memory setting to raise when {@code t} is, or was caused by, running out of
+   * memory (in this JVM, or in an executor: Spark then reports it in a message); null otherwise.
    */
   static String outOfMemory(Throwable t) {
     boolean here = find(t, OutOfMemoryError.class) != null;
@@ -88,9 +111,12 @@ public final class SparkGpt implements Runnable {
     if (!here && !executor) {
       return null;
     }
-    String heap = "the driver's heap (SPARKGPT_DRIVER_MEMORY, now " + Runtime.getRuntime().maxMemory() / (1 << 20)
-        + " MB; spark.driver.memory with spark-submit)";
-    return "out of memory: raise " + (here ? heap : "spark.executor.memory (an executor ran out of heap)")
+    String heap =
+        "the driver's heap (SPARKGPT_DRIVER_MEMORY, now "
+            + Runtime.getRuntime().maxMemory() / (1 << 20)
+            + " MB; spark.driver.memory with spark-submit)";
+    return "out of memory: raise "
+        + (here ? heap : "spark.executor.memory (an executor ran out of heap)")
         + ", or make the job smaller (--batch-size, --partitions, the model)";
   }
 
@@ -114,8 +140,10 @@ public final class SparkGpt implements Runnable {
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
-    String msg = root.getMessage() == null ? root.getClass().getSimpleName()
-        : root.getClass().getSimpleName() + ": " + root.getMessage();
+    String msg =
+        root.getMessage() == null
+            ? root.getClass().getSimpleName()
+            : root.getClass().getSimpleName() + ": " + root.getMessage();
     int nl = msg.indexOf('\n');
     return nl < 0 ? msg : msg.substring(0, nl);
   }

@@ -7,7 +7,8 @@ import java.nio.charset.StandardCharsets;
 
 /** Strict UTF-8: bytes that are not valid UTF-8 are reported with their offset, never replaced. */
 public final class Utf8 {
-  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final VarHandle LONGS =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
   private Utf8() {}
 
@@ -24,14 +25,19 @@ public final class Utf8 {
   /** Decodes bytes[off, off+len). */
   public static String decode(byte[] bytes, int off, int len) throws InvalidUtf8 {
     validate(bytes, off, len);
-    return new String(bytes, off, len, StandardCharsets.UTF_8); // valid: the JDK's intrinsic decoder replaces nothing
+    return new String(
+        bytes,
+        off,
+        len,
+        StandardCharsets.UTF_8); // valid: the JDK's intrinsic decoder replaces nothing
   }
 
   /**
-   * Throws at the first byte that starts an invalid sequence, the position a strict {@code CharsetDecoder} reports:
-   * a stray continuation byte, C0/C1 or F5-FF, an overlong form, a surrogate (ED A0-BF), a code point above
-   * U+10FFFF, or a sequence cut short. Checks 8 ASCII bytes at a time: validating is then cheaper than decoding,
-   * and the text can be decoded once, where it is needed.
+   * Throws at the first byte that starts an invalid sequence, the position a strict {@code
+   * CharsetDecoder} reports: a stray continuation byte, C0/C1 or F5-FF, an overlong form, a
+   * surrogate (ED A0-BF), a code point above U+10FFFF, or a sequence cut short. Checks 8 ASCII
+   * bytes at a time: validating is then cheaper than decoding, and the text can be decoded once,
+   * where it is needed.
    */
   public static void validate(byte[] b, int off, int len) throws InvalidUtf8 {
     int end = off + len;
@@ -78,7 +84,10 @@ public final class Utf8 {
     }
   }
 
-  /** UTF-8 length of a string, counting an unpaired surrogate as the 3 bytes its replacement would take. */
+  /**
+   * UTF-8 length of a string, counting an unpaired surrogate as the 3 bytes its replacement would
+   * take.
+   */
   public static long length(String s) {
     long n = 0;
     for (int i = 0; i < s.length(); i++) {
@@ -87,7 +96,9 @@ public final class Utf8 {
         n++;
       } else if (c < 0x800) {
         n += 2;
-      } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
         n += 4;
         i++;
       } else {
@@ -98,11 +109,13 @@ public final class Utf8 {
   }
 
   /**
-   * The UTF-8 length of {@code s}, or {@code -1 - i} when char {@code i} is an unpaired surrogate (text that cannot
-   * be written as UTF-8): the reader's check and the length the statistics need, in one pass.
+   * The UTF-8 length of {@code s}, or {@code -1 - i} when char {@code i} is an unpaired surrogate
+   * (text that cannot be written as UTF-8): the reader's check and the length the statistics need,
+   * in one pass.
    */
   public static long lengthOrUnpaired(String s) {
-    return lengthOrUnpaired(s.toCharArray(), 0, s.length()); // a copy, for one loop over chars (JSONL's hot path)
+    return lengthOrUnpaired(
+        s.toCharArray(), 0, s.length()); // a copy, for one loop over chars (JSONL's hot path)
   }
 
   /** {@link #lengthOrUnpaired(String)} of chars[off, off+len), the index relative to off. */
@@ -117,7 +130,9 @@ public final class Utf8 {
         n += 2;
       } else if (!Character.isSurrogate(c)) {
         n += 3;
-      } else if (Character.isHighSurrogate(c) && i + 1 < end && Character.isLowSurrogate(chars[i + 1])) {
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < end
+          && Character.isLowSurrogate(chars[i + 1])) {
         n += 4;
         i++;
       } else {

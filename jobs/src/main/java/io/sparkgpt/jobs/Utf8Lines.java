@@ -7,9 +7,9 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The lines of a byte stream, split at {@code \n} (a {@code \r} before it dropped) and decoded one by one as
- * strict UTF-8, with their 1-based numbers: a line of invalid UTF-8 is reported as that line, with the byte
- * where it goes wrong, and the lines after it are still read.
+ * The lines of a byte stream, split at {@code \n} (a {@code \r} before it dropped) and decoded one
+ * by one as strict UTF-8, with their 1-based numbers: a line of invalid UTF-8 is reported as that
+ * line, with the byte where it goes wrong, and the lines after it are still read.
  */
 public final class Utf8Lines {
   private final InputStream in;
@@ -53,7 +53,10 @@ public final class Utf8Lines {
     return number;
   }
 
-  /** The decoded line, or null when it is not valid UTF-8 ({@link #error} says where: "at byte 3 of the line"). */
+  /**
+   * The decoded line, or null when it is not valid UTF-8 ({@link #error} says where: "at byte 3 of
+   * the line").
+   */
   public String text() {
     return text;
   }

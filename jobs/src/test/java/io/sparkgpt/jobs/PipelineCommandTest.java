@@ -10,17 +10,39 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** `pipeline` on the bundled sample: every stage's output, then a rerun that skips or resumes each stage. */
+/**
+ * `pipeline` on the bundled sample: every stage's output, then a rerun that skips or resumes each
+ * stage.
+ */
 class PipelineCommandTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   @Test
   void runsEveryStageAndResumes() throws Exception {
     Path work = tmp.resolve("work");
-    String[] args = {"pipeline", "--master", "local[2]", "-i", Path.of("..", "sample").toString(), "-w",
-        work.toString(), "--vocab-size", "320", "--steps", "8", "--batch-size", "4", "--workers", "2",
-        "--averaging-every", "4", "--max-new-tokens", "8", "--prompt", "ROMEO:"};
+    String[] args = {
+      "pipeline",
+      "--master",
+      "local[2]",
+      "-i",
+      Path.of("..", "sample").toString(),
+      "-w",
+      work.toString(),
+      "--vocab-size",
+      "320",
+      "--steps",
+      "8",
+      "--batch-size",
+      "4",
+      "--workers",
+      "2",
+      "--averaging-every",
+      "4",
+      "--max-new-tokens",
+      "8",
+      "--prompt",
+      "ROMEO:"
+    };
     Cli.Result r = Cli.run(args);
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().contains("kept 289"), "the clean report: " + r.out());
@@ -43,15 +65,39 @@ class PipelineCommandTest {
     assertTrue(again.out().contains("trained to step 8"), again.out());
   }
 
-  /** -i as a mixture: each source cleaned and tokenized on its own, one tokenizer, pretrain on the blend. */
+  /**
+   * -i as a mixture: each source cleaned and tokenized on its own, one tokenizer, pretrain on the
+   * blend.
+   */
   @Test
   void blendsSourcesByTokens() throws Exception {
     Path work = tmp.resolve("mix");
     Path sample = Path.of("..", "sample");
-    // sources of many documents each: a text file is one document, which the val split may take whole
-    Cli.Result r = Cli.run("pipeline", "--master", "local[2]", "-i", "wiki=" + sample.resolve("wiki.jsonl") + ":3",
-        "-i", "code=" + sample.resolve("code.jsonl.gz") + ":1", "-w", work.toString(), "--vocab-size", "320", "--steps",
-        "8", "--batch-size", "4", "--workers", "2", "--averaging-every", "4", "--max-new-tokens", "4");
+    // sources of many documents each: a text file is one document, which the val split may take
+    // whole
+    Cli.Result r =
+        Cli.run(
+            "pipeline",
+            "--master",
+            "local[2]",
+            "-i",
+            "wiki=" + sample.resolve("wiki.jsonl") + ":3",
+            "-i",
+            "code=" + sample.resolve("code.jsonl.gz") + ":1",
+            "-w",
+            work.toString(),
+            "--vocab-size",
+            "320",
+            "--steps",
+            "8",
+            "--batch-size",
+            "4",
+            "--workers",
+            "2",
+            "--averaging-every",
+            "4",
+            "--max-new-tokens",
+            "4");
     assertEquals(0, r.code(), r.err());
     for (String source : new String[] {"wiki", "code"}) {
       assertTrue(Files.isDirectory(work.resolve("clean").resolve(source)), source);
@@ -65,7 +111,8 @@ class PipelineCommandTest {
     assertTrue(metrics.contains("\"tokens_per_source\":{\"wiki\":"), metrics);
     assertTrue(Files.isRegularFile(work.resolve("run/report.html")));
 
-    Cli.Result bad = Cli.run("pipeline", "-i", "en=" + sample.resolve("shakespeare.txt"), "-w", work.toString());
+    Cli.Result bad =
+        Cli.run("pipeline", "-i", "en=" + sample.resolve("shakespeare.txt"), "-w", work.toString());
     assertEquals(2, bad.code(), bad.err());
     assertTrue(bad.err().contains("--input: source en has no weight"), bad.err());
   }

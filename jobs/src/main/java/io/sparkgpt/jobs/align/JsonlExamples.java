@@ -21,16 +21,18 @@ import java.util.Random;
 import java.util.function.Consumer;
 
 /**
- * Reads an alignment JSONL file ({@code sft}, {@code train-reward}, {@code ppo} inputs) line by line. Each line is
- * turned into an example by a {@link LineParser}, or rejected with a reason: invalid JSON, not an object, a
- * missing, non-string or empty field, too long after tokenisation, ... Rejected lines are never dropped silently:
- * {@link #writeReport} writes {@code report.json} (counts per reason, with line numbers) and {@code rejected.jsonl}
- * (one line per rejected input line: number, reason, the start of the text), and {@link #summary} is printed.
+ * Reads an alignment JSONL file ({@code sft}, {@code train-reward}, {@code ppo} inputs) line by
+ * line. Each line is turned into an example by a {@link LineParser}, or rejected with a reason:
+ * invalid JSON, not an object, a missing, non-string or empty field, too long after tokenisation,
+ * ... Rejected lines are never dropped silently: {@link #writeReport} writes {@code report.json}
+ * (counts per reason, with line numbers) and {@code rejected.jsonl} (one line per rejected input
+ * line: number, reason, the start of the text), and {@link #summary} is printed.
  *
  * @param <E> the example type
  */
 public final class JsonlExamples<E> {
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private static final ObjectMapper LINE = new ObjectMapper();
   public static final String REPORT = "report.json";
   public static final String REJECTED = "rejected.jsonl";
@@ -43,19 +45,18 @@ public final class JsonlExamples<E> {
   }
 
   /**
-   * Turns one JSON object into an example, or throws {@link Rejected}; {@code note} counts an accepted example
-   * that had to be changed (e.g. "prompt truncated"), reported beside the rejections.
+   * Turns one JSON object into an example, or throws {@link Rejected}; {@code note} counts an
+   * accepted example that had to be changed (e.g. "prompt truncated"), reported beside the
+   * rejections.
    */
   public interface LineParser<E> {
     E parse(JsonNode object, Consumer<String> note) throws Rejected;
   }
 
   /** An accepted example and its 1-based line number. */
-  public record Numbered<E>(int line, E example) {
-  }
+  public record Numbered<E>(int line, E example) {}
 
-  private record Rejection(int line, String reason, String text) {
-  }
+  private record Rejection(int line, String reason, String text) {}
 
   private final Path file;
   private final List<Numbered<E>> accepted = new ArrayList<>();
@@ -67,7 +68,10 @@ public final class JsonlExamples<E> {
     this.file = file;
   }
 
-  /** Reads every line of {@code file}, named by option {@code flag}; an unreadable file is a {@link UserError}. */
+  /**
+   * Reads every line of {@code file}, named by option {@code flag}; an unreadable file is a {@link
+   * UserError}.
+   */
   public static <E> JsonlExamples<E> read(String flag, Path file, LineParser<E> parser) {
     if (!Files.isRegularFile(file)) {
       throw new UserError(flag + " not found: " + file);
@@ -82,7 +86,9 @@ public final class JsonlExamples<E> {
           out.add(out.lines, lines.text(), parser);
         } else {
           String text = lines.lenient();
-          out.rejected.add(new Rejection(out.lines, "invalid UTF-8", text.length() > 200 ? text.substring(0, 200) : text));
+          out.rejected.add(
+              new Rejection(
+                  out.lines, "invalid UTF-8", text.length() > 200 ? text.substring(0, 200) : text));
         }
       }
     } catch (IOException e) {
@@ -105,9 +111,12 @@ public final class JsonlExamples<E> {
       if (node == null || !node.isObject()) {
         throw new Rejected("not a JSON object");
       }
-      accepted.add(new Numbered<>(number, parser.parse(node, what -> notes.merge(what, 1, Integer::sum))));
+      accepted.add(
+          new Numbered<>(number, parser.parse(node, what -> notes.merge(what, 1, Integer::sum))));
     } catch (Rejected e) {
-      rejected.add(new Rejection(number, e.getMessage(), line.length() > 200 ? line.substring(0, 200) : line));
+      rejected.add(
+          new Rejection(
+              number, e.getMessage(), line.length() > 200 ? line.substring(0, 200) : line));
     }
   }
 
@@ -135,12 +144,14 @@ public final class JsonlExamples<E> {
   }
 
   /**
-   * A seeded split of the accepted examples: {@code ceil(fraction * n)} validation examples (at least 1 when the
-   * fraction is positive and there are 2 or more examples), the rest for training, each in file order.
+   * A seeded split of the accepted examples: {@code ceil(fraction * n)} validation examples (at
+   * least 1 when the fraction is positive and there are 2 or more examples), the rest for training,
+   * each in file order.
    */
   public List<List<E>> split(double fraction, long seed) {
     int n = accepted.size();
-    int nVal = fraction <= 0 || n < 2 ? 0 : Math.min(n - 1, Math.max(1, (int) Math.ceil(fraction * n)));
+    int nVal =
+        fraction <= 0 || n < 2 ? 0 : Math.min(n - 1, Math.max(1, (int) Math.ceil(fraction * n)));
     List<Integer> idx = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       idx.add(i);
@@ -178,15 +189,18 @@ public final class JsonlExamples<E> {
     rep.put("val", val);
     rep.put("rejected", rejected.size());
     ObjectNode reasons = rep.putObject("rejected_by_reason");
-    byReason().forEach((reason, ls) -> {
-      ObjectNode o = reasons.putObject(reason);
-      o.put("count", ls.size());
-      ls.forEach(o.putArray("lines")::add);
-    });
+    byReason()
+        .forEach(
+            (reason, ls) -> {
+              ObjectNode o = reasons.putObject(reason);
+              o.put("count", ls.size());
+              ls.forEach(o.putArray("lines")::add);
+            });
     ObjectNode changed = rep.putObject("accepted_with_changes");
     notes.forEach(changed::put);
     Files.write(dir.resolve(REPORT), JSON.writeValueAsBytes(rep));
-    try (BufferedWriter w = Files.newBufferedWriter(dir.resolve(REJECTED), StandardCharsets.UTF_8)) {
+    try (BufferedWriter w =
+        Files.newBufferedWriter(dir.resolve(REJECTED), StandardCharsets.UTF_8)) {
       for (Rejection r : rejected) {
         ObjectNode o = LINE.createObjectNode();
         o.put("line", r.line()).put("reason", r.reason()).put("text", r.text());
@@ -198,15 +212,37 @@ public final class JsonlExamples<E> {
 
   /** One paragraph for the log: counts, and per reason the count and the first line numbers. */
   public void summary(String what, int train, int val, Path reportDir, Consumer<String> log) {
-    StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%s: %s: %,d lines, %,d accepted (train %,d, val %,d), %,d rejected",
-        what, file, lines, accepted.size(), train, val, rejected.size()));
-    byReason().forEach((reason, ls) -> {
-      b.append(String.format(Locale.ROOT, "; %s: %d (line%s %s%s)", reason, ls.size(), ls.size() > 1 ? "s" : "",
-          String.join(", ", ls.stream().limit(10).map(String::valueOf).toList()), ls.size() > 10 ? ", ..." : ""));
-    });
+    StringBuilder b =
+        new StringBuilder(
+            String.format(
+                Locale.ROOT,
+                "%s: %s: %,d lines, %,d accepted (train %,d, val %,d), %,d rejected",
+                what,
+                file,
+                lines,
+                accepted.size(),
+                train,
+                val,
+                rejected.size()));
+    byReason()
+        .forEach(
+            (reason, ls) -> {
+              b.append(
+                  String.format(
+                      Locale.ROOT,
+                      "; %s: %d (line%s %s%s)",
+                      reason,
+                      ls.size(),
+                      ls.size() > 1 ? "s" : "",
+                      String.join(", ", ls.stream().limit(10).map(String::valueOf).toList()),
+                      ls.size() > 10 ? ", ..." : ""));
+            });
     notes.forEach((note, c) -> b.append(String.format(Locale.ROOT, "; %s: %d", note, c)));
     if (!rejected.isEmpty() || !notes.isEmpty()) {
-      b.append("; details in ").append(reportDir.resolve(REPORT)).append(" and ").append(reportDir.resolve(REJECTED));
+      b.append("; details in ")
+          .append(reportDir.resolve(REPORT))
+          .append(" and ")
+          .append(reportDir.resolve(REJECTED));
     }
     log.accept(b.toString());
   }

@@ -25,40 +25,63 @@ import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
 
 /**
- * The clean job: {@link Steps#PIPELINE} (decode, the document-level steps, then the corpus-wide ones), then the
- * kept documents, the rejected ones and the report, all committed atomically at the end.
+ * The clean job: {@link Steps#PIPELINE} (decode, the document-level steps, then the corpus-wide
+ * ones), then the kept documents, the rejected ones and the report, all committed atomically at the
+ * end.
  */
 public final class CleanJob {
-  public enum OutputFormat { PARQUET, JSONL }
+  public enum OutputFormat {
+    PARQUET,
+    JSONL
+  }
 
-  public record Options(List<String> inputs, String output, OutputFormat outputFormat, Inputs.Format inputFormat,
-      DocReader.Options read, Set<String> skip, CleanConfig config, String report, String rejected,
-      int partitions, boolean overwrite, List<String> decontaminate) {}
+  public record Options(
+      List<String> inputs,
+      String output,
+      OutputFormat outputFormat,
+      Inputs.Format inputFormat,
+      DocReader.Options read,
+      Set<String> skip,
+      CleanConfig config,
+      String report,
+      String rejected,
+      int partitions,
+      boolean overwrite,
+      List<String> decontaminate) {}
 
-  public static final StructType KEPT_SCHEMA = new StructType()
-      .add("id", DataTypes.StringType, false)
-      .add("text", DataTypes.StringType, false)
-      .add("source", DataTypes.StringType, false)
-      .add("language", DataTypes.StringType, true)
-      .add("content", DataTypes.StringType, false)
-      .add("metadata", DataTypes.createMapType(DataTypes.StringType, DataTypes.StringType), false);
+  public static final StructType KEPT_SCHEMA =
+      new StructType()
+          .add("id", DataTypes.StringType, false)
+          .add("text", DataTypes.StringType, false)
+          .add("source", DataTypes.StringType, false)
+          .add("language", DataTypes.StringType, true)
+          .add("content", DataTypes.StringType, false)
+          .add(
+              "metadata",
+              DataTypes.createMapType(DataTypes.StringType, DataTypes.StringType),
+              false);
 
-  public static final StructType REJECTED_SCHEMA = new StructType()
-      .add("id", DataTypes.StringType, false)
-      .add("source", DataTypes.StringType, false)
-      .add("status", DataTypes.StringType, false)
-      .add("step", DataTypes.StringType, false)
-      .add("rule", DataTypes.StringType, false)
-      .add("reason", DataTypes.StringType, false)
-      .add("text", DataTypes.StringType, true)
-      .add("raw_base64", DataTypes.StringType, true)
-      .add("metadata", DataTypes.createMapType(DataTypes.StringType, DataTypes.StringType), false)
-      .add("benchmark", DataTypes.StringType, true)
-      .add("ngram", DataTypes.StringType, true);
+  public static final StructType REJECTED_SCHEMA =
+      new StructType()
+          .add("id", DataTypes.StringType, false)
+          .add("source", DataTypes.StringType, false)
+          .add("status", DataTypes.StringType, false)
+          .add("step", DataTypes.StringType, false)
+          .add("rule", DataTypes.StringType, false)
+          .add("reason", DataTypes.StringType, false)
+          .add("text", DataTypes.StringType, true)
+          .add("raw_base64", DataTypes.StringType, true)
+          .add(
+              "metadata",
+              DataTypes.createMapType(DataTypes.StringType, DataTypes.StringType),
+              false)
+          .add("benchmark", DataTypes.StringType, true)
+          .add("ngram", DataTypes.StringType, true);
 
   private CleanJob() {}
 
-  public static CleanReport run(SparkSession spark, Options o, Consumer<String> phase) throws IOException {
+  public static CleanReport run(SparkSession spark, Options o, Consumer<String> phase)
+      throws IOException {
     long start = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Outputs outputs = new Outputs(jsc.hadoopConfiguration(), o.overwrite());
@@ -67,8 +90,10 @@ public final class CleanJob {
     String htmlTmp = o.report() == null ? null : outputs.claim(htmlPath(o.report()), "--report");
     String outputTmp = outputs.claim(o.output(), "--output");
     try {
-      List<Inputs.InputFile> files = Inputs.expand(jsc.hadoopConfiguration(), o.inputs(), o.inputFormat());
-      int partitions = o.partitions() > 0 ? o.partitions() : Math.max(2, jsc.defaultParallelism() * 2);
+      List<Inputs.InputFile> files =
+          Inputs.expand(jsc.hadoopConfiguration(), o.inputs(), o.inputFormat());
+      int partitions =
+          o.partitions() > 0 ? o.partitions() : Math.max(2, jsc.defaultParallelism() * 2);
       LongAccumulator[] stepNanos = new LongAccumulator[Steps.NAMES.size()];
       for (int i = 0; i < stepNanos.length; i++) {
         stepNanos[i] = jsc.sc().longAccumulator("step " + Steps.NAMES.get(i) + " ns");
@@ -80,21 +105,31 @@ public final class CleanJob {
         skip.add(Steps.DECONTAMINATE);
       } else if (!skip.contains(Steps.DECONTAMINATE)) {
         clock.start("reading eval sets");
-        decontamination = Decontamination.prepare(jsc, o.config().decontaminate(), o.config().normalize().form(),
-            Decontamination.evalFiles(jsc.hadoopConfiguration(), o.decontaminate()));
+        decontamination =
+            Decontamination.prepare(
+                jsc,
+                o.config().decontaminate(),
+                o.config().normalize().form(),
+                Decontamination.evalFiles(jsc.hadoopConfiguration(), o.decontaminate()));
       }
-      DocPipeline pipeline = new DocPipeline(o.config(), skip,
-          stepNanos, decontamination == null ? null : decontamination.probe());
+      DocPipeline pipeline =
+          new DocPipeline(
+              o.config(),
+              skip,
+              stepNanos,
+              decontamination == null ? null : decontamination.probe());
 
       clock.start("decode, normalize, filter, language, pii");
-      JavaRDD<Doc> docs = DocReader.read(spark, files, o.read(), partitions)
-          .map(pipeline::process)
-          .persist(StorageLevel.MEMORY_AND_DISK_SER());
+      JavaRDD<Doc> docs =
+          DocReader.read(spark, files, o.read(), partitions)
+              .map(pipeline::process)
+              .persist(StorageLevel.MEMORY_AND_DISK_SER());
       docs.count(); // materialise, so that each phase is timed on its own
       List<JavaRDD<Doc>> cached = new ArrayList<>(List.of(docs));
       long[] verified = null;
       if (decontamination != null) {
-        // Only the documents the probe marked are looked at again; the others pass through the map untouched.
+        // Only the documents the probe marked are looked at again; the others pass through the map
+        // untouched.
         clock.start("decontamination check");
         verified = decontamination.verify(jsc);
         Decontamination d = decontamination;
@@ -113,8 +148,9 @@ public final class CleanJob {
       }
 
       clock.start("counting");
-      CleanReport.Counts counts = docs.treeAggregate(new CleanReport.Counts(), CleanReport.Counts::add,
-          CleanReport.Counts::merge);
+      CleanReport.Counts counts =
+          docs.treeAggregate(
+              new CleanReport.Counts(), CleanReport.Counts::add, CleanReport.Counts::merge);
       for (int i = 0; i < cached.size() - 1; i++) {
         cached.get(i).unpersist(false);
       }
@@ -129,9 +165,13 @@ public final class CleanJob {
       }
       if (rejectedTmp != null) {
         // Cut documents are kept and also listed, with what was cut out of them.
-        JavaRDD<Doc> listed = docs.filter(d -> !d.kept() || d.overlap() != null && d.overlap().cut());
-        spark.createDataFrame(listed.map(CleanJob::rejectedRow), REJECTED_SCHEMA)
-            .write().mode(SaveMode.Overwrite).json(rejectedTmp);
+        JavaRDD<Doc> listed =
+            docs.filter(d -> !d.kept() || d.overlap() != null && d.overlap().cut());
+        spark
+            .createDataFrame(listed.map(CleanJob::rejectedRow), REJECTED_SCHEMA)
+            .write()
+            .mode(SaveMode.Overwrite)
+            .json(rejectedTmp);
       }
       clock.stop();
       Map<String, Double> stepSeconds = new LinkedHashMap<>();
@@ -148,10 +188,12 @@ public final class CleanJob {
       extra.put("partitions", partitions);
       extra.put("input_files", files.size());
       List<String> skipped = new ArrayList<>(skip);
-      CleanReport report = new CleanReport(counts, extra, (System.nanoTime() - start) / 1e9, skipped);
+      CleanReport report =
+          new CleanReport(counts, extra, (System.nanoTime() - start) / 1e9, skipped);
       if (reportTmp != null) {
         outputs.writeString(reportTmp, report.toJson());
-        outputs.writeString(htmlTmp, report.html("sparkgpt clean: " + String.join(", ", o.inputs())));
+        outputs.writeString(
+            htmlTmp, report.html("sparkgpt clean: " + String.join(", ", o.inputs())));
       }
       outputs.commit();
       cached.forEach(c -> c.unpersist(false));
@@ -164,7 +206,10 @@ public final class CleanJob {
 
   /** The HTML report next to the JSON one: report.json gives report.html. */
   public static String htmlPath(String jsonReport) {
-    return (jsonReport.endsWith(".json") ? jsonReport.substring(0, jsonReport.length() - 5) : jsonReport) + ".html";
+    return (jsonReport.endsWith(".json")
+            ? jsonReport.substring(0, jsonReport.length() - 5)
+            : jsonReport)
+        + ".html";
   }
 
   /** Wall-clock time of each phase of the job, for the report. */
@@ -198,23 +243,50 @@ public final class CleanJob {
   }
 
   static Row keptRow(Doc d) {
-    return RowFactory.create(d.id(), d.text(), d.source(), d.language(), d.code() ? "code" : "prose",
+    return RowFactory.create(
+        d.id(),
+        d.text(),
+        d.source(),
+        d.language(),
+        d.code() ? "code" : "prose",
         scalaMap(d.metadata()));
   }
 
-  /** A dropped document, or a kept one that decontamination cut (status "cut", text = what was cut out). */
+  /**
+   * A dropped document, or a kept one that decontamination cut (status "cut", text = what was cut
+   * out).
+   */
   static Row rejectedRow(Doc d) {
     Doc.Overlap o = d.overlap();
     if (d.kept()) {
-      return RowFactory.create(d.id(), d.source(), "cut", Steps.DECONTAMINATE, "benchmark_overlap",
-          "cut " + o.ngramsPerBenchmark().values().stream().mapToInt(Integer::intValue).sum()
-              + " overlapping n-grams of " + String.join(", ", o.ngramsPerBenchmark().keySet()),
-          o.removed(), null, scalaMap(d.metadata()), o.benchmark(), o.ngram());
+      return RowFactory.create(
+          d.id(),
+          d.source(),
+          "cut",
+          Steps.DECONTAMINATE,
+          "benchmark_overlap",
+          "cut "
+              + o.ngramsPerBenchmark().values().stream().mapToInt(Integer::intValue).sum()
+              + " overlapping n-grams of "
+              + String.join(", ", o.ngramsPerBenchmark().keySet()),
+          o.removed(),
+          null,
+          scalaMap(d.metadata()),
+          o.benchmark(),
+          o.ngram());
     }
-    return RowFactory.create(d.id(), d.source(), d.status().name().toLowerCase(Locale.ROOT),
-        Steps.NAMES.get(d.droppedAt()), d.rule(), d.reason(), d.text(),
+    return RowFactory.create(
+        d.id(),
+        d.source(),
+        d.status().name().toLowerCase(Locale.ROOT),
+        Steps.NAMES.get(d.droppedAt()),
+        d.rule(),
+        d.reason(),
+        d.text(),
         d.raw() == null ? null : Base64.getEncoder().encodeToString(d.raw()),
-        scalaMap(d.metadata()), o == null ? null : o.benchmark(), o == null ? null : o.ngram());
+        scalaMap(d.metadata()),
+        o == null ? null : o.benchmark(),
+        o == null ? null : o.ngram());
   }
 
   /** Spark's Row encoder takes Scala maps only. */

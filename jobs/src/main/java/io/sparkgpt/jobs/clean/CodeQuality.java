@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Rules for source code in place of the prose rules (after The Stack / StarCoder data filtering): minified or
- * data-like files (very long lines, few alphanumerics) and generated files are dropped.
+ * Rules for source code in place of the prose rules (after The Stack / StarCoder data filtering):
+ * minified or data-like files (very long lines, few alphanumerics) and generated files are dropped.
  */
 public final class CodeQuality implements Step {
   private final CleanConfig.Code c;
@@ -44,17 +44,22 @@ public final class CodeQuality implements Step {
       }
     }
     if (longest > c.maxLineLength()) {
-      return new Rejection("long_lines", "longest line " + longest + " chars > " + c.maxLineLength());
+      return new Rejection(
+          "long_lines", "longest line " + longest + " chars > " + c.maxLineLength());
     }
     double meanLine = (double) (text.length() - (lines - 1)) / lines;
     if (meanLine > c.maxMeanLineLength()) {
-      return new Rejection("long_mean_line", GopherQuality.fmt(meanLine, ">", c.maxMeanLineLength()));
+      return new Rejection(
+          "long_mean_line", GopherQuality.fmt(meanLine, ">", c.maxMeanLineLength()));
     }
     double alnumFraction = (double) alnum / text.length();
     if (alnumFraction < c.minAlnumFraction()) {
-      return new Rejection("low_alnum", GopherQuality.fmt(alnumFraction, "<", c.minAlnumFraction()));
+      return new Rejection(
+          "low_alnum", GopherQuality.fmt(alnumFraction, "<", c.minAlnumFraction()));
     }
-    String head = text.substring(0, Math.min(text.length(), c.generatedMarkerWindow())).toLowerCase(Locale.ROOT);
+    String head =
+        text.substring(0, Math.min(text.length(), c.generatedMarkerWindow()))
+            .toLowerCase(Locale.ROOT);
     for (String marker : markers) {
       if (head.contains(marker)) {
         return new Rejection("generated_file", "header contains \"" + marker + "\"");

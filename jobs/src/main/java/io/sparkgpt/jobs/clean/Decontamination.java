@@ -34,20 +34,22 @@ import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.sketch.BloomFilter;
 
 /**
- * Benchmark decontamination (GPT-3, appendix C): a training document that shares a word n-gram (13 by default)
- * with an evaluation set is dropped, or has the overlapping spans cut out with a margin of words around them.
+ * Benchmark decontamination (GPT-3, appendix C): a training document that shares a word n-gram (13
+ * by default) with an evaluation set is dropped, or has the overlapping spans cut out with a margin
+ * of words around them.
  *
- * <p>It runs in two passes so that executors never hold the evaluation text. The driver hashes every n-gram of
- * the eval sets into a filter (a hash set of 64-bit hashes, or a Bloom filter above {@code bloomAboveNgrams})
- * that is broadcast; the {@link Probe} step marks documents with a hit and collects the hit hashes. The driver
- * then re-reads the eval sets and keeps the n-gram text of the hashes that were hit, and {@link #resolve} checks
- * each marked document's n-grams against that text word for word before it drops or cuts anything. So a hash
- * collision or a Bloom false positive never costs a document.
+ * <p>It runs in two passes so that executors never hold the evaluation text. The driver hashes
+ * every n-gram of the eval sets into a filter (a hash set of 64-bit hashes, or a Bloom filter above
+ * {@code bloomAboveNgrams}) that is broadcast; the {@link Probe} step marks documents with a hit
+ * and collects the hit hashes. The driver then re-reads the eval sets and keeps the n-gram text of
+ * the hashes that were hit, and {@link #resolve} checks each marked document's n-grams against that
+ * text word for word before it drops or cuts anything. So a hash collision or a Bloom false
+ * positive never costs a document.
  *
- * <p>Words are maximal runs of letters and digits, lower-cased, so punctuation and spacing do not matter; with
- * CJK-aware splitting (the default) every Han or kana character is a word of its own. Text without CJK
- * characters splits the same way either way, so the CJK-aware mode is right for every document of a mixed
- * corpus; "whitespace" keeps runs of CJK characters as one word.
+ * <p>Words are maximal runs of letters and digits, lower-cased, so punctuation and spacing do not
+ * matter; with CJK-aware splitting (the default) every Han or kana character is a word of its own.
+ * Text without CJK characters splits the same way either way, so the CJK-aware mode is right for
+ * every document of a mixed corpus; "whitespace" keeps runs of CJK characters as one word.
  */
 public final class Decontamination implements Serializable {
   /** One eval file; the benchmark is its file name without extensions. */
@@ -58,12 +60,19 @@ public final class Decontamination implements Serializable {
   private final List<EvalFile> evals;
   private final Broadcast<NgramFilter> filter;
   private final CollectionAccumulator<long[]> hits;
+
   /** Per benchmark: eval items and n-gram positions read (for the report). */
   private final Map<String, long[]> evalCounts;
+
   private Broadcast<HashMap<Long, EvalNgram>> verified;
 
-  private Decontamination(CleanConfig.Decontaminate config, Normalizer.Form form, List<EvalFile> evals,
-      Broadcast<NgramFilter> filter, CollectionAccumulator<long[]> hits, Map<String, long[]> evalCounts) {
+  private Decontamination(
+      CleanConfig.Decontaminate config,
+      Normalizer.Form form,
+      List<EvalFile> evals,
+      Broadcast<NgramFilter> filter,
+      CollectionAccumulator<long[]> hits,
+      Map<String, long[]> evalCounts) {
     this.config = config;
     this.form = form;
     this.evals = evals;
@@ -72,8 +81,11 @@ public final class Decontamination implements Serializable {
     this.evalCounts = evalCounts;
   }
 
-  /** The eval files named by --decontaminate, checked to exist and to have distinct benchmark names. */
-  public static List<EvalFile> evalFiles(Configuration conf, List<String> paths) throws IOException {
+  /**
+   * The eval files named by --decontaminate, checked to exist and to have distinct benchmark names.
+   */
+  public static List<EvalFile> evalFiles(Configuration conf, List<String> paths)
+      throws IOException {
     List<EvalFile> out = new ArrayList<>();
     Map<String, String> seen = new HashMap<>();
     for (String p : paths) {
@@ -87,7 +99,8 @@ public final class Decontamination implements Serializable {
       String benchmark = name.contains(".") ? name.substring(0, name.lastIndexOf('.')) : name;
       String other = seen.put(benchmark, p);
       if (other != null) {
-        throw new UserError("--decontaminate: " + other + " and " + p + " are both benchmark '" + benchmark + "'");
+        throw new UserError(
+            "--decontaminate: " + other + " and " + p + " are both benchmark '" + benchmark + "'");
       }
       out.add(new EvalFile(path.toString(), benchmark, jsonl));
     }
@@ -99,37 +112,63 @@ public final class Decontamination implements Serializable {
    *
    * @throws UserError for an unreadable or malformed eval file, or one without a single n-gram
    */
-  public static Decontamination prepare(JavaSparkContext jsc, CleanConfig.Decontaminate config, String normalForm,
-      List<EvalFile> evals) throws IOException {
+  public static Decontamination prepare(
+      JavaSparkContext jsc,
+      CleanConfig.Decontaminate config,
+      String normalForm,
+      List<EvalFile> evals)
+      throws IOException {
     Configuration conf = jsc.hadoopConfiguration();
-    Normalizer.Form form = normalForm.equalsIgnoreCase("nfkc") ? Normalizer.Form.NFKC : Normalizer.Form.NFC;
+    Normalizer.Form form =
+        normalForm.equalsIgnoreCase("nfkc") ? Normalizer.Form.NFKC : Normalizer.Form.NFC;
     boolean cjk = config.cjkAware();
     int n = config.ngram();
     // Pass 1 counts n-gram positions, so that the filter is sized before anything is inserted.
     Map<String, long[]> counts = new LinkedHashMap<>();
     for (EvalFile e : evals) {
       long[] c = new long[2];
-      forEachItem(conf, e, config.textFields(), form, text -> {
-        c[0]++;
-        c[1] += Math.max(0, Words.split(text, cjk).count - n + 1);
-      });
+      forEachItem(
+          conf,
+          e,
+          config.textFields(),
+          form,
+          text -> {
+            c[0]++;
+            c[1] += Math.max(0, Words.split(text, cjk).count - n + 1);
+          });
       if (c[1] == 0) {
-        throw new UserError("--decontaminate: " + e.path() + " has no text of " + n + " words or more"
-            + (c[0] == 0 ? " (it is empty)" : ""));
+        throw new UserError(
+            "--decontaminate: "
+                + e.path()
+                + " has no text of "
+                + n
+                + " words or more"
+                + (c[0] == 0 ? " (it is empty)" : ""));
       }
       counts.put(e.benchmark(), c);
     }
     long positions = counts.values().stream().mapToLong(c -> c[1]).sum();
-    NgramFilter f = new NgramFilter(positions > config.bloomAboveNgrams(), positions, config.bloomFpp());
+    NgramFilter f =
+        new NgramFilter(positions > config.bloomAboveNgrams(), positions, config.bloomFpp());
     for (EvalFile e : evals) {
-      forEachItem(conf, e, config.textFields(), form, text -> {
-        for (long h : Words.split(text, cjk).ngramHashes(n)) {
-          f.add(h);
-        }
-      });
+      forEachItem(
+          conf,
+          e,
+          config.textFields(),
+          form,
+          text -> {
+            for (long h : Words.split(text, cjk).ngramHashes(n)) {
+              f.add(h);
+            }
+          });
     }
-    return new Decontamination(config, form, evals, jsc.broadcast(f), jsc.sc().collectionAccumulator(
-        "decontamination hits"), counts);
+    return new Decontamination(
+        config,
+        form,
+        evals,
+        jsc.broadcast(f),
+        jsc.sc().collectionAccumulator("decontamination hits"),
+        counts);
   }
 
   /** The document-level step: marks documents with an n-gram that the filter knows. */
@@ -174,9 +213,9 @@ public final class Decontamination implements Serializable {
   }
 
   /**
-   * On the driver, after the probe pass: the eval n-grams whose hash some document hit, with their text and
-   * benchmarks, broadcast for {@link #resolve}. Returns how many distinct hashes were hit and how many of them
-   * are eval n-grams.
+   * On the driver, after the probe pass: the eval n-grams whose hash some document hit, with their
+   * text and benchmarks, broadcast for {@link #resolve}. Returns how many distinct hashes were hit
+   * and how many of them are eval n-grams.
    */
   public long[] verify(JavaSparkContext jsc) throws IOException {
     LongOpenHashSet hit = new LongOpenHashSet();
@@ -188,19 +227,25 @@ public final class Decontamination implements Serializable {
       boolean cjk = config.cjkAware();
       int n = config.ngram();
       for (EvalFile e : evals) {
-        forEachItem(jsc.hadoopConfiguration(), e, config.textFields(), form, text -> {
-          Words w = Words.split(text, cjk);
-          long[] hashes = w.ngramHashes(n);
-          for (int i = 0; i < hashes.length; i++) {
-            if (hit.contains(hashes[i])) {
-              String t = w.canonical(text, i, n);
-              EvalNgram g = found.computeIfAbsent(hashes[i], h -> new EvalNgram(t));
-              if (g.text.equals(t)) { // else a hash collision between two eval n-grams: the first one counts
-                g.benchmarks.add(e.benchmark());
+        forEachItem(
+            jsc.hadoopConfiguration(),
+            e,
+            config.textFields(),
+            form,
+            text -> {
+              Words w = Words.split(text, cjk);
+              long[] hashes = w.ngramHashes(n);
+              for (int i = 0; i < hashes.length; i++) {
+                if (hit.contains(hashes[i])) {
+                  String t = w.canonical(text, i, n);
+                  EvalNgram g = found.computeIfAbsent(hashes[i], h -> new EvalNgram(t));
+                  if (g.text.equals(
+                      t)) { // else a hash collision between two eval n-grams: the first one counts
+                    g.benchmarks.add(e.benchmark());
+                  }
+                }
               }
-            }
-          }
-        });
+            });
       }
     }
     verified = jsc.broadcast(found);
@@ -208,8 +253,8 @@ public final class Decontamination implements Serializable {
   }
 
   /**
-   * Drops or cuts a document that the probe marked, if one of its n-grams really is an eval n-gram; called after
-   * {@link #verify}. Unmarked documents pass untouched.
+   * Drops or cuts a document that the probe marked, if one of its n-grams really is an eval n-gram;
+   * called after {@link #verify}. Unmarked documents pass untouched.
    */
   public Doc resolve(Doc doc) {
     if (!doc.kept() || !doc.takeOverlapCandidate()) {
@@ -240,8 +285,17 @@ public final class Decontamination implements Serializable {
     Doc.Overlap o = new Doc.Overlap(first, w.original(doc.text(), at.get(0), n), perBenchmark);
     doc.overlapFound(o);
     int step = Steps.index(Steps.DECONTAMINATE);
-    String what = at.size() + " " + n + "-gram" + (at.size() == 1 ? "" : "s") + " of " + String.join(", ",
-        perBenchmark.keySet()) + ", first: \"" + o.ngram() + "\"";
+    String what =
+        at.size()
+            + " "
+            + n
+            + "-gram"
+            + (at.size() == 1 ? "" : "s")
+            + " of "
+            + String.join(", ", perBenchmark.keySet())
+            + ", first: \""
+            + o.ngram()
+            + "\"";
     if (!config.action().equals("cut")) {
       doc.reject(step, "benchmark_overlap", what);
       return doc;
@@ -260,8 +314,10 @@ public final class Decontamination implements Serializable {
       }
     }
     if (ranges.size() > config.maxCuts()) {
-      doc.reject(step, "benchmark_overlap", ranges.size() + " overlapping spans (more than "
-          + config.maxCuts() + "): " + what);
+      doc.reject(
+          step,
+          "benchmark_overlap",
+          ranges.size() + " overlapping spans (more than " + config.maxCuts() + "): " + what);
       return doc;
     }
     StringBuilder kept = new StringBuilder();
@@ -299,10 +355,11 @@ public final class Decontamination implements Serializable {
   }
 
   /**
-   * The report's section: settings, the filter, and per benchmark the eval items and n-grams read and the
-   * documents dropped or cut.
+   * The report's section: settings, the filter, and per benchmark the eval items and n-grams read
+   * and the documents dropped or cut.
    *
-   * @param matched per benchmark: documents dropped, documents cut, overlapping n-grams (from the final documents)
+   * @param matched per benchmark: documents dropped, documents cut, overlapping n-grams (from the
+   *     final documents)
    * @param verified what {@link #verify} returned
    */
   public Map<String, Object> report(Map<String, long[]> matched, long[] verified) {
@@ -317,16 +374,17 @@ public final class Decontamination implements Serializable {
     m.put("hashes_hit", verified[0]);
     m.put("eval_ngrams_hit", verified[1]);
     Map<String, Object> perBenchmark = new LinkedHashMap<>();
-    evalCounts.forEach((b, c) -> {
-      long[] a = matched.getOrDefault(b, new long[3]);
-      Map<String, Object> x = new LinkedHashMap<>();
-      x.put("eval_items", c[0]);
-      x.put("eval_ngrams", c[1]);
-      x.put("docs_dropped", a[0]);
-      x.put("docs_cut", a[1]);
-      x.put("ngrams_matched", a[2]);
-      perBenchmark.put(b, x);
-    });
+    evalCounts.forEach(
+        (b, c) -> {
+          long[] a = matched.getOrDefault(b, new long[3]);
+          Map<String, Object> x = new LinkedHashMap<>();
+          x.put("eval_items", c[0]);
+          x.put("eval_ngrams", c[1]);
+          x.put("docs_dropped", a[0]);
+          x.put("docs_cut", a[1]);
+          x.put("ngrams_matched", a[2]);
+          perBenchmark.put(b, x);
+        });
     m.put("benchmarks", perBenchmark);
     return m;
   }
@@ -341,7 +399,9 @@ public final class Decontamination implements Serializable {
     }
   }
 
-  /** The broadcast set of eval n-gram hashes: exact (8 to 16 bytes per n-gram) or a Bloom filter. */
+  /**
+   * The broadcast set of eval n-gram hashes: exact (8 to 16 bytes per n-gram) or a Bloom filter.
+   */
   static final class NgramFilter implements Serializable {
     final LongOpenHashSet set;
     final BloomFilter bloom;
@@ -396,7 +456,8 @@ public final class Decontamination implements Serializable {
             }
             cp = text.codePointAt(i);
             size = Character.charCount(cp);
-          } while (Character.isLetterOrDigit(cp) && !(cjkAware && cp >= 0x2E80 && TextStats.isCjk(cp)));
+          } while (Character.isLetterOrDigit(cp)
+              && !(cjkAware && cp >= 0x2E80 && TextStats.isCjk(cp)));
           w.add(start, i, LongCounter.mix(h));
         } else {
           i += size;
@@ -416,7 +477,9 @@ public final class Decontamination implements Serializable {
       hashes[count++] = hash;
     }
 
-    /** Hash of every n-gram, by position: sum of word hash x P^(n-1-k), rolled one word at a time. */
+    /**
+     * Hash of every n-gram, by position: sum of word hash x P^(n-1-k), rolled one word at a time.
+     */
     long[] ngramHashes(int n) {
       if (count < n) {
         return new long[0];
@@ -439,19 +502,27 @@ public final class Decontamination implements Serializable {
       return out;
     }
 
-    /** The n words from word i, lower-cased as for hashing, joined by single spaces: what verification compares. */
+    /**
+     * The n words from word i, lower-cased as for hashing, joined by single spaces: what
+     * verification compares.
+     */
     String canonical(String text, int i, int n) {
       StringBuilder b = new StringBuilder();
       for (int k = i; k < i + n; k++) {
         if (k > i) {
           b.append(' ');
         }
-        text.substring(starts[k], ends[k]).codePoints().forEach(c -> b.appendCodePoint(Character.toLowerCase(c)));
+        text.substring(starts[k], ends[k])
+            .codePoints()
+            .forEach(c -> b.appendCodePoint(Character.toLowerCase(c)));
       }
       return b.toString();
     }
 
-    /** The document's own text of the n words from word i, whitespace collapsed, at most 300 characters. */
+    /**
+     * The document's own text of the n words from word i, whitespace collapsed, at most 300
+     * characters.
+     */
     String original(String text, int i, int n) {
       String s = text.substring(starts[i], ends[i + n - 1]).replaceAll("\\s+", " ");
       return s.length() <= 300 ? s : s.substring(0, 300) + "...";
@@ -461,18 +532,30 @@ public final class Decontamination implements Serializable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
-   * Every text of an eval file, normalised like the documents: the given fields of each JSONL line, or the
-   * whole of a plain text file (n-grams never cross from one JSONL field or line to the next).
+   * Every text of an eval file, normalised like the documents: the given fields of each JSONL line,
+   * or the whole of a plain text file (n-grams never cross from one JSONL field or line to the
+   * next).
    */
-  static void forEachItem(Configuration conf, EvalFile e, List<String> fields, Normalizer.Form form,
-      java.util.function.Consumer<String> item) throws IOException {
+  static void forEachItem(
+      Configuration conf,
+      EvalFile e,
+      List<String> fields,
+      Normalizer.Form form,
+      java.util.function.Consumer<String> item)
+      throws IOException {
     Path path = new Path(e.path());
     FileSystem fs = path.getFileSystem(conf);
     CompressionCodec codec = new CompressionCodecFactory(conf).getCodec(path);
     try (InputStream raw = fs.open(path);
         InputStream in = codec == null ? raw : codec.createInputStream(raw);
-        BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8.newDecoder()
-            .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)))) {
+        BufferedReader r =
+            new BufferedReader(
+                new InputStreamReader(
+                    in,
+                    StandardCharsets.UTF_8
+                        .newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)))) {
       if (!e.jsonl()) {
         StringBuilder all = new StringBuilder();
         char[] buf = new char[1 << 16];
@@ -493,11 +576,18 @@ public final class Decontamination implements Serializable {
         try {
           node = JSON.readTree(line);
         } catch (com.fasterxml.jackson.core.JsonProcessingException ex) {
-          throw new UserError("--decontaminate " + e.path() + " line " + lineNo + ": malformed JSON ("
-              + ex.getOriginalMessage().split("\n")[0] + ")");
+          throw new UserError(
+              "--decontaminate "
+                  + e.path()
+                  + " line "
+                  + lineNo
+                  + ": malformed JSON ("
+                  + ex.getOriginalMessage().split("\n")[0]
+                  + ")");
         }
         if (node == null || !node.isObject()) {
-          throw new UserError("--decontaminate " + e.path() + " line " + lineNo + ": not a JSON object");
+          throw new UserError(
+              "--decontaminate " + e.path() + " line " + lineNo + ": not a JSON object");
         }
         boolean any = false;
         for (String f : fields) {
@@ -508,8 +598,14 @@ public final class Decontamination implements Serializable {
           }
         }
         if (!any) {
-          throw new UserError("--decontaminate " + e.path() + " line " + lineNo + ": no text field ("
-              + String.join(", ", fields) + ")");
+          throw new UserError(
+              "--decontaminate "
+                  + e.path()
+                  + " line "
+                  + lineNo
+                  + ": no text field ("
+                  + String.join(", ", fields)
+                  + ")");
         }
       }
     } catch (java.nio.charset.CharacterCodingException ex) {

@@ -7,14 +7,18 @@ import java.util.Set;
 import org.apache.spark.util.LongAccumulator;
 
 /**
- * The document-level part of cleaning: the {@link Steps.Kind#DOCUMENT} entries of {@link Steps#PIPELINE}, in order.
- * (The two dedup steps need all documents at once and run as Spark shuffles afterwards.) Each document either
- * comes out kept, with its final text, or carries the step, rule and detail that dropped it, plus its size on
- * entry to every step for the report.
+ * The document-level part of cleaning: the {@link Steps.Kind#DOCUMENT} entries of {@link
+ * Steps#PIPELINE}, in order. (The two dedup steps need all documents at once and run as Spark
+ * shuffles afterwards.) Each document either comes out kept, with its final text, or carries the
+ * step, rule and detail that dropped it, plus its size on entry to every step for the report.
  */
 public final class DocPipeline implements Serializable {
   private final Step[] byIndex = new Step[Steps.NAMES.size()];
-  /** CPU time per step, summed over tasks (a metric for the report, so approximate under task retries). */
+
+  /**
+   * CPU time per step, summed over tasks (a metric for the report, so approximate under task
+   * retries).
+   */
   private final LongAccumulator[] nanos;
 
   public DocPipeline(CleanConfig c, Set<String> skip) {

@@ -2,8 +2,8 @@ package io.sparkgpt.jobs.clean;
 
 import io.sparkgpt.jobs.input.Doc;
 import java.io.Serializable;
-import java.nio.charset.StandardCharsets;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Iterator;
@@ -12,9 +12,9 @@ import org.apache.spark.api.java.JavaRDD;
 import scala.Tuple2;
 
 /**
- * Exact deduplication: documents whose normalised text is identical (same SHA-256) are sorted together and all
- * but the one with the smallest id are rejected. Sorting instead of grouping keeps memory flat even when one
- * text occurs millions of times.
+ * Exact deduplication: documents whose normalised text is identical (same SHA-256) are sorted
+ * together and all but the one with the smallest id are rejected. Sorting instead of grouping keeps
+ * memory flat even when one text occurs millions of times.
  */
 public final class ExactDedup {
   private ExactDedup() {}
@@ -22,38 +22,44 @@ public final class ExactDedup {
   public static JavaRDD<Doc> apply(JavaRDD<Doc> docs, int partitions) {
     int step = Steps.index(Steps.EXACT_DEDUP);
     JavaRDD<Doc> notKept = docs.filter(d -> !d.kept());
-    JavaRDD<Doc> deduped = docs.filter(Doc::kept)
-        .mapToPair(d -> new Tuple2<>(TextKey.of(d), d))
-        .repartitionAndSortWithinPartitions(new ByTextHash(partitions))
-        .mapPartitions(it -> new Iterator<Doc>() {
-          long h1;
-          long h2;
-          String survivor;
+    JavaRDD<Doc> deduped =
+        docs.filter(Doc::kept)
+            .mapToPair(d -> new Tuple2<>(TextKey.of(d), d))
+            .repartitionAndSortWithinPartitions(new ByTextHash(partitions))
+            .mapPartitions(
+                it ->
+                    new Iterator<Doc>() {
+                      long h1;
+                      long h2;
+                      String survivor;
 
-          @Override
-          public boolean hasNext() {
-            return it.hasNext();
-          }
+                      @Override
+                      public boolean hasNext() {
+                        return it.hasNext();
+                      }
 
-          @Override
-          public Doc next() {
-            Tuple2<TextKey, Doc> t = it.next();
-            TextKey k = t._1;
-            Doc d = t._2;
-            if (survivor != null && k.h1 == h1 && k.h2 == h2) {
-              d.reject(step, "exact_duplicate", "same text as " + survivor);
-            } else {
-              h1 = k.h1;
-              h2 = k.h2;
-              survivor = d.id();
-            }
-            return d;
-          }
-        });
+                      @Override
+                      public Doc next() {
+                        Tuple2<TextKey, Doc> t = it.next();
+                        TextKey k = t._1;
+                        Doc d = t._2;
+                        if (survivor != null && k.h1 == h1 && k.h2 == h2) {
+                          d.reject(step, "exact_duplicate", "same text as " + survivor);
+                        } else {
+                          h1 = k.h1;
+                          h2 = k.h2;
+                          survivor = d.id();
+                        }
+                        return d;
+                      }
+                    });
     return deduped.union(notKept);
   }
 
-  /** 128 bits of SHA-256 of the text, then the document id: equal texts sort together, smallest id first. */
+  /**
+   * 128 bits of SHA-256 of the text, then the document id: equal texts sort together, smallest id
+   * first.
+   */
   static final class TextKey implements Comparable<TextKey>, Serializable {
     final long h1;
     final long h2;
@@ -67,7 +73,8 @@ public final class ExactDedup {
 
     static TextKey of(Doc d) {
       try {
-        byte[] h = MessageDigest.getInstance("SHA-256").digest(d.text().getBytes(StandardCharsets.UTF_8));
+        byte[] h =
+            MessageDigest.getInstance("SHA-256").digest(d.text().getBytes(StandardCharsets.UTF_8));
         ByteBuffer b = ByteBuffer.wrap(h);
         return new TextKey(b.getLong(), b.getLong(), d.id());
       } catch (NoSuchAlgorithmException e) {

@@ -4,9 +4,9 @@ import io.sparkgpt.jobs.input.Doc;
 import java.util.Locale;
 
 /**
- * Prose quality rules after Gopher (Rae et al. 2021): length, mean word length, symbol-to-word ratio, bullet
- * and ellipsis lines, share of words with a letter. CJK characters count as words, and the mean word length
- * rule only looks at the non-CJK words, so Chinese is measured fairly.
+ * Prose quality rules after Gopher (Rae et al. 2021): length, mean word length, symbol-to-word
+ * ratio, bullet and ellipsis lines, share of words with a letter. CJK characters count as words,
+ * and the mean word length rule only looks at the non-CJK words, so Chinese is measured fairly.
  */
 public final class GopherQuality implements Step {
   private final CleanConfig.Quality q;
@@ -37,8 +37,14 @@ public final class GopherQuality implements Step {
     if (s.latinWords * 2 >= s.words) {
       double mean = (double) s.latinWordChars / s.latinWords;
       if (mean < q.minMeanWordLength() || mean > q.maxMeanWordLength()) {
-        return new Rejection("mean_word_length", String.format(Locale.ROOT, "%.2f chars outside [%.1f, %.1f]",
-            mean, q.minMeanWordLength(), q.maxMeanWordLength()));
+        return new Rejection(
+            "mean_word_length",
+            String.format(
+                Locale.ROOT,
+                "%.2f chars outside [%.1f, %.1f]",
+                mean,
+                q.minMeanWordLength(),
+                q.maxMeanWordLength()));
       }
     }
     double symbolRatio = (double) s.symbols / s.words;

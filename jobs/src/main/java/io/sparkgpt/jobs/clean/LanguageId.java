@@ -12,10 +12,10 @@ import java.util.SortedMap;
 import java.util.TreeSet;
 
 /**
- * Language identification with Lingua (all of its 75 languages, low-accuracy mode: trigram models, fast and
- * accurate from about 100 characters on). The language is stored on every prose document; with a keep-list,
- * other languages are dropped. Code documents carry their programming language instead and are never dropped
- * here.
+ * Language identification with Lingua (all of its 75 languages, low-accuracy mode: trigram models,
+ * fast and accurate from about 100 characters on). The language is stored on every prose document;
+ * with a keep-list, other languages are dropped. Code documents carry their programming language
+ * instead and are never dropped here.
  */
 public final class LanguageId implements Step {
   private final Set<String> keep;
@@ -23,7 +23,8 @@ public final class LanguageId implements Step {
   private final double minConfidence;
 
   public LanguageId(CleanConfig.Language config) {
-    this.keep = new TreeSet<>(config.keep().stream().map(s -> s.trim().toLowerCase(Locale.ROOT)).toList());
+    this.keep =
+        new TreeSet<>(config.keep().stream().map(s -> s.trim().toLowerCase(Locale.ROOT)).toList());
     this.sampleChars = config.sampleChars();
     this.minConfidence = config.minConfidence();
   }
@@ -46,12 +47,19 @@ public final class LanguageId implements Step {
     if (!values.isEmpty()) {
       Map.Entry<Language, Double> top = values.entrySet().iterator().next();
       if (top.getKey() != Language.UNKNOWN && top.getValue() >= minConfidence) {
-        doc.identifiedLanguage(top.getKey().getIsoCode639_1().toString().toLowerCase(Locale.ROOT), top.getValue());
+        doc.identifiedLanguage(
+            top.getKey().getIsoCode639_1().toString().toLowerCase(Locale.ROOT), top.getValue());
       }
     }
     if (!keep.isEmpty() && !keep.contains(doc.language())) {
-      return new Rejection("language_not_kept", String.format(Locale.ROOT, "%s (%.2f) not in %s",
-          doc.language(), doc.languageConfidence(), String.join(",", keep)));
+      return new Rejection(
+          "language_not_kept",
+          String.format(
+              Locale.ROOT,
+              "%s (%.2f) not in %s",
+              doc.language(),
+              doc.languageConfidence(),
+              String.join(",", keep)));
     }
     return null;
   }
@@ -65,7 +73,10 @@ public final class LanguageId implements Step {
     return text.substring(0, end);
   }
 
-  /** Validates a --languages list against Lingua's ISO 639-1 codes, so a typo is an error, not an empty output. */
+  /**
+   * Validates a --languages list against Lingua's ISO 639-1 codes, so a typo is an error, not an
+   * empty output.
+   */
   public static void checkCodes(List<String> codes) {
     Set<String> known = new TreeSet<>();
     for (Language l : Language.values()) {
@@ -75,16 +86,21 @@ public final class LanguageId implements Step {
     }
     for (String c : codes) {
       if (!known.contains(c.trim().toLowerCase(Locale.ROOT))) {
-        throw new IllegalArgumentException("unknown language code '" + c + "' (ISO 639-1, e.g. en, zh, de)");
+        throw new IllegalArgumentException(
+            "unknown language code '" + c + "' (ISO 639-1, e.g. en, zh, de)");
       }
     }
   }
 
-  /** One detector per JVM: its models are large and immutable, and it is safe to share between threads. */
+  /**
+   * One detector per JVM: its models are large and immutable, and it is safe to share between
+   * threads.
+   */
   private static final class Detector {
-    static final LanguageDetector INSTANCE = LanguageDetectorBuilder.fromAllLanguages()
-        .withLowAccuracyMode()
-        .withPreloadedLanguageModels()
-        .build();
+    static final LanguageDetector INSTANCE =
+        LanguageDetectorBuilder.fromAllLanguages()
+            .withLowAccuracyMode()
+            .withPreloadedLanguageModels()
+            .build();
   }
 }

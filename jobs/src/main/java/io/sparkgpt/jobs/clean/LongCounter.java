@@ -2,9 +2,13 @@ package io.sparkgpt.jobs.clean;
 
 import java.util.Arrays;
 
-/** Counts 64-bit keys (hashes of lines, words, n-grams) without boxing: open addressing, linear probing. */
+/**
+ * Counts 64-bit keys (hashes of lines, words, n-grams) without boxing: open addressing, linear
+ * probing.
+ */
 final class LongCounter {
-  private static final long EMPTY = 0L; // key 0 is remapped, so EMPTY never collides with a real key
+  private static final long EMPTY =
+      0L; // key 0 is remapped, so EMPTY never collides with a real key
   private long[] keys;
   private int[] counts;
   private int size;

@@ -5,15 +5,16 @@ import java.util.Arrays;
 
 /**
  * MinHash signatures of a document's character-shingle set, by one-permutation hashing with optimal
- * densification (Li et al. 2012; Shrivastava 2017): every shingle is hashed once and falls in one of k bins,
- * each bin keeps its minimum, and empty bins borrow from a pseudo-randomly chosen full bin. The probability
- * that two signatures agree at a position equals the Jaccard similarity of the shingle sets, as with k
- * independent permutations, at 1/k of the hashing cost.
+ * densification (Li et al. 2012; Shrivastava 2017): every shingle is hashed once and falls in one
+ * of k bins, each bin keeps its minimum, and empty bins borrow from a pseudo-randomly chosen full
+ * bin. The probability that two signatures agree at a position equals the Jaccard similarity of the
+ * shingle sets, as with k independent permutations, at 1/k of the hashing cost.
  *
- * <p>Shingles are character n-grams of the text lower-cased, with everything but letters and digits turned into
- * single spaces. Character shingles keep a document with a few edited words above a 0.8 threshold (a word edit
- * disturbs about word-length + n - 1 shingles) and work for scripts without spaces. The shingle length goes
- * from {@code shingle} for text without CJK characters down to {@code cjkShingle} for pure CJK text.
+ * <p>Shingles are character n-grams of the text lower-cased, with everything but letters and digits
+ * turned into single spaces. Character shingles keep a document with a few edited words above a 0.8
+ * threshold (a word edit disturbs about word-length + n - 1 shingles) and work for scripts without
+ * spaces. The shingle length goes from {@code shingle} for text without CJK characters down to
+ * {@code cjkShingle} for pure CJK text.
  */
 public final class MinHash implements Serializable {
   private static final int EMPTY = -1; // bins hold 31-bit values, so -1 never occurs as a minimum
@@ -44,7 +45,8 @@ public final class MinHash implements Serializable {
         }
       }
     }
-    // CJK text has no spaces and far more distinct characters: shorter shingles, in proportion to its share.
+    // CJK text has no spaces and far more distinct characters: shorter shingles, in proportion to
+    // its share.
     double cjkShare = letters == 0 ? 0 : (double) cjk / letters;
     int w = Math.min(n, (int) Math.round(shingle - (shingle - cjkShingle) * cjkShare));
     int[] bins = new int[k];

@@ -4,19 +4,23 @@ import io.sparkgpt.jobs.input.Doc;
 import java.text.Normalizer;
 
 /**
- * Step 1 (after decoding): Unicode NFC (or NFKC), line endings to '\n', control characters other than '\n' and
- * '\t' removed, trailing whitespace stripped, runs of blank lines collapsed (to one blank line in prose, two in
- * code, where PEP 8 and friends use two), leading and trailing blank lines removed. Drops documents left empty.
+ * Step 1 (after decoding): Unicode NFC (or NFKC), line endings to '\n', control characters other
+ * than '\n' and '\t' removed, trailing whitespace stripped, runs of blank lines collapsed (to one
+ * blank line in prose, two in code, where PEP 8 and friends use two), leading and trailing blank
+ * lines removed. Drops documents left empty.
  */
 public final class Normalize implements Step {
   private final Normalizer.Form form;
 
   public Normalize(CleanConfig.Normalize config) {
-    this.form = switch (config.form().toLowerCase(java.util.Locale.ROOT)) {
-      case "nfc" -> Normalizer.Form.NFC;
-      case "nfkc" -> Normalizer.Form.NFKC;
-      default -> throw new IllegalArgumentException("normalize.form must be nfc or nfkc, not " + config.form());
-    };
+    this.form =
+        switch (config.form().toLowerCase(java.util.Locale.ROOT)) {
+          case "nfc" -> Normalizer.Form.NFC;
+          case "nfkc" -> Normalizer.Form.NFKC;
+          default ->
+              throw new IllegalArgumentException(
+                  "normalize.form must be nfc or nfkc, not " + config.form());
+        };
   }
 
   @Override
@@ -92,6 +96,10 @@ public final class Normalize implements Step {
   }
 
   private static boolean isTrailingSpace(char c) {
-    return c == ' ' || c == '\t' || c == '\u00A0' || c == '\u3000' || (Character.isWhitespace(c) && c != '\n');
+    return c == ' '
+        || c == '\t'
+        || c == '\u00A0'
+        || c == '\u3000'
+        || (Character.isWhitespace(c) && c != '\n');
   }
 }

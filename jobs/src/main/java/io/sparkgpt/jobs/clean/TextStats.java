@@ -3,18 +3,25 @@ package io.sparkgpt.jobs.clean;
 import io.sparkgpt.jobs.input.Doc;
 
 /**
- * The measures that the prose filters share, computed in one pass over a document. CJK-aware: a Han or kana
- * character is a word by itself, and CJK punctuation separates words like whitespace does.
+ * The measures that the prose filters share, computed in one pass over a document. CJK-aware: a Han
+ * or kana character is a word by itself, and CJK punctuation separates words like whitespace does.
  */
 public final class TextStats {
   public final int words;
-  /** Words that are not single CJK characters, and their total length; mean word length uses only these. */
+
+  /**
+   * Words that are not single CJK characters, and their total length; mean word length uses only
+   * these.
+   */
   public final int latinWords;
+
   public final long latinWordChars;
   public final int cjkWords;
   public final int wordsWithLetter;
+
   /** '#' characters plus "..." and "…" occurrences (Gopher's symbol count). */
   public final int symbols;
+
   public final int lines;
   public final int bulletLines;
   public final int ellipsisLines;
@@ -22,9 +29,10 @@ public final class TextStats {
   public final double dupLineCharFraction;
   public final double dupParagraphFraction;
   public final double dupParagraphCharFraction;
+
   /**
-   * topNgramFraction[i]: share of word characters covered by the most frequent (i+2)-gram of words (of
-   * 2(i+2) characters in CJK text).
+   * topNgramFraction[i]: share of word characters covered by the most frequent (i+2)-gram of words
+   * (of 2(i+2) characters in CJK text).
    */
   public final double[] topNgramFraction = new double[3];
 
@@ -100,7 +108,8 @@ public final class TextStats {
     wordsWithLetter = withLetter;
     symbols = symbolCount;
 
-    // Lines and paragraphs (the text is normalised: '\n' line ends, no trailing spaces, blank runs collapsed).
+    // Lines and paragraphs (the text is normalised: '\n' line ends, no trailing spaces, blank runs
+    // collapsed).
     int lineCount = 0;
     int bullets = 0;
     int ellipses = 0;
@@ -121,10 +130,12 @@ public final class TextStats {
         if (isBullet(text, lineStart, j)) {
           bullets++;
         }
-        if ((j - lineStart >= 3 && text.startsWith("...", j - 3)) || text.charAt(j - 1) == '\u2026') {
+        if ((j - lineStart >= 3 && text.startsWith("...", j - 3))
+            || text.charAt(j - 1) == '\u2026') {
           ellipses++;
         }
-        // Lines without a letter or digit (table rules, separators) are layout, not repeated content.
+        // Lines without a letter or digit (table rules, separators) are layout, not repeated
+        // content.
         if (hasLetterOrDigit(text, lineStart, j) && lineSeen.add(hash(text, lineStart, j)) > 0) {
           dupLines++;
           dupLineChars += j - lineStart;
@@ -162,7 +173,8 @@ public final class TextStats {
       wordChars += ends[k] - starts[k];
     }
     LongCounter grams = new LongCounter(Math.max(16, w));
-    // A Chinese or Japanese word is about two characters: in CJK text an "n-gram" spans 2n characters.
+    // A Chinese or Japanese word is about two characters: in CJK text an "n-gram" spans 2n
+    // characters.
     int scale = cjk > latin ? 3 : 1;
     for (int order = 2; order <= 4; order++) {
       int g = order * scale;
@@ -187,17 +199,21 @@ public final class TextStats {
       for (int m = 0; m < g; m++) {
         gramChars += ends[bestAt + m] - starts[bestAt + m];
       }
-      topNgramFraction[order - 2] = bestCount > 1 ? (double) bestCount * gramChars / wordChars : 0.0;
+      topNgramFraction[order - 2] =
+          bestCount > 1 ? (double) bestCount * gramChars / wordChars : 0.0;
     }
   }
 
   static boolean isCjk(int cp) {
     Character.UnicodeScript s = Character.UnicodeScript.of(cp);
-    return s == Character.UnicodeScript.HAN || s == Character.UnicodeScript.HIRAGANA
+    return s == Character.UnicodeScript.HAN
+        || s == Character.UnicodeScript.HIRAGANA
         || s == Character.UnicodeScript.KATAKANA;
   }
 
-  /** Whitespace, and CJK punctuation ("，。、《》" etc.), which plays the role of spaces between words. */
+  /**
+   * Whitespace, and CJK punctuation ("，。、《》" etc.), which plays the role of spaces between words.
+   */
   static boolean isSeparator(int cp) {
     if (Character.isWhitespace(cp) || cp == 0x3000) {
       return true;
@@ -226,8 +242,17 @@ public final class TextStats {
       return false;
     }
     char c = text.charAt(i);
-    return c == '\u2022' || c == '\u25CF' || c == '\u25CB' || c == '\u25A0' || c == '\u25A1' || c == '\u25AA'
-        || c == '\u25AB' || c == '\u2023' || c == '\u25E6' || c == '\u2043' || c == '\u2219'
+    return c == '\u2022'
+        || c == '\u25CF'
+        || c == '\u25CB'
+        || c == '\u25A0'
+        || c == '\u25A1'
+        || c == '\u25AA'
+        || c == '\u25AB'
+        || c == '\u2023'
+        || c == '\u25E6'
+        || c == '\u2043'
+        || c == '\u2219'
         || ((c == '-' || c == '*') && i + 1 < end && text.charAt(i + 1) == ' ');
   }
 

@@ -4,9 +4,9 @@ import java.io.IOException;
 import java.io.InputStream;
 
 /**
- * Reads lines of raw bytes with their byte offsets, without decoding (UTF-8 is checked per document later).
- * A line longer than the cap is not buffered past the cap, only measured, so one giant line cannot exhaust
- * memory.
+ * Reads lines of raw bytes with their byte offsets, without decoding (UTF-8 is checked per document
+ * later). A line longer than the cap is not buffered past the cap, only measured, so one giant line
+ * cannot exhaust memory.
  */
 final class ByteLines {
   private final InputStream in;
@@ -18,13 +18,24 @@ final class ByteLines {
 
   /** The current line: bytes [0, length) of {@link #line}, without '\n' or a trailing '\r'. */
   byte[] line = new byte[256];
+
   int length;
-  /** The full length of the current line, which exceeds {@link #length} only when the line was capped. */
+
+  /**
+   * The full length of the current line, which exceeds {@link #length} only when the line was
+   * capped.
+   */
   long fullLength;
+
   long offset;
   boolean capped;
-  /** Whether the line ended with '\n' (the last line of a file may not), and whether a '\r' before it was dropped. */
+
+  /**
+   * Whether the line ended with '\n' (the last line of a file may not), and whether a '\r' before
+   * it was dropped.
+   */
   boolean newline;
+
   boolean cr;
 
   ByteLines(InputStream in, int cap) {

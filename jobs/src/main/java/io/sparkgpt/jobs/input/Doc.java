@@ -8,53 +8,88 @@ import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
- * One input document as {@link DocReader} read it, on its way through a pipeline (cleaning, tokenizing), or the
- * trace of where it left it. Mutable through named steps only: a step replaces the text in place or drops the
- * document, so a partition allocates one object per document and no step copies the text.
+ * One input document as {@link DocReader} read it, on its way through a pipeline (cleaning,
+ * tokenizing), or the trace of where it left it. Mutable through named steps only: a step replaces
+ * the text in place or drops the document, so a partition allocates one object per document and no
+ * step copies the text.
  *
- * <p>Steps are numbered by the pipeline that runs them; step {@link #READ_STEP} is reading (decoding) the input,
- * where {@link DocReader} quarantines what it cannot decode.
+ * <p>Steps are numbered by the pipeline that runs them; step {@link #READ_STEP} is reading
+ * (decoding) the input, where {@link DocReader} quarantines what it cannot decode.
  */
 public final class Doc implements Serializable {
-  public enum Status { KEPT, REJECTED, QUARANTINED }
+  public enum Status {
+    KEPT,
+    REJECTED,
+    QUARANTINED
+  }
 
   /** The step index of reading the input: the reader's quarantines carry it. */
   public static final int READ_STEP = 0;
 
   // Set by the reader (same package); every other change goes through the methods below.
-  /** Stable across runs and partitionings: a hash of the source file and the record's position in it. */
+  /**
+   * Stable across runs and partitionings: a hash of the source file and the record's position in
+   * it.
+   */
   String id;
+
   String source;
   String text;
+
   /** ISO 639-1 code for prose, the programming language for code, "und" when unknown. */
   String language;
+
   boolean code;
   TreeMap<String, String> metadata = new TreeMap<>();
+
   /** Raw bytes of an undecodable record, kept so that the quarantine holds it unmangled. */
   byte[] raw;
+
   /** UTF-8 bytes of the record as read (the text's, or the raw bytes' of an undecodable record). */
   long inputBytes;
 
   private double languageConfidence;
   private Status status = Status.KEPT;
+
   /** For dropped documents: the step index, the rule within it and a human-readable detail. */
   private int droppedAt = -1;
+
   private String rule;
   private String detail;
-  /** bytesAt[k] = UTF-8 bytes of the document when it entered step k; null until {@link #startTrace}. */
+
+  /**
+   * bytesAt[k] = UTF-8 bytes of the document when it entered step k; null until {@link
+   * #startTrace}.
+   */
   private long[] bytesAt;
+
   private int[] piiCounts;
-  /** Set by the decontaminate step when an n-gram hash of the document is in the eval filter; not yet verified. */
+
+  /**
+   * Set by the decontaminate step when an n-gram hash of the document is in the eval filter; not
+   * yet verified.
+   */
   private boolean overlapCandidate;
+
   /** A verified overlap with the eval sets: the document was dropped for it, or cut. */
   private Overlap overlap;
 
-  /** A value computed from the current text and shared by the steps that ask for it; forgotten with the text. */
+  /**
+   * A value computed from the current text and shared by the steps that ask for it; forgotten with
+   * the text.
+   */
   private transient Object derived;
-  /** UTF-8 bytes of the text: counted by the reader where it scans the text anyway, else on first use; -1: not yet. */
+
+  /**
+   * UTF-8 bytes of the text: counted by the reader where it scans the text anyway, else on first
+   * use; -1: not yet.
+   */
   private long textBytes = -1;
 
-  /** What decontamination found (a class, not a record: Spark's Kryo serializer cannot build records). */
+  /**
+   * What decontamination found (a class, not a record: Spark's Kryo serializer cannot build
+   * records).
+   */
   public static final class Overlap implements Serializable {
     private String benchmark;
     private String ngram;
@@ -67,8 +102,8 @@ public final class Doc implements Serializable {
     /**
      * @param benchmark the benchmark of the first overlapping n-gram
      * @param ngram that n-gram as written in the document
-     * @param ngramsPerBenchmark overlapping n-gram positions per benchmark (an n-gram found in two benchmarks
-     *     counts for both)
+     * @param ngramsPerBenchmark overlapping n-gram positions per benchmark (an n-gram found in two
+     *     benchmarks counts for both)
      */
     public Overlap(String benchmark, String ngram, TreeMap<String, Integer> ngramsPerBenchmark) {
       this.benchmark = benchmark;
@@ -113,7 +148,10 @@ public final class Doc implements Serializable {
     this.source = source;
   }
 
-  /** A kept document with this text, as the reader makes one (for steps run outside a reader: tests, tools). */
+  /**
+   * A kept document with this text, as the reader makes one (for steps run outside a reader: tests,
+   * tools).
+   */
   public static Doc of(String id, String source, String text, boolean code) {
     Doc d = new Doc(id, source);
     d.code = code;
@@ -183,7 +221,10 @@ public final class Doc implements Serializable {
     return detail == null || detail.isEmpty() ? rule : rule + ": " + detail;
   }
 
-  /** Drops the document at pipeline step {@code step} for {@code rule}, with the measured value in {@code detail}. */
+  /**
+   * Drops the document at pipeline step {@code step} for {@code rule}, with the measured value in
+   * {@code detail}.
+   */
   public void reject(int step, String rule, String detail) {
     drop(Status.REJECTED, step, rule, detail);
   }
@@ -213,7 +254,10 @@ public final class Doc implements Serializable {
     textBytes = utf8Bytes;
   }
 
-  /** The UTF-8 length of the current text (an unpaired surrogate counts as the 3 bytes of its replacement). */
+  /**
+   * The UTF-8 length of the current text (an unpaired surrogate counts as the 3 bytes of its
+   * replacement).
+   */
   public long textBytes() {
     if (textBytes < 0) {
       textBytes = Utf8.length(text);
@@ -222,8 +266,9 @@ public final class Doc implements Serializable {
   }
 
   /**
-   * {@code compute(text)}, computed once for the current text and shared by every step that asks for the same
-   * type (one slot: the cleaning filters share their word and line statistics through it).
+   * {@code compute(text)}, computed once for the current text and shared by every step that asks
+   * for the same type (one slot: the cleaning filters share their word and line statistics through
+   * it).
    */
   public <T> T derived(Class<T> type, Function<String, T> compute) {
     if (!type.isInstance(derived)) {
@@ -237,7 +282,10 @@ public final class Doc implements Serializable {
     this.languageConfidence = confidence;
   }
 
-  /** Redaction counts per kind of personal data (the cleaning pipeline's own order), or null if not redacted. */
+  /**
+   * Redaction counts per kind of personal data (the cleaning pipeline's own order), or null if not
+   * redacted.
+   */
   public int[] piiCounts() {
     return piiCounts;
   }
@@ -266,18 +314,27 @@ public final class Doc implements Serializable {
     this.overlap = o;
   }
 
-  /** Starts the size trace of a pipeline of {@code steps} steps; step {@link #READ_STEP}'s is the size as read. */
+  /**
+   * Starts the size trace of a pipeline of {@code steps} steps; step {@link #READ_STEP}'s is the
+   * size as read.
+   */
   public void startTrace(int steps) {
     bytesAt = new long[steps + 1];
     bytesAt[READ_STEP] = inputBytes;
   }
 
-  /** The document entered {@code step} with {@code bytes} UTF-8 bytes ({@code step == steps}: left it kept). */
+  /**
+   * The document entered {@code step} with {@code bytes} UTF-8 bytes ({@code step == steps}: left
+   * it kept).
+   */
   public void enterStep(int step, long bytes) {
     bytesAt[step] = bytes;
   }
 
-  /** The UTF-8 bytes of the document on entry to {@code step}; 0 past where a dropped document's trace ends. */
+  /**
+   * The UTF-8 bytes of the document on entry to {@code step}; 0 past where a dropped document's
+   * trace ends.
+   */
   public long bytesAt(int step) {
     if (bytesAt == null) {
       return step == READ_STEP ? inputBytes : 0;

@@ -12,27 +12,38 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
-/** Expands --input arguments (files, directories, globs, on any Hadoop file system) into typed input files. */
+/**
+ * Expands --input arguments (files, directories, globs, on any Hadoop file system) into typed input
+ * files.
+ */
 public final class Inputs {
-  public enum Format { TEXT, JSONL, PARQUET }
+  public enum Format {
+    TEXT,
+    JSONL,
+    PARQUET
+  }
 
   /**
-   * @param name the file's path below the input argument that found it, starting with that argument's last
-   *     component ({@code corpus/prose_en/a.txt} for {@code --input /data/corpus}): document ids are keyed by it,
-   *     so the same files give the same ids, splits and samples wherever they lie.
+   * @param name the file's path below the input argument that found it, starting with that
+   *     argument's last component ({@code corpus/prose_en/a.txt} for {@code --input /data/corpus}):
+   *     document ids are keyed by it, so the same files give the same ids, splits and samples
+   *     wherever they lie.
    */
   public record InputFile(String path, String name, Format format, long size) {}
 
   private Inputs() {}
 
   /**
-   * Checks inputs and outputs before Spark starts, so that a mistake costs a second, not a session start.
+   * Checks inputs and outputs before Spark starts, so that a mistake costs a second, not a session
+   * start.
    *
-   * @param flagsAndPaths pairs of (flag, path) for every output the job will write; null paths are ignored
-   * @throws UserError when an input is missing, an output exists without --overwrite, or an output overlaps an
-   *     input ({@link Preflight.Paths#check})
+   * @param flagsAndPaths pairs of (flag, path) for every output the job will write; null paths are
+   *     ignored
+   * @throws UserError when an input is missing, an output exists without --overwrite, or an output
+   *     overlaps an input ({@link Preflight.Paths#check})
    */
-  public static void preflight(List<String> inputs, Format format, boolean overwrite, String... flagsAndPaths)
+  public static void preflight(
+      List<String> inputs, Format format, boolean overwrite, String... flagsAndPaths)
       throws IOException {
     Configuration conf = new Configuration();
     Preflight.Paths paths = new Preflight.Paths().inputs("--input", inputs);
@@ -52,10 +63,12 @@ public final class Inputs {
   }
 
   /**
-   * @param forced null to decide by extension: .jsonl/.json/.ndjson are JSONL, .parquet is Parquet, anything
-   *     else is text; .gz/.zst/.bz2/.deflate suffixes are compression and ignored for this.
+   * @param forced null to decide by extension: .jsonl/.json/.ndjson are JSONL, .parquet is Parquet,
+   *     anything else is text; .gz/.zst/.bz2/.deflate suffixes are compression and ignored for
+   *     this.
    */
-  public static List<InputFile> expand(Configuration conf, List<String> args, Format forced) throws IOException {
+  public static List<InputFile> expand(Configuration conf, List<String> args, Format forced)
+      throws IOException {
     List<InputFile> files = new ArrayList<>();
     for (String arg : args) {
       Path p = new Path(arg);
@@ -73,7 +86,9 @@ public final class Inputs {
     }
     files.sort(java.util.Comparator.comparing(InputFile::path));
     java.util.Map<String, Integer> seen = new java.util.HashMap<>();
-    for (int i = 0; i < files.size(); i++) { // two arguments may end in the same name: number the repeats
+    for (int i = 0;
+        i < files.size();
+        i++) { // two arguments may end in the same name: number the repeats
       InputFile f = files.get(i);
       int n = seen.merge(f.name(), 1, Integer::sum);
       if (n > 1) {
@@ -83,7 +98,8 @@ public final class Inputs {
     return files;
   }
 
-  private static void collect(FileSystem fs, FileStatus st, String name, List<InputFile> out, Format forced)
+  private static void collect(
+      FileSystem fs, FileStatus st, String name, List<InputFile> out, Format forced)
       throws IOException {
     String base = st.getPath().getName();
     if (base.startsWith(".") || base.startsWith("_")) {
@@ -94,7 +110,12 @@ public final class Inputs {
         collect(fs, child, name + "/" + child.getPath().getName(), out, forced);
       }
     } else {
-      out.add(new InputFile(st.getPath().toString(), name, forced != null ? forced : formatOf(base), st.getLen()));
+      out.add(
+          new InputFile(
+              st.getPath().toString(),
+              name,
+              forced != null ? forced : formatOf(base),
+              st.getLen()));
     }
   }
 

@@ -12,8 +12,9 @@ import org.apache.hadoop.io.compress.Compressor;
 import org.apache.hadoop.io.compress.Decompressor;
 
 /**
- * Hadoop codec for .zst files over zstd-jni (which Spark ships). Hadoop's own ZStandardCodec needs the native
- * libhadoop, which an embedded Spark does not have. Registered through io.compression.codecs.
+ * Hadoop codec for .zst files over zstd-jni (which Spark ships). Hadoop's own ZStandardCodec needs
+ * the native libhadoop, which an embedded Spark does not have. Registered through
+ * io.compression.codecs.
  */
 public final class ZstdCodec implements CompressionCodec {
   @Override
@@ -41,7 +42,8 @@ public final class ZstdCodec implements CompressionCodec {
   }
 
   @Override
-  public CompressionOutputStream createOutputStream(OutputStream out, Compressor compressor) throws IOException {
+  public CompressionOutputStream createOutputStream(OutputStream out, Compressor compressor)
+      throws IOException {
     return createOutputStream(out);
   }
 
@@ -75,7 +77,8 @@ public final class ZstdCodec implements CompressionCodec {
   }
 
   @Override
-  public CompressionInputStream createInputStream(InputStream in, Decompressor decompressor) throws IOException {
+  public CompressionInputStream createInputStream(InputStream in, Decompressor decompressor)
+      throws IOException {
     return createInputStream(in);
   }
 
@@ -94,11 +97,16 @@ public final class ZstdCodec implements CompressionCodec {
     return ".zst";
   }
 
-  /** Adds this codec to a Hadoop configuration's codec list (after the defaults, so it wins for .zst). */
+  /**
+   * Adds this codec to a Hadoop configuration's codec list (after the defaults, so it wins for
+   * .zst).
+   */
   public static void register(org.apache.hadoop.conf.Configuration conf) {
     String codecs = conf.get("io.compression.codecs", "");
     if (!codecs.contains(ZstdCodec.class.getName())) {
-      conf.set("io.compression.codecs", (codecs.isEmpty() ? "" : codecs + ",") + ZstdCodec.class.getName());
+      conf.set(
+          "io.compression.codecs",
+          (codecs.isEmpty() ? "" : codecs + ",") + ZstdCodec.class.getName());
     }
   }
 }

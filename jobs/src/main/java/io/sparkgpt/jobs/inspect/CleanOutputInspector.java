@@ -18,8 +18,8 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * A clean output (id, text, source, language, content, metadata) or a clean run's rejected folder (the same
- * plus status, step, rule, reason), read row by row.
+ * A clean output (id, text, source, language, content, metadata) or a clean run's rejected folder
+ * (the same plus status, step, rule, reason), read row by row.
  */
 final class CleanOutputInspector implements InspectCommand.Inspected {
   private static final int TOP_SOURCES = 20;
@@ -96,24 +96,25 @@ final class CleanOutputInspector implements InspectCommand.Inspected {
     Map<String, long[]> bySource = new TreeMap<>();
     Map<String, long[]> byReason = new TreeMap<>();
     Map<String, long[]> byBenchmark = new TreeMap<>();
-    files.forEach((f, n, row) -> {
-      String t = text(row, "text");
-      long bytes = t == null ? 0 : t.getBytes(StandardCharsets.UTF_8).length;
-      long tokens = tokenizer == null || t == null ? 0 : tokenizer.encode(t).length;
-      total[0]++;
-      total[1] += bytes;
-      total[2] += tokens;
-      add(bySource, text(row, "source"), bytes, tokens);
-      if (rejected) {
-        add(byReason, text(row, "step") + "/" + text(row, "rule"), bytes, tokens);
-        if (text(row, "benchmark") != null) {
-          add(byBenchmark, text(row, "benchmark"), bytes, tokens);
-        }
-      } else {
-        add(byContent, text(row, "content"), bytes, tokens);
-        add(byLanguage, text(row, "language"), bytes, tokens);
-      }
-    });
+    files.forEach(
+        (f, n, row) -> {
+          String t = text(row, "text");
+          long bytes = t == null ? 0 : t.getBytes(StandardCharsets.UTF_8).length;
+          long tokens = tokenizer == null || t == null ? 0 : tokenizer.encode(t).length;
+          total[0]++;
+          total[1] += bytes;
+          total[2] += tokens;
+          add(bySource, text(row, "source"), bytes, tokens);
+          if (rejected) {
+            add(byReason, text(row, "step") + "/" + text(row, "rule"), bytes, tokens);
+            if (text(row, "benchmark") != null) {
+              add(byBenchmark, text(row, "benchmark"), bytes, tokens);
+            }
+          } else {
+            add(byContent, text(row, "content"), bytes, tokens);
+            add(byLanguage, text(row, "language"), bytes, tokens);
+          }
+        });
     Map<String, Object> s = new LinkedHashMap<>();
     s.put("kind", rejected ? "rejected" : "clean_output");
     s.put("path", path.toString());
@@ -143,15 +144,18 @@ final class CleanOutputInspector implements InspectCommand.Inspected {
     long[] rows = new long[1];
     for (Path f : files.files) {
       try {
-        files.forEach(f, (file, n, row) -> {
-          rows[0]++;
-          String id = text(row, "id");
-          if (id == null || !rejected && text(row, "text") == null) {
-            problems.add(file.getFileName() + " row " + n + ": no " + (id == null ? "id" : "text"));
-          } else if (!ids.add(id)) {
-            problems.add(file.getFileName() + " row " + n + ": id " + id + " occurs twice");
-          }
-        });
+        files.forEach(
+            f,
+            (file, n, row) -> {
+              rows[0]++;
+              String id = text(row, "id");
+              if (id == null || !rejected && text(row, "text") == null) {
+                problems.add(
+                    file.getFileName() + " row " + n + ": no " + (id == null ? "id" : "text"));
+              } else if (!ids.add(id)) {
+                problems.add(file.getFileName() + " row " + n + ": id " + id + " occurs twice");
+              }
+            });
       } catch (java.io.IOException e) {
         problems.add(e.getMessage());
       }
@@ -165,14 +169,19 @@ final class CleanOutputInspector implements InspectCommand.Inspected {
   @Override
   public Histogram.Lengths lengths() throws Exception {
     List<Long> out = new ArrayList<>();
-    files.forEach((f, n, row) -> {
-      String t = text(row, "text");
-      if (t != null) {
-        out.add((long) (tokenizer != null ? tokenizer.encode(t).length : t.getBytes(StandardCharsets.UTF_8).length));
-      }
-    });
-    return new Histogram.Lengths(out.stream().mapToLong(Long::longValue).toArray(),
-        tokenizer != null ? "tokens" : "bytes");
+    files.forEach(
+        (f, n, row) -> {
+          String t = text(row, "text");
+          if (t != null) {
+            out.add(
+                (long)
+                    (tokenizer != null
+                        ? tokenizer.encode(t).length
+                        : t.getBytes(StandardCharsets.UTF_8).length));
+          }
+        });
+    return new Histogram.Lengths(
+        out.stream().mapToLong(Long::longValue).toArray(), tokenizer != null ? "tokens" : "bytes");
   }
 
   /** N documents drawn uniformly at random (reservoir sampling, so one pass), in reading order. */
@@ -181,25 +190,27 @@ final class CleanOutputInspector implements InspectCommand.Inspected {
     List<long[]> picked = new ArrayList<>(); // (seen index) for ordering
     List<ObjectNode> rows = new ArrayList<>();
     long[] seen = new long[1];
-    files.forEach((f, k, row) -> {
-      long i = seen[0]++;
-      if (rows.size() < n) {
-        rows.add(row);
-        picked.add(new long[] {i});
-      } else {
-        long j = (long) (rnd.nextDouble() * (i + 1));
-        if (j < n) {
-          rows.set((int) j, row);
-          picked.set((int) j, new long[] {i});
-        }
-      }
-    });
+    files.forEach(
+        (f, k, row) -> {
+          long i = seen[0]++;
+          if (rows.size() < n) {
+            rows.add(row);
+            picked.add(new long[] {i});
+          } else {
+            long j = (long) (rnd.nextDouble() * (i + 1));
+            if (j < n) {
+              rows.set((int) j, row);
+              picked.set((int) j, new long[] {i});
+            }
+          }
+        });
     Integer[] order = new Integer[rows.size()];
     for (int i = 0; i < order.length; i++) {
       order[i] = i;
     }
     java.util.Arrays.sort(order, (a, b) -> Long.compare(picked.get(a)[0], picked.get(b)[0]));
-    out.printf(java.util.Locale.ROOT, "%d of %,d documents (seed %d)%n", rows.size(), seen[0], seed);
+    out.printf(
+        java.util.Locale.ROOT, "%d of %,d documents (seed %d)%n", rows.size(), seen[0], seed);
     for (int i : order) {
       printRow(rows.get(i), "document " + picked.get(i)[0], maxChars, out);
     }
@@ -209,36 +220,52 @@ final class CleanOutputInspector implements InspectCommand.Inspected {
   void printRejected(String reason, int maxChars, PrintStream out) throws Exception {
     long[] counts = new long[2];
     Map<String, Long> reasons = new TreeMap<>();
-    files.forEach((f, k, row) -> {
-      counts[0]++;
-      String step = text(row, "step");
-      String rule = text(row, "rule");
-      reasons.merge(step + "/" + rule, 1L, Long::sum);
-      if (reason.equals(rule) || reason.equals(step) || reason.equals(step + "/" + rule)) {
-        counts[1]++;
-        printRow(row, "rejected " + counts[1], maxChars, out);
-      }
-    });
+    files.forEach(
+        (f, k, row) -> {
+          counts[0]++;
+          String step = text(row, "step");
+          String rule = text(row, "rule");
+          reasons.merge(step + "/" + rule, 1L, Long::sum);
+          if (reason.equals(rule) || reason.equals(step) || reason.equals(step + "/" + rule)) {
+            counts[1]++;
+            printRow(row, "rejected " + counts[1], maxChars, out);
+          }
+        });
     if (counts[1] == 0) {
-      throw new UserError("--rejected " + reason + ": no document was dropped for it (reasons here: "
-          + String.join(", ", reasons.keySet()) + ")");
+      throw new UserError(
+          "--rejected "
+              + reason
+              + ": no document was dropped for it (reasons here: "
+              + String.join(", ", reasons.keySet())
+              + ")");
     }
-    out.printf(java.util.Locale.ROOT, "%,d of %,d rejected documents: %s%n", counts[1], counts[0], reason);
+    out.printf(
+        java.util.Locale.ROOT, "%,d of %,d rejected documents: %s%n", counts[1], counts[0], reason);
   }
 
   private static void printRow(ObjectNode row, String title, int maxChars, PrintStream out) {
     out.println("=== " + title + " ===");
-    row.fields().forEachRemaining(e -> {
-      if (!e.getKey().equals("text")) {
-        out.println(e.getKey() + ": " + (e.getValue().isTextual() ? e.getValue().asText() : e.getValue()));
-      }
-    });
+    row.fields()
+        .forEachRemaining(
+            e -> {
+              if (!e.getKey().equals("text")) {
+                out.println(
+                    e.getKey()
+                        + ": "
+                        + (e.getValue().isTextual() ? e.getValue().asText() : e.getValue()));
+              }
+            });
     String t = text(row, "text");
     if (t != null) {
       out.println("bytes: " + t.getBytes(StandardCharsets.UTF_8).length);
       out.println("text:");
-      out.println(t.length() <= maxChars ? t : t.substring(0, maxChars) + " [... " + (t.length() - maxChars)
-          + " more characters]");
+      out.println(
+          t.length() <= maxChars
+              ? t
+              : t.substring(0, maxChars)
+                  + " [... "
+                  + (t.length() - maxChars)
+                  + " more characters]");
     }
   }
 }

@@ -63,19 +63,25 @@ final class DatasetInspector implements InspectCommand.Inspected {
     s.put("seq_len", m.seqLen());
     s.put("tokenizer", m.tokenizer().name() + " (" + m.tokenizer().file() + ")");
     Map<String, Object> splits = new LinkedHashMap<>();
-    m.splits().forEach((name, sp) -> {
-      Map<String, Object> x = new LinkedHashMap<>();
-      x.put("documents", sp.documents());
-      x.put("empty_documents", sp.emptyDocuments());
-      x.put("rejected_documents", sp.rejectedDocuments());
-      x.put("tokens", sp.tokens());
-      x.put("samples", sp.samples());
-      x.put("text_bytes", sp.textBytes());
-      x.put("bytes_per_token", sp.tokens() > sp.documents()
-          ? Math.round((double) sp.textBytes() / (sp.tokens() - sp.documents()) * 1000) / 1000.0 : 0.0);
-      x.put("shards", sp.shards().size());
-      splits.put(name, x);
-    });
+    m.splits()
+        .forEach(
+            (name, sp) -> {
+              Map<String, Object> x = new LinkedHashMap<>();
+              x.put("documents", sp.documents());
+              x.put("empty_documents", sp.emptyDocuments());
+              x.put("rejected_documents", sp.rejectedDocuments());
+              x.put("tokens", sp.tokens());
+              x.put("samples", sp.samples());
+              x.put("text_bytes", sp.textBytes());
+              x.put(
+                  "bytes_per_token",
+                  sp.tokens() > sp.documents()
+                      ? Math.round((double) sp.textBytes() / (sp.tokens() - sp.documents()) * 1000)
+                          / 1000.0
+                      : 0.0);
+              x.put("shards", sp.shards().size());
+              splits.put(name, x);
+            });
     s.put("splits", splits);
     if (m.stats() != null) {
       s.put("stored_bytes", m.stats().storedBytes());
@@ -103,11 +109,18 @@ final class DatasetInspector implements InspectCommand.Inspected {
     for (Manifest.Shard s : m.allShards()) {
       listed.add(s.file());
       files++;
-      if (checkFile(s.file(), s.bytes(), s.sha256(), "shard", problems) && m.format() == Format.NATIVE) {
+      if (checkFile(s.file(), s.bytes(), s.sha256(), "shard", problems)
+          && m.format() == Format.NATIVE) {
         long eots = countEot(dir.resolve(s.file()), m.dtype(), m.eotId());
         if (eots != s.documents()) {
-          problems.add("shard " + s.file() + ": " + eots + " end-of-text tokens, the manifest says "
-              + s.documents() + " documents");
+          problems.add(
+              "shard "
+                  + s.file()
+                  + ": "
+                  + eots
+                  + " end-of-text tokens, the manifest says "
+                  + s.documents()
+                  + " documents");
         }
       }
       if (s.idxFile() != null) {
@@ -115,8 +128,12 @@ final class DatasetInspector implements InspectCommand.Inspected {
         files++;
         if (checkFile(s.idxFile(), s.idxBytes(), s.idxSha256(), "index", problems)) {
           try {
-            MegatronIndex.check(ByteBuffer.wrap(Files.readAllBytes(dir.resolve(s.idxFile()))), m.dtype(),
-                s.documents(), s.tokens(), "index " + s.idxFile());
+            MegatronIndex.check(
+                ByteBuffer.wrap(Files.readAllBytes(dir.resolve(s.idxFile()))),
+                m.dtype(),
+                s.documents(),
+                s.tokens(),
+                "index " + s.idxFile());
           } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
           }
@@ -125,14 +142,18 @@ final class DatasetInspector implements InspectCommand.Inspected {
     }
     try (Stream<Path> all = Files.list(dir)) {
       all.map(p -> p.getFileName().toString())
-          .filter(n -> (n.endsWith(".bin") || n.endsWith(".idx")) && !listed.contains(n)).sorted()
+          .filter(n -> (n.endsWith(".bin") || n.endsWith(".idx")) && !listed.contains(n))
+          .sorted()
           .forEach(n -> problems.add(n + ": a shard file the manifest does not list"));
     }
     return files + " files, sha256 and end-of-text counts";
   }
 
-  /** Whether the file exists with the size and sha256 the manifest gives (size -1: not recorded). */
-  private boolean checkFile(String name, long bytes, String sha256, String what, List<String> problems)
+  /**
+   * Whether the file exists with the size and sha256 the manifest gives (size -1: not recorded).
+   */
+  private boolean checkFile(
+      String name, long bytes, String sha256, String what, List<String> problems)
       throws IOException {
     Path p = dir.resolve(name);
     if (!Files.isRegularFile(p)) {
@@ -182,11 +203,14 @@ final class DatasetInspector implements InspectCommand.Inspected {
 
   static long countEot(Path shard, Dtype dtype, int eot) throws IOException {
     long[] n = new long[1];
-    forEachToken(shard, dtype, t -> {
-      if (t == eot) {
-        n[0]++;
-      }
-    });
+    forEachToken(
+        shard,
+        dtype,
+        t -> {
+          if (t == eot) {
+            n[0]++;
+          }
+        });
     return n[0];
   }
 
@@ -200,27 +224,35 @@ final class DatasetInspector implements InspectCommand.Inspected {
     List<Long> out = new ArrayList<>();
     for (Manifest.Shard s : m.allShards()) {
       long[] run = new long[1];
-      forEachToken(dir.resolve(s.file()), m.dtype(), t -> {
-        if (t == m.eotId()) {
-          out.add(run[0]);
-          run[0] = 0;
-        } else {
-          run[0]++;
-        }
-      });
+      forEachToken(
+          dir.resolve(s.file()),
+          m.dtype(),
+          t -> {
+            if (t == m.eotId()) {
+              out.add(run[0]);
+              run[0] = 0;
+            } else {
+              run[0]++;
+            }
+          });
     }
     return new Histogram.Lengths(out.stream().mapToLong(Long::longValue).toArray(), "tokens");
   }
 
-  /** Sample i of a split decoded with the dataset's own tokenizer, a marker wherever a document ends. */
+  /**
+   * Sample i of a split decoded with the dataset's own tokenizer, a marker wherever a document
+   * ends.
+   */
   String decodeSample(String split, int i) throws IOException {
     try (TokenDataset ds = TokenDataset.open(dir, false)) {
       if (!ds.splits().contains(split)) {
-        throw new UserError("--split: no split '" + split + "' (the dataset has " + ds.splits() + ")");
+        throw new UserError(
+            "--split: no split '" + split + "' (the dataset has " + ds.splits() + ")");
       }
       int n = ds.numSamples(split);
       if (i >= n) {
-        throw new UserError("--sample " + i + ": split " + split + " has " + n + " samples (0 to " + (n - 1) + ")");
+        throw new UserError(
+            "--sample " + i + ": split " + split + " has " + n + " samples (0 to " + (n - 1) + ")");
       }
       int[] tokens = new int[ds.sampleTokens()];
       ds.sample(split, i, tokens);
@@ -238,8 +270,23 @@ final class DatasetInspector implements InspectCommand.Inspected {
           start = k + 1;
         }
       }
-      return "sample " + i + " of " + split + " (" + n + " samples): " + tokens.length + " tokens, " + boundaries
-          + " document end" + (boundaries == 1 ? "" : "s") + " marked " + BOUNDARY.strip() + "\n" + text + "\n";
+      return "sample "
+          + i
+          + " of "
+          + split
+          + " ("
+          + n
+          + " samples): "
+          + tokens.length
+          + " tokens, "
+          + boundaries
+          + " document end"
+          + (boundaries == 1 ? "" : "s")
+          + " marked "
+          + BOUNDARY.strip()
+          + "\n"
+          + text
+          + "\n";
     }
   }
 }

@@ -24,14 +24,17 @@ import org.apache.parquet.schema.GroupType;
 import org.apache.parquet.schema.Type;
 
 /**
- * The rows of a clean output or rejected folder (Spark's part files, JSONL or Parquet, or one such file), read
- * in order without Spark: JSONL with Jackson, Parquet with parquet-hadoop's record reader. Every row becomes a
- * JSON object, so both formats look the same to the inspector.
+ * The rows of a clean output or rejected folder (Spark's part files, JSONL or Parquet, or one such
+ * file), read in order without Spark: JSONL with Jackson, Parquet with parquet-hadoop's record
+ * reader. Every row becomes a JSON object, so both formats look the same to the inspector.
  */
 final class DocFiles {
   static final ObjectMapper JSON = new ObjectMapper();
 
-  enum Kind { JSONL, PARQUET }
+  enum Kind {
+    JSONL,
+    PARQUET
+  }
 
   final List<Path> files;
   final Kind kind;
@@ -46,8 +49,13 @@ final class DocFiles {
     List<Path> files = new ArrayList<>();
     if (Files.isDirectory(path)) {
       try (Stream<Path> s = Files.list(path)) {
-        s.filter(p -> !p.getFileName().toString().startsWith(".") && !p.getFileName().toString().startsWith("_"))
-            .filter(p -> kindOf(p) != null && Files.isRegularFile(p)).sorted().forEach(files::add);
+        s.filter(
+                p ->
+                    !p.getFileName().toString().startsWith(".")
+                        && !p.getFileName().toString().startsWith("_"))
+            .filter(p -> kindOf(p) != null && Files.isRegularFile(p))
+            .sorted()
+            .forEach(files::add);
       }
     } else if (Files.isRegularFile(path) && kindOf(path) != null) {
       files.add(path);
@@ -67,15 +75,22 @@ final class DocFiles {
     if (n.endsWith(".parquet")) {
       return Kind.PARQUET;
     }
-    return n.endsWith(".json") || n.endsWith(".jsonl") || n.endsWith(".json.gz") || n.endsWith(".jsonl.gz")
-        ? Kind.JSONL : null;
+    return n.endsWith(".json")
+            || n.endsWith(".jsonl")
+            || n.endsWith(".json.gz")
+            || n.endsWith(".jsonl.gz")
+        ? Kind.JSONL
+        : null;
   }
 
   interface RowVisitor {
     void row(Path file, long rowInFile, ObjectNode row) throws IOException;
   }
 
-  /** Visits every row of every file; a malformed line or an unreadable file is an IOException naming it. */
+  /**
+   * Visits every row of every file; a malformed line or an unreadable file is an IOException naming
+   * it.
+   */
   void forEach(RowVisitor visitor) throws IOException {
     for (Path f : files) {
       forEach(f, visitor);
@@ -86,7 +101,10 @@ final class DocFiles {
     read(f, visitor, Long.MAX_VALUE);
   }
 
-  /** The first row of the first readable file that has one, or null (--verify reports unreadable files). */
+  /**
+   * The first row of the first readable file that has one, or null (--verify reports unreadable
+   * files).
+   */
   ObjectNode firstRow() {
     ObjectNode[] first = new ObjectNode[1];
     for (Path f : files) {
@@ -106,7 +124,8 @@ final class DocFiles {
     if (kind == Kind.JSONL) {
       try (InputStream raw = Files.newInputStream(f);
           InputStream in = f.toString().endsWith(".gz") ? new GZIPInputStream(raw) : raw;
-          BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+          BufferedReader r =
+              new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
         String line;
         long n = 0;
         while (n < limit && (line = r.readLine()) != null) {
@@ -128,20 +147,30 @@ final class DocFiles {
       return;
     }
     Configuration conf = new Configuration(false);
-    try (ParquetReader<Group> r = ParquetReader.builder(new GroupReadSupport(),
-        new org.apache.hadoop.fs.Path(f.toUri())).withConf(conf).build()) {
+    try (ParquetReader<Group> r =
+        ParquetReader.builder(new GroupReadSupport(), new org.apache.hadoop.fs.Path(f.toUri()))
+            .withConf(conf)
+            .build()) {
       Group g;
       long n = 0;
       while (n < limit && (g = r.read()) != null) {
         visitor.row(f, n++, toJson(g));
       }
     } catch (IOException | RuntimeException e) {
-      throw new IOException(f + ": unreadable Parquet (" + e.getClass().getSimpleName()
-          + (e.getMessage() == null ? "" : ": " + e.getMessage().split("\n")[0]) + ")", e);
+      throw new IOException(
+          f
+              + ": unreadable Parquet ("
+              + e.getClass().getSimpleName()
+              + (e.getMessage() == null ? "" : ": " + e.getMessage().split("\n")[0])
+              + ")",
+          e);
     }
   }
 
-  /** A Parquet record as JSON: strings, numbers and booleans as they are, Spark's map columns as objects. */
+  /**
+   * A Parquet record as JSON: strings, numbers and booleans as they are, Spark's map columns as
+   * objects.
+   */
   static ObjectNode toJson(Group g) {
     ObjectNode o = JsonNodeFactory.instance.objectNode();
     GroupType t = g.getType();
@@ -167,8 +196,9 @@ final class DocFiles {
         if (mt.getFieldCount() == 1 && !mt.getType(0).isPrimitive()) {
           for (int k = 0; k < m.getFieldRepetitionCount(0); k++) {
             Group kv = m.getGroup(0, k);
-            map.put(kv.getString("key", 0), kv.getFieldRepetitionCount("value") == 0 ? null
-                : kv.getString("value", 0));
+            map.put(
+                kv.getString("key", 0),
+                kv.getFieldRepetitionCount("value") == 0 ? null : kv.getString("value", 0));
           }
         }
       }

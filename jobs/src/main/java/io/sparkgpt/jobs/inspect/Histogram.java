@@ -9,7 +9,9 @@ import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 
-/** Document lengths and their histogram as a PNG (XChart, as loss.png), bins on a logarithmic scale. */
+/**
+ * Document lengths and their histogram as a PNG (XChart, as loss.png), bins on a logarithmic scale.
+ */
 final class Histogram {
   private Histogram() {}
 
@@ -30,8 +32,9 @@ final class Histogram {
   }
 
   /**
-   * Bins of equal width in log2 (two per octave), from the shortest to the longest document, so that a few very
-   * long documents do not squash the rest into one bar. Labels are the bins' lower bounds.
+   * Bins of equal width in log2 (two per octave), from the shortest to the longest document, so
+   * that a few very long documents do not squash the rest into one bar. Labels are the bins' lower
+   * bounds.
    */
   static void write(Path png, Lengths lengths, String title) throws IOException {
     long[] v = lengths.values();
@@ -50,13 +53,25 @@ final class Histogram {
     String[] labels = new String[bins];
     Long[] ys = new Long[bins];
     for (int b = 0; b < bins; b++) {
-      labels[b] = String.format(java.util.Locale.ROOT, "%,d", Math.round(Math.pow(2, lo + b * width)));
+      labels[b] =
+          String.format(java.util.Locale.ROOT, "%,d", Math.round(Math.pow(2, lo + b * width)));
       ys[b] = counts[b];
     }
-    CategoryChart chart = new CategoryChartBuilder().width(900).height(520)
-        .title(title + ": " + v.length + " documents, median " + lengths.median() + " " + lengths.unit())
-        .xAxisTitle("document length in " + lengths.unit() + " (bin start, log scale)").yAxisTitle("documents")
-        .build();
+    CategoryChart chart =
+        new CategoryChartBuilder()
+            .width(900)
+            .height(520)
+            .title(
+                title
+                    + ": "
+                    + v.length
+                    + " documents, median "
+                    + lengths.median()
+                    + " "
+                    + lengths.unit())
+            .xAxisTitle("document length in " + lengths.unit() + " (bin start, log scale)")
+            .yAxisTitle("documents")
+            .build();
     chart.getStyler().setLegendVisible(false);
     chart.getStyler().setXAxisLabelRotation(60);
     chart.getStyler().setAvailableSpaceFill(0.95);

@@ -12,7 +12,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-/** A training run folder: metrics.jsonl, checkpoints/step-N and checkpoint/ (as train-local and pretrain write). */
+/**
+ * A training run folder: metrics.jsonl, checkpoints/step-N and checkpoint/ (as train-local and
+ * pretrain write).
+ */
 final class RunInspector implements InspectCommand.Inspected {
   private final Path dir;
 
@@ -60,8 +63,10 @@ final class RunInspector implements InspectCommand.Inspected {
     Path all = dir.resolve("checkpoints");
     if (Files.isDirectory(all)) {
       try (Stream<Path> s = Files.list(all)) {
-        s.filter(Files::isDirectory).filter(p -> !p.getFileName().toString().startsWith("."))
-            .sorted((a, b) -> Long.compare(stepOf(a), stepOf(b))).forEach(out::add);
+        s.filter(Files::isDirectory)
+            .filter(p -> !p.getFileName().toString().startsWith("."))
+            .sorted((a, b) -> Long.compare(stepOf(a), stepOf(b)))
+            .forEach(out::add);
       }
     }
     if (Files.isDirectory(dir.resolve("checkpoint"))) {
@@ -72,8 +77,11 @@ final class RunInspector implements InspectCommand.Inspected {
 
   private static long stepOf(Path p) {
     String n = p.getFileName().toString();
-    return n.startsWith("step-") && n.substring(5).chars().allMatch(Character::isDigit) && n.length() > 5
-        ? Long.parseLong(n.substring(5)) : -1;
+    return n.startsWith("step-")
+            && n.substring(5).chars().allMatch(Character::isDigit)
+            && n.length() > 5
+        ? Long.parseLong(n.substring(5))
+        : -1;
   }
 
   @Override
@@ -92,8 +100,9 @@ final class RunInspector implements InspectCommand.Inspected {
         lastTrain = m;
         tokPerS += m.path("tokens_per_s").asDouble();
       }
-      if (m.has("val_loss") && (bestVal == null || m.get("val_loss").asDouble() < bestVal.get("val_loss")
-          .asDouble())) {
+      if (m.has("val_loss")
+          && (bestVal == null
+              || m.get("val_loss").asDouble() < bestVal.get("val_loss").asDouble())) {
         bestVal = m;
       }
     }

@@ -14,30 +14,41 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "decode", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Token ids on standard input (per line: separated by spaces or commas, or a JSON array) to "
-        + "text on standard output, one line of text per line of ids."})
+@Command(
+    name = "decode",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "Token ids on standard input (per line: separated by spaces or commas, or a JSON array) to "
+          + "text on standard output, one line of text per line of ids."
+    })
 public final class DecodeCommand implements Callable<Integer> {
-  @Mixin
-  TokenizerOption tokenizer;
+  @Mixin TokenizerOption tokenizer;
 
-  @Option(names = "--format", defaultValue = "text", paramLabel = "FMT",
-      description = "text, or json (each decoded text as a JSON string, so newlines stay on one line) "
-          + "(default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--format",
+      defaultValue = "text",
+      paramLabel = "FMT",
+      description =
+          "text, or json (each decoded text as a JSON string, so newlines stay on one line) "
+              + "(default: ${DEFAULT-VALUE}).")
   String format;
 
   @Override
   public Integer call() throws IOException {
-    boolean json = switch (format) {
-      case "text" -> false;
-      case "json" -> true;
-      default -> throw new UserError("--format: '" + format + "' is not one of text, json");
-    };
+    boolean json =
+        switch (format) {
+          case "text" -> false;
+          case "json" -> true;
+          default -> throw new UserError("--format: '" + format + "' is not one of text, json");
+        };
     ObjectMapper mapper = new ObjectMapper();
     try (Tokenizer tok = tokenizer.load()) {
-      BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-      PrintStream out = new PrintStream(new java.io.BufferedOutputStream(System.out, 1 << 16), false,
-          StandardCharsets.UTF_8);
+      BufferedReader in =
+          new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+      PrintStream out =
+          new PrintStream(
+              new java.io.BufferedOutputStream(System.out, 1 << 16), false, StandardCharsets.UTF_8);
       IntArray ids = new IntArray(1024);
       long lineNo = 0;
       for (String line; (line = in.readLine()) != null; ) {
@@ -56,8 +67,14 @@ public final class DecodeCommand implements Callable<Integer> {
           }
           if (id < 0 || id >= tok.vocabSize()) {
             out.flush();
-            throw new UserError("line " + lineNo + ": token id " + id + " is not in the vocabulary (size "
-                + tok.vocabSize() + ")");
+            throw new UserError(
+                "line "
+                    + lineNo
+                    + ": token id "
+                    + id
+                    + " is not in the vocabulary (size "
+                    + tok.vocabSize()
+                    + ")");
           }
           ids.add(id);
         }

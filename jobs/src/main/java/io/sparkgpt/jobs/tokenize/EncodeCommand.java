@@ -1,8 +1,8 @@
 package io.sparkgpt.jobs.tokenize;
 
 import io.sparkgpt.jobs.UserError;
-import io.sparkgpt.jobs.Utf8Lines;
 import io.sparkgpt.jobs.Utf8;
+import io.sparkgpt.jobs.Utf8Lines;
 import io.sparkgpt.tokenizer.IntArray;
 import io.sparkgpt.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -14,35 +14,49 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "encode", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Text on standard input to token ids on standard output: one line of ids per input line "
-        + "(or for the whole input with --whole)."})
+@Command(
+    name = "encode",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "Text on standard input to token ids on standard output: one line of ids per input line "
+          + "(or for the whole input with --whole)."
+    })
 public final class EncodeCommand implements Callable<Integer> {
-  @Mixin
-  TokenizerOption tokenizer;
+  @Mixin TokenizerOption tokenizer;
 
-  @Option(names = "--format", defaultValue = "ids", paramLabel = "FMT",
-      description = "ids (space-separated) or json (a JSON array per line) (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--format",
+      defaultValue = "ids",
+      paramLabel = "FMT",
+      description =
+          "ids (space-separated) or json (a JSON array per line) (default: ${DEFAULT-VALUE}).")
   String format;
 
-  @Option(names = "--whole", description = "Encode all of standard input as one text, newlines included.")
+  @Option(
+      names = "--whole",
+      description = "Encode all of standard input as one text, newlines included.")
   boolean whole;
 
-  @Option(names = "--allow-special",
-      description = "Let special-token text (e.g. <|endoftext|>) become its id; otherwise it is plain text.")
+  @Option(
+      names = "--allow-special",
+      description =
+          "Let special-token text (e.g. <|endoftext|>) become its id; otherwise it is plain text.")
   boolean allowSpecial;
 
   @Override
   public Integer call() throws IOException {
-    boolean json = switch (format) {
-      case "ids" -> false;
-      case "json" -> true;
-      default -> throw new UserError("--format: '" + format + "' is not one of ids, json");
-    };
+    boolean json =
+        switch (format) {
+          case "ids" -> false;
+          case "json" -> true;
+          default -> throw new UserError("--format: '" + format + "' is not one of ids, json");
+        };
     try (Tokenizer tok = tokenizer.load()) {
       Set<String> allowed = allowSpecial ? tok.specialTokens().keySet() : Set.of();
-      PrintStream out = new PrintStream(new java.io.BufferedOutputStream(System.out, 1 << 16), false,
-          StandardCharsets.UTF_8);
+      PrintStream out =
+          new PrintStream(
+              new java.io.BufferedOutputStream(System.out, 1 << 16), false, StandardCharsets.UTF_8);
       IntArray ids = new IntArray(1024);
       if (whole) {
         byte[] all = System.in.readAllBytes();
@@ -59,8 +73,12 @@ public final class EncodeCommand implements Callable<Integer> {
               lineStart = i + 1;
             }
           }
-          throw new UserError("standard input line " + line + " is not valid UTF-8 (at byte " + (bad - lineStart + 1)
-              + " of the line)");
+          throw new UserError(
+              "standard input line "
+                  + line
+                  + " is not valid UTF-8 (at byte "
+                  + (bad - lineStart + 1)
+                  + " of the line)");
         }
         tok.encode(text, allowed, ids);
         print(out, ids, json);
@@ -69,7 +87,12 @@ public final class EncodeCommand implements Callable<Integer> {
         while (lines.next()) {
           if (lines.text() == null) {
             out.flush();
-            throw new UserError("standard input line " + lines.number() + " is not valid UTF-8 (" + lines.error() + ")");
+            throw new UserError(
+                "standard input line "
+                    + lines.number()
+                    + " is not valid UTF-8 ("
+                    + lines.error()
+                    + ")");
           }
           ids.clear();
           tok.encode(lines.text(), allowed, ids);

@@ -19,8 +19,9 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
- * A dataset folder on any Hadoop file system (local, HDFS, S3), usable on executors: the Hadoop configuration
- * travels as bytes (it is Writable, not Serializable) and the file system is opened on first use.
+ * A dataset folder on any Hadoop file system (local, HDFS, S3), usable on executors: the Hadoop
+ * configuration travels as bytes (it is Writable, not Serializable) and the file system is opened
+ * on first use.
  */
 final class HadoopDatasetFiles implements DatasetFiles, Serializable {
   private final String dir;
@@ -67,7 +68,8 @@ final class HadoopDatasetFiles implements DatasetFiles, Serializable {
   private FileSystem fs() throws IOException {
     if (fs == null) {
       fs = new Path(dir).getFileSystem(configuration());
-      // no .crc side files: shards carry their own sha256. And none looked for: reading through Hadoop's checksum
+      // no .crc side files: shards carry their own sha256. And none looked for: reading through
+      // Hadoop's checksum
       // layer opens a new stream for every positioned read.
       fs.setWriteChecksum(false);
       fs.setVerifyChecksum(false);

@@ -5,10 +5,17 @@ import io.sparkgpt.tokenizer.Tokenizer;
 import io.sparkgpt.tokenizer.Tokenizers;
 import picocli.CommandLine.Option;
 
-/** --tokenizer: a tokenizer.json, a SentencePiece .model, a .tiktoken rank file, r50k_base or cl100k_base. */
+/**
+ * --tokenizer: a tokenizer.json, a SentencePiece .model, a .tiktoken rank file, r50k_base or
+ * cl100k_base.
+ */
 public final class TokenizerOption {
-  @Option(names = {"-t", "--tokenizer"}, required = true, paramLabel = "SPEC",
-      description = "tokenizer.json, SentencePiece .model, .tiktoken file, r50k_base (GPT-2) or cl100k_base.")
+  @Option(
+      names = {"-t", "--tokenizer"},
+      required = true,
+      paramLabel = "SPEC",
+      description =
+          "tokenizer.json, SentencePiece .model, .tiktoken file, r50k_base (GPT-2) or cl100k_base.")
   String spec;
 
   public Tokenizer load() {

@@ -7,10 +7,10 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A tokenizer that executors can rebuild: the bytes of the copy stored in the dataset folder (tokenizer.json or
- * tokenizer.model), loaded once per executor JVM. In a JVM that already holds the driver's instance (embedded
- * {@code local[N]}, where the driver is the executor) that instance is used: parsing the copy again cost the first
- * task 2 of its 3.6 s.
+ * A tokenizer that executors can rebuild: the bytes of the copy stored in the dataset folder
+ * (tokenizer.json or tokenizer.model), loaded once per executor JVM. In a JVM that already holds
+ * the driver's instance (embedded {@code local[N]}, where the driver is the executor) that instance
+ * is used: parsing the copy again cost the first task 2 of its 3.6 s.
  */
 final class TokenizerSource implements Serializable {
   /** The driver's tokenizers by the SHA-256 of their copy, while a job that ships them runs. */
@@ -28,10 +28,11 @@ final class TokenizerSource implements Serializable {
   }
 
   /**
-   * The source of {@code driverInstance}'s copy ({@code file}, its {@code bytes} and their SHA-256); executors in
-   * this JVM use the instance itself until {@link #close}.
+   * The source of {@code driverInstance}'s copy ({@code file}, its {@code bytes} and their
+   * SHA-256); executors in this JVM use the instance itself until {@link #close}.
    */
-  static TokenizerSource shared(String file, byte[] bytes, String sha256, Tokenizer driverInstance) {
+  static TokenizerSource shared(
+      String file, byte[] bytes, String sha256, Tokenizer driverInstance) {
     DRIVER_INSTANCES.put(sha256, driverInstance);
     return new TokenizerSource(file, bytes, sha256);
   }

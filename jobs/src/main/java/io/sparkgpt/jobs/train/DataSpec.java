@@ -15,13 +15,13 @@ import java.util.Set;
 
 /**
  * What {@code --data} names: one dataset, or a token-weighted mixture of datasets written inline
- * ({@code web=DIR:0.7,code=DIR2:0.2:max_epochs=2}) or as a JSON file
- * ({@code {"sources": [{"name": "web", "path": "DIR", "weight": 0.7, "max_epochs": 2}, ...]}}, paths relative to
- * the file's folder). A location may be a Hadoop URI ({@code hdfs://host:8020/x}): the weight and options are
+ * ({@code web=DIR:0.7,code=DIR2:0.2:max_epochs=2}) or as a JSON file ({@code {"sources": [{"name":
+ * "web", "path": "DIR", "weight": 0.7, "max_epochs": 2}, ...]}}, paths relative to the file's
+ * folder). A location may be a Hadoop URI ({@code hdfs://host:8020/x}): the weight and options are
  * read from the right.
  *
  * @param locations one per source (one for a single dataset)
- * @param sources   the blend, or null for a single dataset
+ * @param sources the blend, or null for a single dataset
  */
 public record DataSpec(List<String> locations, List<Mixture.Source> sources) {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -54,12 +54,19 @@ public record DataSpec(List<String> locations, List<Mixture.Source> sources) {
       double maxEpochs = 0;
       int colon = rest.lastIndexOf(':');
       if (colon > 0 && rest.substring(colon + 1).startsWith("max_epochs=")) {
-        maxEpochs = number(flag, name, "max_epochs", rest.substring(colon + 1 + "max_epochs=".length()));
+        maxEpochs =
+            number(flag, name, "max_epochs", rest.substring(colon + 1 + "max_epochs=".length()));
         rest = rest.substring(0, colon);
         colon = rest.lastIndexOf(':');
       }
       if (colon <= 0) {
-        throw new UserError(flag + ": source " + name + " has no weight ('" + part + "' is not NAME=DIR:WEIGHT[:max_epochs=E])");
+        throw new UserError(
+            flag
+                + ": source "
+                + name
+                + " has no weight ('"
+                + part
+                + "' is not NAME=DIR:WEIGHT[:max_epochs=E])");
       }
       double weight = number(flag, name, "weight", rest.substring(colon + 1));
       locations.add(rest.substring(0, colon));
@@ -73,7 +80,13 @@ public record DataSpec(List<String> locations, List<Mixture.Source> sources) {
     try {
       root = JSON.readTree(file.toFile());
     } catch (IOException e) {
-      throw new UserError(flag + " " + file + ": not a JSON mixture file (" + e.getMessage().lines().findFirst().orElse("") + ")");
+      throw new UserError(
+          flag
+              + " "
+              + file
+              + ": not a JSON mixture file ("
+              + e.getMessage().lines().findFirst().orElse("")
+              + ")");
     }
     JsonNode list = root == null ? null : root.get("sources");
     if (list == null || !list.isArray() || list.isEmpty()) {
@@ -93,8 +106,16 @@ public record DataSpec(List<String> locations, List<Mixture.Source> sources) {
       }
       String path = s.get("path").asText();
       boolean uri = path.matches("[a-zA-Z][a-zA-Z0-9+.-]*://.*");
-      locations.add(uri || Path.of(path).isAbsolute() ? path : file.toAbsolutePath().getParent().resolve(path).toString());
-      sources.add(source(flag, s.get("name").asText(), s.get("weight").asDouble(), s.path("max_epochs").asDouble(0)));
+      locations.add(
+          uri || Path.of(path).isAbsolute()
+              ? path
+              : file.toAbsolutePath().getParent().resolve(path).toString());
+      sources.add(
+          source(
+              flag,
+              s.get("name").asText(),
+              s.get("weight").asDouble(),
+              s.path("max_epochs").asDouble(0)));
     }
     return check(flag, locations, sources);
   }
@@ -111,7 +132,8 @@ public record DataSpec(List<String> locations, List<Mixture.Source> sources) {
     try {
       return Double.parseDouble(text);
     } catch (NumberFormatException e) {
-      throw new UserError(flag + ": source " + name + ": " + what + " '" + text + "' is not a number");
+      throw new UserError(
+          flag + ": source " + name + ": " + what + " '" + text + "' is not a number");
     }
   }
 

@@ -15,36 +15,44 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code RUN_DIR/report.html} of a training run, made from its {@code metrics.jsonl}: a summary, the loss curves
- * (train and validation against tokens), throughput per step, tokens per source of a mixture, and settings changed
- * on resume. Self-contained ({@link HtmlReport}); replaced atomically.
+ * {@code RUN_DIR/report.html} of a training run, made from its {@code metrics.jsonl}: a summary,
+ * the loss curves (train and validation against tokens), throughput per step, tokens per source of
+ * a mixture, and settings changed on resume. Self-contained ({@link HtmlReport}); replaced
+ * atomically.
  */
 public final class RunReport {
   static final String FILE = "report.html";
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private RunReport() {
-  }
+  private RunReport() {}
 
   public static Path write(Path runDir, String title) throws IOException {
-    List<double[]> train = new ArrayList<>();   // tokens, loss, step, tokens/s
-    List<double[]> val = new ArrayList<>();     // tokens, val loss
+    List<double[]> train = new ArrayList<>(); // tokens, loss, step, tokens/s
+    List<double[]> val = new ArrayList<>(); // tokens, val loss
     Map<String, Long> perSource = new LinkedHashMap<>();
     List<List<Object>> changes = new ArrayList<>();
-    for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"), StandardCharsets.UTF_8)) {
+    for (String line :
+        Files.readAllLines(runDir.resolve("metrics.jsonl"), StandardCharsets.UTF_8)) {
       JsonNode n;
       try {
         n = JSON.readTree(line);
       } catch (IOException e) {
-        continue;   // a line cut by a crash
+        continue; // a line cut by a crash
       }
       if (n == null) {
         continue;
       }
       double tokens = n.path("tokens").asDouble();
       if (n.has("loss")) {
-        train.add(new double[] {tokens, n.get("loss").asDouble(), n.path("step").asDouble(), n.path("tokens_per_s").asDouble()});
-        for (Iterator<Map.Entry<String, JsonNode>> it = n.path("tokens_per_source").fields(); it.hasNext(); ) {
+        train.add(
+            new double[] {
+              tokens,
+              n.get("loss").asDouble(),
+              n.path("step").asDouble(),
+              n.path("tokens_per_s").asDouble()
+            });
+        for (Iterator<Map.Entry<String, JsonNode>> it = n.path("tokens_per_source").fields();
+            it.hasNext(); ) {
           Map.Entry<String, JsonNode> e = it.next();
           perSource.put(e.getKey(), e.getValue().asLong());
         }
@@ -58,11 +66,17 @@ public final class RunReport {
     }
     HtmlReport h = new HtmlReport(title);
     double[] last = train.isEmpty() ? null : train.get(train.size() - 1);
-    h.table(List.of("steps", "tokens", "final train loss", "final validation loss", "mean tokens/s"),
-        List.of(List.of(last == null ? 0L : (long) last[2], last == null ? 0L : (long) last[0],
-            last == null ? "n/a" : String.format(java.util.Locale.ROOT, "%.4f", last[1]),
-            val.isEmpty() ? "n/a" : String.format(java.util.Locale.ROOT, "%.4f", val.get(val.size() - 1)[1]),
-            train.stream().mapToDouble(r -> r[3]).average().orElse(0))));
+    h.table(
+        List.of("steps", "tokens", "final train loss", "final validation loss", "mean tokens/s"),
+        List.of(
+            List.of(
+                last == null ? 0L : (long) last[2],
+                last == null ? 0L : (long) last[0],
+                last == null ? "n/a" : String.format(java.util.Locale.ROOT, "%.4f", last[1]),
+                val.isEmpty()
+                    ? "n/a"
+                    : String.format(java.util.Locale.ROOT, "%.4f", val.get(val.size() - 1)[1]),
+                train.stream().mapToDouble(r -> r[3]).average().orElse(0))));
     h.heading("Loss");
     Map<String, double[][]> loss = new LinkedHashMap<>();
     loss.put("train", column(train, 0, 1));

@@ -13,14 +13,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What the alignment tests start from: a 512-token BPE tokenizer and a small model (d=64, L=2, H=2, T=128)
- * pretrained for a few rounds on Tiny Shakespeare, both made with the CLI.
+ * What the alignment tests start from: a 512-token BPE tokenizer and a small model (d=64, L=2, H=2,
+ * T=128) pretrained for a few rounds on Tiny Shakespeare, both made with the CLI.
  */
 final class AlignFixture {
   static final ObjectMapper JSON = new ObjectMapper();
 
-  private AlignFixture() {
-  }
+  private AlignFixture() {}
 
   static Path corpus() {
     return io.sparkgpt.tokenizer.Corpus.dir();
@@ -35,16 +34,70 @@ final class AlignFixture {
   static Path pretrainedBase(Path tmp, int steps) {
     String text = corpus().resolve("prose_en/tinyshakespeare.txt").toString();
     Path tok = tmp.resolve("tokenizer.json");
-    ok(Cli.run("train-tokenizer", "--master", "local[2]", "-i", text, "--doc-split", "blank-line", "-o",
-        tok.toString(), "--vocab-size", "512"));
+    ok(
+        Cli.run(
+            "train-tokenizer",
+            "--master",
+            "local[2]",
+            "-i",
+            text,
+            "--doc-split",
+            "blank-line",
+            "-o",
+            tok.toString(),
+            "--vocab-size",
+            "512"));
     Path data = tmp.resolve("data");
-    ok(Cli.run("tokenize", "--master", "local[2]", "-i", text, "--doc-split", "blank-line", "-t", tok.toString(),
-        "-o", data.toString(), "--seq-len", "128", "--val-fraction", "0.05"));
+    ok(
+        Cli.run(
+            "tokenize",
+            "--master",
+            "local[2]",
+            "-i",
+            text,
+            "--doc-split",
+            "blank-line",
+            "-t",
+            tok.toString(),
+            "-o",
+            data.toString(),
+            "--seq-len",
+            "128",
+            "--val-fraction",
+            "0.05"));
     Path run = tmp.resolve("base");
-    ok(Cli.run("pretrain", "--data", data.toString(), "--output", run.toString(), "--preset", "tiny",
-        "--block-size", "128", "--d-model", "64", "--layers", "2", "--heads", "2", "--workers", "2",
-        "--averaging-every", "4", "--batch-size", "8", "--steps", Integer.toString(steps), "--warmup", "4",
-        "--lr", "3e-3", "--eval-batches", "2", "--no-verify"));
+    ok(
+        Cli.run(
+            "pretrain",
+            "--data",
+            data.toString(),
+            "--output",
+            run.toString(),
+            "--preset",
+            "tiny",
+            "--block-size",
+            "128",
+            "--d-model",
+            "64",
+            "--layers",
+            "2",
+            "--heads",
+            "2",
+            "--workers",
+            "2",
+            "--averaging-every",
+            "4",
+            "--batch-size",
+            "8",
+            "--steps",
+            Integer.toString(steps),
+            "--warmup",
+            "4",
+            "--lr",
+            "3e-3",
+            "--eval-batches",
+            "2",
+            "--no-verify"));
     return run.resolve("checkpoint");
   }
 

@@ -10,8 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class CleanConfigTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   @Test
   void aConfigFileOverridesSomeThresholdsAndKeepsTheOtherDefaults() throws Exception {
@@ -27,14 +26,26 @@ class CleanConfigTest {
 
   @Test
   void printConfigShowsEveryKeyAndATypoIsAOneLineError() throws Exception {
-    Cli.Result printed = Cli.run("clean", "-i", tmp.toString(), "-o", tmp.resolve("o").toString(), "--print-config");
+    Cli.Result printed =
+        Cli.run("clean", "-i", tmp.toString(), "-o", tmp.resolve("o").toString(), "--print-config");
     assertEquals(0, printed.code());
     assertTrue(printed.out().contains("\"min_alpha_words\""), printed.out());
     Path printedFile = Files.writeString(tmp.resolve("printed.json"), printed.out());
-    assertEquals(CleanConfig.DEFAULTS, CleanConfig.load(printedFile), "--print-config's output loads back as --config");
+    assertEquals(
+        CleanConfig.DEFAULTS,
+        CleanConfig.load(printedFile),
+        "--print-config's output loads back as --config");
     Path f = tmp.resolve("typo.json");
     Files.writeString(f, "{\"quality\": {\"min_wrods\": 20}}");
-    Cli.Result bad = Cli.run("clean", "-i", tmp.toString(), "-o", tmp.resolve("o").toString(), "--config", f.toString());
+    Cli.Result bad =
+        Cli.run(
+            "clean",
+            "-i",
+            tmp.toString(),
+            "-o",
+            tmp.resolve("o").toString(),
+            "--config",
+            f.toString());
     assertEquals(2, bad.code());
     assertEquals(1, bad.err().strip().split("\n").length, bad.err());
     assertTrue(bad.err().contains("min_wrods"), bad.err());
@@ -42,20 +53,47 @@ class CleanConfigTest {
 
   @Test
   void printConfigListsThePipelineInOrderWithWhatIsSkipped() throws Exception {
-    Cli.Result printed = Cli.run("clean", "-i", tmp.toString(), "-o", tmp.resolve("o").toString(), "--print-config",
-        "--skip", "language,fuzzy-dedup");
+    Cli.Result printed =
+        Cli.run(
+            "clean",
+            "-i",
+            tmp.toString(),
+            "-o",
+            tmp.resolve("o").toString(),
+            "--print-config",
+            "--skip",
+            "language,fuzzy-dedup");
     assertEquals(0, printed.code(), printed.err());
     var steps = TestData.JSON.readTree(printed.out()).get("pipeline");
     java.util.List<String> names = new java.util.ArrayList<>();
     steps.forEach(s -> names.add(s.get("step").asText()));
-    assertEquals(java.util.List.of("decode", "normalize", "quality", "repetition", "code_quality", "language", "pii",
-        "decontaminate", "exact_dedup", "fuzzy_dedup"), names);
+    assertEquals(
+        java.util.List.of(
+            "decode",
+            "normalize",
+            "quality",
+            "repetition",
+            "code_quality",
+            "language",
+            "pii",
+            "decontaminate",
+            "exact_dedup",
+            "fuzzy_dedup"),
+        names);
     assertEquals(false, steps.get(5).get("on").asBoolean(), "language skipped");
     assertEquals(false, steps.get(9).get("on").asBoolean(), "fuzzy_dedup skipped");
     assertEquals(true, steps.get(2).get("on").asBoolean());
     assertEquals(false, steps.get(1).get("skippable").asBoolean(), "normalize always runs");
     assertEquals("too_short", steps.get(2).get("drop_reasons").get(0).asText());
-    Cli.Result bad = Cli.run("clean", "-i", tmp.toString(), "-o", tmp.resolve("o").toString(), "--skip", "normalize");
+    Cli.Result bad =
+        Cli.run(
+            "clean",
+            "-i",
+            tmp.toString(),
+            "-o",
+            tmp.resolve("o").toString(),
+            "--skip",
+            "normalize");
     assertEquals(2, bad.code());
     assertTrue(bad.err().contains("unknown or mandatory step 'normalize'"), bad.err());
   }

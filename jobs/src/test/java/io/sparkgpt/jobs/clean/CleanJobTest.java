@@ -28,8 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The clean job end to end through the command line, on real and on deliberately broken input. */
 class CleanJobTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   static Result cli(String... args) {
     return Cli.run(args);
@@ -51,7 +50,8 @@ class CleanJobTest {
   static List<JsonNode> rows(Path dir) throws IOException {
     List<JsonNode> rows = new ArrayList<>();
     try (Stream<Path> files = Files.list(dir)) {
-      for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".json")).sorted().toList()) {
+      for (Path f :
+          files.filter(p -> p.getFileName().toString().endsWith(".json")).sorted().toList()) {
         for (String line : Files.readAllLines(f)) {
           rows.add(TestData.JSON.readTree(line));
         }
@@ -71,8 +71,12 @@ class CleanJobTest {
   }
 
   static void assertAccounting(JsonNode r) {
-    assertEquals(r.get("input_docs").asLong(), r.get("kept_docs").asLong() + r.get("rejected_docs").asLong()
-        + r.get("quarantined_docs").asLong(), "input = kept + rejected + quarantined");
+    assertEquals(
+        r.get("input_docs").asLong(),
+        r.get("kept_docs").asLong()
+            + r.get("rejected_docs").asLong()
+            + r.get("quarantined_docs").asLong(),
+        "input = kept + rejected + quarantined");
     long docs = r.get("input_docs").asLong();
     for (JsonNode s : r.get("steps")) {
       long droppedHere = 0;
@@ -81,10 +85,20 @@ class CleanJobTest {
       }
       String step = s.get("step").asText();
       List<String> declared = Steps.PIPELINE.get(Steps.index(step)).reasons();
-      s.get("dropped").fieldNames().forEachRemaining(reason -> assertTrue(declared.contains(reason),
-          step + " dropped for '" + reason + "', which its pipeline entry does not declare: " + declared));
+      s.get("dropped")
+          .fieldNames()
+          .forEachRemaining(
+              reason ->
+                  assertTrue(
+                      declared.contains(reason),
+                      step
+                          + " dropped for '"
+                          + reason
+                          + "', which its pipeline entry does not declare: "
+                          + declared));
       assertEquals(docs, s.get("docs_in").asLong(), s.get("step").asText() + " docs in");
-      assertEquals(docs - droppedHere, s.get("docs_out").asLong(), s.get("step").asText() + " docs out");
+      assertEquals(
+          docs - droppedHere, s.get("docs_out").asLong(), s.get("step").asText() + " docs out");
       docs = s.get("docs_out").asLong();
     }
     assertEquals(docs, r.get("kept_docs").asLong());
@@ -111,8 +125,10 @@ class CleanJobTest {
   @Test
   void badInputIsQuarantinedOrRejectedWithItsReason() throws IOException {
     Path in = Files.createDirectories(tmp.resolve("in"));
-    String good = TestData.JSON.writeValueAsString(Map.of("text", prose(), "url", "https://example.org/a"));
-    write(in.resolve("mixed.jsonl"),
+    String good =
+        TestData.JSON.writeValueAsString(Map.of("text", prose(), "url", "https://example.org/a"));
+    write(
+        in.resolve("mixed.jsonl"),
         utf8(good + "\n"),
         utf8("{\"text\": \"unterminated\n"),
         utf8("[1, 2, 3]\n"),
@@ -121,9 +137,16 @@ class CleanJobTest {
         utf8("{\"text\": \"   \"}\n"),
         utf8("{\"text\": \"lone \\ud800 surrogate\"}\n"),
         utf8("\n"), // a blank line separates records and is none
-        utf8("{\"text\": \"bad "), new byte[] {(byte) 0xC3, (byte) 0x28}, utf8(" bytes\"}\n"));
-    write(in.resolve("latin1.txt"), utf8("caf"), new byte[] {(byte) 0xE9}, utf8(" au lait, " + prose()));
-    // A 50 MB document: read, measured and rejected by the length rule, not by running out of memory.
+        utf8("{\"text\": \"bad "),
+        new byte[] {(byte) 0xC3, (byte) 0x28},
+        utf8(" bytes\"}\n"));
+    write(
+        in.resolve("latin1.txt"),
+        utf8("caf"),
+        new byte[] {(byte) 0xE9},
+        utf8(" au lait, " + prose()));
+    // A 50 MB document: read, measured and rejected by the length rule, not by running out of
+    // memory.
     StringBuilder huge = new StringBuilder(50 << 20);
     Random rnd = new Random(1);
     String[] words = prose().split(" ");
@@ -136,15 +159,30 @@ class CleanJobTest {
     Path out = tmp.resolve("out");
     Path rejected = tmp.resolve("rejected");
     Path reportFile = tmp.resolve("report.json");
-    Result res = clean("-i", in.toString(), "-o", out.toString(), "--output-format", "jsonl",
-        "--rejected", rejected.toString(), "--report", reportFile.toString());
+    Result res =
+        clean(
+            "-i",
+            in.toString(),
+            "-o",
+            out.toString(),
+            "--output-format",
+            "jsonl",
+            "--rejected",
+            rejected.toString(),
+            "--report",
+            reportFile.toString());
     JsonNode r = report(reportFile);
     assertAccounting(r);
     assertEquals(10, r.get("input_docs").asLong());
     assertEquals(1, r.get("kept_docs").asLong());
     assertEquals(7, r.get("quarantined_docs").asLong());
-    for (String rule : List.of("malformed_json", "not_a_json_object", "missing_text_field", "text_not_a_string",
-        "unpaired_surrogate")) {
+    for (String rule :
+        List.of(
+            "malformed_json",
+            "not_a_json_object",
+            "missing_text_field",
+            "text_not_a_string",
+            "unpaired_surrogate")) {
       assertEquals(1, dropped(r, "decode", rule), rule);
     }
     assertEquals(2, dropped(r, "decode", "invalid_utf8"));
@@ -162,15 +200,30 @@ class CleanJobTest {
       assertFalse(row.get("reason").asText().isBlank());
       assertTrue(row.has("text") || row.has("raw_base64"), row.toString());
     }
-    JsonNode latin1 = rej.stream().filter(n -> n.get("source").asText().endsWith("latin1.txt")).findFirst().get();
-    assertEquals("invalid UTF-8 at byte 3 of the file", latin1.get("reason").asText().replace("invalid_utf8: ", ""));
-    assertEquals('\u00e9', new String(java.util.Base64.getDecoder().decode(latin1.get("raw_base64").asText()),
-        StandardCharsets.ISO_8859_1).charAt(3), "quarantined bytes are kept unmangled");
+    JsonNode latin1 =
+        rej.stream().filter(n -> n.get("source").asText().endsWith("latin1.txt")).findFirst().get();
+    assertEquals(
+        "invalid UTF-8 at byte 3 of the file",
+        latin1.get("reason").asText().replace("invalid_utf8: ", ""));
+    assertEquals(
+        '\u00e9',
+        new String(
+                java.util.Base64.getDecoder().decode(latin1.get("raw_base64").asText()),
+                StandardCharsets.ISO_8859_1)
+            .charAt(3),
+        "quarantined bytes are kept unmangled");
 
     // With a lower cap, the giant document is quarantined unread instead.
     Path reportCapped = tmp.resolve("capped.json");
-    clean("-i", in.resolve("huge.txt").toString(), "-o", tmp.resolve("out2").toString(),
-        "--max-doc-bytes", "1000000", "--report", reportCapped.toString());
+    clean(
+        "-i",
+        in.resolve("huge.txt").toString(),
+        "-o",
+        tmp.resolve("out2").toString(),
+        "--max-doc-bytes",
+        "1000000",
+        "--report",
+        reportCapped.toString());
     assertEquals(1, dropped(report(reportCapped), "decode", "too_large"));
   }
 
@@ -179,9 +232,17 @@ class CleanJobTest {
     Path c = TestData.corpus();
     Path reportFile = tmp.resolve("report.json");
     Path out = tmp.resolve("out");
-    clean("-i", c.resolve("zh") + "," + c.resolve("code") + "," + c.resolve("prose_en/tinyshakespeare.txt"),
-        "-o", out.toString(), "--output-format", "jsonl", "--report", reportFile.toString(),
-        "--skip", "fuzzy_dedup");
+    clean(
+        "-i",
+        c.resolve("zh") + "," + c.resolve("code") + "," + c.resolve("prose_en/tinyshakespeare.txt"),
+        "-o",
+        out.toString(),
+        "--output-format",
+        "jsonl",
+        "--report",
+        reportFile.toString(),
+        "--skip",
+        "fuzzy_dedup");
     JsonNode r = report(reportFile);
     assertAccounting(r);
     List<JsonNode> kept = rows(out);
@@ -191,30 +252,47 @@ class CleanJobTest {
       keptSources.add(k.get("source").asText().replaceAll(".*/", ""));
       langs.merge(k.get("language").asText(), 1, Integer::sum);
     }
-    assertTrue(keptSources.containsAll(List.of("debian-reference-zh-cn.txt", "fortunes-zh-tang300.txt",
-        "fortunes-zh-song100.txt", "tinyshakespeare.txt")), keptSources.toString());
+    assertTrue(
+        keptSources.containsAll(
+            List.of(
+                "debian-reference-zh-cn.txt",
+                "fortunes-zh-tang300.txt",
+                "fortunes-zh-song100.txt",
+                "tinyshakespeare.txt")),
+        keptSources.toString());
     assertEquals(3, langs.get("zh"));
     // Code gets code rules only: just generated files and exact copies go.
-    long distinctPython = TestData.pythonFiles(1, Integer.MAX_VALUE, Integer.MAX_VALUE).stream().distinct().count();
-    assertTrue(langs.get("python") >= 0.97 * distinctPython, "python docs kept: " + langs.get("python") + " of "
-        + distinctPython + " distinct");
-    assertEquals(0, dropped(r, "quality", "mean_word_length") + dropped(r, "quality", "alpha_words"));
+    long distinctPython =
+        TestData.pythonFiles(1, Integer.MAX_VALUE, Integer.MAX_VALUE).stream().distinct().count();
+    assertTrue(
+        langs.get("python") >= 0.97 * distinctPython,
+        "python docs kept: " + langs.get("python") + " of " + distinctPython + " distinct");
+    assertEquals(
+        0, dropped(r, "quality", "mean_word_length") + dropped(r, "quality", "alpha_words"));
   }
 
-  /** A JSONL corpus with exact and near copies, to check that the survivors never depend on partitioning. */
+  /**
+   * A JSONL corpus with exact and near copies, to check that the survivors never depend on
+   * partitioning.
+   */
   Path corpusWithDuplicates() throws IOException {
-    List<String> texts = new ArrayList<>(TestData.lines("prose_en/wikitext-2-raw-v1.test.txt", 600, 120));
+    List<String> texts =
+        new ArrayList<>(TestData.lines("prose_en/wikitext-2-raw-v1.test.txt", 600, 120));
     texts.addAll(TestData.pythonFiles(1000, 20000, 60));
     Random rnd = new Random(5);
     List<String> lines = new ArrayList<>();
     for (int i = 0; i < texts.size(); i++) {
       lines.add(TestData.JSON.writeValueAsString(Map.of("text", texts.get(i), "n", i)));
       if (i % 3 == 0) {
-        lines.add(TestData.JSON.writeValueAsString(Map.of("text", texts.get(i), "n", i, "copy", "exact")));
+        lines.add(
+            TestData.JSON.writeValueAsString(
+                Map.of("text", texts.get(i), "n", i, "copy", "exact")));
       }
       if (i % 4 == 0) {
-        lines.add(TestData.JSON.writeValueAsString(
-            Map.of("text", TestData.editWords(texts.get(i), 0.04, rnd), "n", i, "copy", "near")));
+        lines.add(
+            TestData.JSON.writeValueAsString(
+                Map.of(
+                    "text", TestData.editWords(texts.get(i), 0.04, rnd), "n", i, "copy", "near")));
       }
     }
     java.util.Collections.shuffle(lines, rnd);
@@ -239,13 +317,28 @@ class CleanJobTest {
     for (int p : new int[] {1, 3, 8}) {
       Path out = tmp.resolve("p" + p);
       Path rep = tmp.resolve("p" + p + ".json");
-      clean("-i", in.toString(), "-o", out.toString(), "--output-format", "jsonl", "--partitions", "" + p,
-          "--report", rep.toString(), "--skip", "language");
+      clean(
+          "-i",
+          in.toString(),
+          "-o",
+          out.toString(),
+          "--output-format",
+          "jsonl",
+          "--partitions",
+          "" + p,
+          "--report",
+          rep.toString(),
+          "--skip",
+          "language");
       kept.put(p, keptIds(out));
       JsonNode r = report(rep);
       assertAccounting(r);
-      System.out.printf("partitions %d: exact %d, near %d, kept %d%n", p, dropped(r, "exact_dedup", "exact_duplicate"),
-          dropped(r, "fuzzy_dedup", "near_duplicate"), r.get("kept_docs").asLong());
+      System.out.printf(
+          "partitions %d: exact %d, near %d, kept %d%n",
+          p,
+          dropped(r, "exact_dedup", "exact_duplicate"),
+          dropped(r, "fuzzy_dedup", "near_duplicate"),
+          r.get("kept_docs").asLong());
       assertTrue(dropped(r, "exact_dedup", "exact_duplicate") >= 30, "exact copies removed");
       assertTrue(dropped(r, "fuzzy_dedup", "near_duplicate") >= 25, "near copies removed");
     }
@@ -254,9 +347,9 @@ class CleanJobTest {
   }
 
   /**
-   * Ids are keyed by a file's path below the input argument, not by where the corpus lies: the val split, the
-   * tokenizer's sample and so every result downstream are the same in any clone. Re-reading clean's Parquet
-   * output keeps its ids (the part files' names are random).
+   * Ids are keyed by a file's path below the input argument, not by where the corpus lies: the val
+   * split, the tokenizer's sample and so every result downstream are the same in any clone.
+   * Re-reading clean's Parquet output keeps its ids (the part files' names are random).
    */
   @Test
   void documentIdsDoNotDependOnWhereTheCorpusLies() throws IOException {
@@ -270,8 +363,24 @@ class CleanJobTest {
     }
     Path a = tmp.resolve("ids-a");
     Path b = tmp.resolve("ids-b");
-    clean("-i", first.toString(), "-o", a.toString(), "--output-format", "jsonl", "--skip", "language");
-    clean("-i", moved.toString(), "-o", b.toString(), "--output-format", "jsonl", "--skip", "language");
+    clean(
+        "-i",
+        first.toString(),
+        "-o",
+        a.toString(),
+        "--output-format",
+        "jsonl",
+        "--skip",
+        "language");
+    clean(
+        "-i",
+        moved.toString(),
+        "-o",
+        b.toString(),
+        "--output-format",
+        "jsonl",
+        "--skip",
+        "language");
     Set<String> ids = keptIds(a);
     assertTrue(ids.size() > 50, "kept " + ids.size());
     assertEquals(ids, keptIds(b));
@@ -279,8 +388,17 @@ class CleanJobTest {
     Path parquet = tmp.resolve("ids-parquet");
     Path again = tmp.resolve("ids-again");
     clean("-i", moved.toString(), "-o", parquet.toString(), "--skip", "language");
-    clean("-i", parquet.toString(), "-o", again.toString(), "--output-format", "jsonl", "--skip", "language");
-    assertEquals(ids, keptIds(again), "clean's own ids survive a second pass over its Parquet output");
+    clean(
+        "-i",
+        parquet.toString(),
+        "-o",
+        again.toString(),
+        "--output-format",
+        "jsonl",
+        "--skip",
+        "language");
+    assertEquals(
+        ids, keptIds(again), "clean's own ids survive a second pass over its Parquet output");
   }
 
   @Test
@@ -294,23 +412,35 @@ class CleanJobTest {
     byte[] data = utf8(String.join("\n", lines) + "\n");
     write(plain.resolve("docs.jsonl"), data);
     Path gz = Files.createDirectories(tmp.resolve("gz"));
-    try (OutputStream o = new GZIPOutputStream(Files.newOutputStream(gz.resolve("docs.jsonl.gz")))) {
+    try (OutputStream o =
+        new GZIPOutputStream(Files.newOutputStream(gz.resolve("docs.jsonl.gz")))) {
       o.write(data);
     }
     Path zst = Files.createDirectories(tmp.resolve("zst"));
-    try (OutputStream o = new ZstdOutputStream(Files.newOutputStream(zst.resolve("docs.jsonl.zst")))) {
+    try (OutputStream o =
+        new ZstdOutputStream(Files.newOutputStream(zst.resolve("docs.jsonl.zst")))) {
       o.write(data);
     }
     Path txt = Files.createDirectories(tmp.resolve("txtzst"));
-    try (OutputStream o = new ZstdOutputStream(Files.newOutputStream(txt.resolve("prose.txt.zst")))) {
+    try (OutputStream o =
+        new ZstdOutputStream(Files.newOutputStream(txt.resolve("prose.txt.zst")))) {
       o.write(utf8(prose()));
     }
     List<String> expected = null;
     for (Path in : List.of(plain, gz, zst)) {
       Path out = tmp.resolve("out-" + in.getFileName());
       Path rep = tmp.resolve("rep-" + in.getFileName() + ".json");
-      clean("-i", in.toString(), "-o", out.toString(), "--output-format", "jsonl", "--skip", "language",
-          "--report", rep.toString());
+      clean(
+          "-i",
+          in.toString(),
+          "-o",
+          out.toString(),
+          "--output-format",
+          "jsonl",
+          "--skip",
+          "language",
+          "--report",
+          rep.toString());
       assertEquals(40, report(rep).get("input_docs").asLong());
       List<String> texts = rows(out).stream().map(n -> n.get("text").asText()).sorted().toList();
       if (expected == null) {
@@ -335,16 +465,27 @@ class CleanJobTest {
       for (int i = 0; i < texts.size(); i++) {
         rows.add(org.apache.spark.sql.RowFactory.create(texts.get(i), "doc-" + i));
       }
-      var schema = new org.apache.spark.sql.types.StructType()
-          .add("content_text", "string").add("title", "string");
+      var schema =
+          new org.apache.spark.sql.types.StructType()
+              .add("content_text", "string")
+              .add("title", "string");
       spark.createDataFrame(rows, schema).coalesce(1).write().parquet(in.toString());
     } finally {
       spark.stop();
     }
     Path out = tmp.resolve("pq-out");
     Path rep = tmp.resolve("pq.json");
-    clean("-i", in.toString(), "-o", out.toString(), "--output-format", "jsonl", "--text-field", "content_text",
-        "--report", rep.toString());
+    clean(
+        "-i",
+        in.toString(),
+        "-o",
+        out.toString(),
+        "--output-format",
+        "jsonl",
+        "--text-field",
+        "content_text",
+        "--report",
+        rep.toString());
     assertEquals(5, report(rep).get("input_docs").asLong());
     List<JsonNode> kept = rows(out);
     assertFalse(kept.isEmpty());
@@ -359,15 +500,32 @@ class CleanJobTest {
     Path in = tmp.resolve("in.txt");
     Files.writeString(in, prose());
     Path existing = Files.createDirectories(tmp.resolve("exists"));
-    List<String[]> bad = List.of(
-        new String[] {"clean", "-i", in.toString(), "-o", tmp.resolve("o").toString(), "--no-such-flag"},
-        new String[] {"clean", "-i", tmp.resolve("missing").toString(), "-o", tmp.resolve("o").toString()},
-        new String[] {"clean", "-i", in.toString(), "-o", existing.toString()},
-        new String[] {"clean", "-i", in.toString(), "-o", tmp.resolve("o").toString(), "--doc-split", "page"},
-        new String[] {"clean", "-i", in.toString(), "-o", tmp.resolve("o").toString(), "--languages", "en,xx"},
-        new String[] {"clean", "-i", in.toString(), "-o", tmp.resolve("o").toString(), "--skip", "decode"},
-        new String[] {"clean", "-o", tmp.resolve("o").toString()},
-        new String[] {"no-such-command"});
+    List<String[]> bad =
+        List.of(
+            new String[] {
+              "clean", "-i", in.toString(), "-o", tmp.resolve("o").toString(), "--no-such-flag"
+            },
+            new String[] {
+              "clean", "-i", tmp.resolve("missing").toString(), "-o", tmp.resolve("o").toString()
+            },
+            new String[] {"clean", "-i", in.toString(), "-o", existing.toString()},
+            new String[] {
+              "clean", "-i", in.toString(), "-o", tmp.resolve("o").toString(), "--doc-split", "page"
+            },
+            new String[] {
+              "clean",
+              "-i",
+              in.toString(),
+              "-o",
+              tmp.resolve("o").toString(),
+              "--languages",
+              "en,xx"
+            },
+            new String[] {
+              "clean", "-i", in.toString(), "-o", tmp.resolve("o").toString(), "--skip", "decode"
+            },
+            new String[] {"clean", "-o", tmp.resolve("o").toString()},
+            new String[] {"no-such-command"});
     for (String[] args : bad) {
       Result r = cli(args);
       assertEquals(2, r.code(), String.join(" ", args) + " -> " + r.err());
@@ -391,7 +549,8 @@ class CleanJobTest {
     assertTrue(Files.exists(out.resolve("_SUCCESS")));
     assertFalse(Files.exists(stale), "in-progress directory is gone after the commit");
     assertEquals(1, rows(out).size());
-    assertEquals(2, cli("clean", "-i", in.toString(), "-o", out.toString()).code(), "no silent overwrite");
+    assertEquals(
+        2, cli("clean", "-i", in.toString(), "-o", out.toString()).code(), "no silent overwrite");
     clean("-i", in.toString(), "-o", out.toString(), "--output-format", "jsonl", "--overwrite");
     assertEquals(1, rows(out).size());
   }

@@ -25,30 +25,36 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Benchmark decontamination through the command line, with overlaps planted in English and Chinese documents
- * built from the bundled sample/ (WikiText paragraphs, Shakespeare, Tang poems).
+ * Benchmark decontamination through the command line, with overlaps planted in English and Chinese
+ * documents built from the bundled sample/ (WikiText paragraphs, Shakespeare, Tang poems).
  */
 class DecontaminationTest {
   static final ObjectMapper JSON = new ObjectMapper();
   static final Path SAMPLE = Path.of("..", "sample");
   static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}]+");
   static final Pattern HAN = Pattern.compile("\\p{IsHan}");
-  /** Everything but the step under test, so that every input document either survives or is decontaminated. */
+
+  /**
+   * Everything but the step under test, so that every input document either survives or is
+   * decontaminated.
+   */
   static final String OTHER_STEPS = "quality,repetition,code_quality,language,pii,fuzzy_dedup";
 
-  @TempDir
-  static Path tmp;
+  @TempDir static Path tmp;
 
   static List<String> wiki = new ArrayList<>();
   static List<String> chinese = new ArrayList<>();
 
   @BeforeAll
   static void sampleText() throws IOException {
-    // The sample plants broken lines (invalid UTF-8, bad JSON) among the paragraphs: those are left out here, and
-    // so are paragraphs that share a 13-gram with an earlier one (an article repeats itself): each planted
+    // The sample plants broken lines (invalid UTF-8, bad JSON) among the paragraphs: those are left
+    // out here, and
+    // so are paragraphs that share a 13-gram with an earlier one (an article repeats itself): each
+    // planted
     // overlap must hit exactly one document.
     java.util.Set<List<String>> seen = new java.util.HashSet<>();
-    String all = new String(Files.readAllBytes(SAMPLE.resolve("wiki.jsonl")), StandardCharsets.UTF_8);
+    String all =
+        new String(Files.readAllBytes(SAMPLE.resolve("wiki.jsonl")), StandardCharsets.UTF_8);
     for (String line : all.split("\n")) {
       JsonNode node;
       try {
@@ -108,7 +114,8 @@ class DecontaminationTest {
   static void writeJsonl(Path file, Map<String, String> docs) throws IOException {
     StringBuilder b = new StringBuilder();
     for (var e : docs.entrySet()) {
-      b.append(JSON.writeValueAsString(Map.of("text", e.getValue(), "name", e.getKey()))).append('\n');
+      b.append(JSON.writeValueAsString(Map.of("text", e.getValue(), "name", e.getKey())))
+          .append('\n');
     }
     Files.writeString(file, b);
   }
@@ -116,7 +123,8 @@ class DecontaminationTest {
   static List<JsonNode> rows(Path dir) throws IOException {
     List<JsonNode> rows = new ArrayList<>();
     try (Stream<Path> files = Files.list(dir)) {
-      for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".json")).sorted().toList()) {
+      for (Path f :
+          files.filter(p -> p.getFileName().toString().endsWith(".json")).sorted().toList()) {
         for (String line : Files.readAllLines(f)) {
           rows.add(JSON.readTree(line));
         }
@@ -126,11 +134,13 @@ class DecontaminationTest {
   }
 
   static Map<String, JsonNode> byName(List<JsonNode> rows) {
-    return rows.stream().collect(Collectors.toMap(r -> r.get("metadata").get("name").asText(), r -> r));
+    return rows.stream()
+        .collect(Collectors.toMap(r -> r.get("metadata").get("name").asText(), r -> r));
   }
 
   static Result clean(String... args) {
-    List<String> all = new ArrayList<>(List.of("clean", "--master", "local[2]", "--output-format", "jsonl"));
+    List<String> all =
+        new ArrayList<>(List.of("clean", "--master", "local[2]", "--output-format", "jsonl"));
     all.addAll(List.of(args));
     Result r = Cli.run(all.toArray(String[]::new));
     assertEquals(0, r.code(), () -> "clean failed: " + r.err());
@@ -139,6 +149,7 @@ class DecontaminationTest {
 
   /** English and Chinese documents, and eval sets planted with passages of some of them. */
   static Path input;
+
   static Path quiz;
   static Path poems;
   static Path poemsSpaced;
@@ -156,16 +167,34 @@ class DecontaminationTest {
     }
     input = tmp.resolve("docs.jsonl");
     writeJsonl(input, docs);
-    // en0: a verbatim 25-word passage. en1: the same words with other case and punctuation. en2: only 12 words
-    // in common (one short of the n-gram). zh0: 20 characters with the punctuation replaced by spaces.
-    String en2Near = String.join(" ", words(wiki.get(2)).subList(5, 17)) + " xylophone zeppelin quartz";
+    // en0: a verbatim 25-word passage. en1: the same words with other case and punctuation. en2:
+    // only 12 words
+    // in common (one short of the n-gram). zh0: 20 characters with the punctuation replaced by
+    // spaces.
+    String en2Near =
+        String.join(" ", words(wiki.get(2)).subList(5, 17)) + " xylophone zeppelin quartz";
     quiz = tmp.resolve("quiz.jsonl");
-    Files.writeString(quiz, JSON.writeValueAsString(Map.of("text", wordSpan(wiki.get(0), 20, 25))) + "\n"
-        + JSON.writeValueAsString(Map.of("text", wordSpan(wiki.get(1), 30, 20).toUpperCase(java.util.Locale.ROOT)
-            .replaceAll("[,.;:'\"]", " ! "), "id", 7)) + "\n\n"
-        + JSON.writeValueAsString(Map.of("text", en2Near)) + "\n"
-        + JSON.writeValueAsString(Map.of("text", "none of these words appear together in the sample corpus at all, "
-            + "we hope, so this question overlaps nothing whatsoever")) + "\n");
+    Files.writeString(
+        quiz,
+        JSON.writeValueAsString(Map.of("text", wordSpan(wiki.get(0), 20, 25)))
+            + "\n"
+            + JSON.writeValueAsString(
+                Map.of(
+                    "text",
+                    wordSpan(wiki.get(1), 30, 20)
+                        .toUpperCase(java.util.Locale.ROOT)
+                        .replaceAll("[,.;:'\"]", " ! "),
+                    "id",
+                    7))
+            + "\n\n"
+            + JSON.writeValueAsString(Map.of("text", en2Near))
+            + "\n"
+            + JSON.writeValueAsString(
+                Map.of(
+                    "text",
+                    "none of these words appear together in the sample corpus at all, "
+                        + "we hope, so this question overlaps nothing whatsoever"))
+            + "\n");
     String zh = chinese.get(0);
     int at = zh.indexOf('\n', zh.length() / 2) + 1;
     poems = tmp.resolve("poems.txt");
@@ -180,11 +209,24 @@ class DecontaminationTest {
     Path out = tmp.resolve("drop-out");
     Path rejected = tmp.resolve("drop-rejected");
     Path report = tmp.resolve("drop-report.json");
-    Result res = clean("-i", input.toString(), "-o", out.toString(), "--rejected", rejected.toString(),
-        "--report", report.toString(), "--skip", OTHER_STEPS, "--decontaminate", quiz + "," + poems);
+    Result res =
+        clean(
+            "-i",
+            input.toString(),
+            "-o",
+            out.toString(),
+            "--rejected",
+            rejected.toString(),
+            "--report",
+            report.toString(),
+            "--skip",
+            OTHER_STEPS,
+            "--decontaminate",
+            quiz + "," + poems);
 
     Map<String, JsonNode> rej = byName(rows(rejected));
-    assertEquals(List.of("en0", "en1", "zh0"), rej.keySet().stream().sorted().toList(), rej.toString());
+    assertEquals(
+        List.of("en0", "en1", "zh0"), rej.keySet().stream().sorted().toList(), rej.toString());
     for (JsonNode r : rej.values()) {
       assertEquals("decontaminate", r.get("step").asText());
       assertEquals("benchmark_overlap", r.get("rule").asText());
@@ -192,7 +234,9 @@ class DecontaminationTest {
     }
     assertEquals("quiz", rej.get("en0").get("benchmark").asText());
     assertEquals(13, words(rej.get("en0").get("ngram").asText()).size());
-    assertTrue(wiki.get(0).contains(rej.get("en0").get("ngram").asText()), "the n-gram as the document wrote it");
+    assertTrue(
+        wiki.get(0).contains(rej.get("en0").get("ngram").asText()),
+        "the n-gram as the document wrote it");
     assertEquals("poems", rej.get("zh0").get("benchmark").asText());
     assertEquals(13, hanCount(rej.get("zh0").get("ngram").asText()), "13 characters are 13 words");
     assertEquals(26 - 3, rows(out).size());
@@ -203,11 +247,18 @@ class DecontaminationTest {
     assertEquals(2, q.get("docs_dropped").asLong());
     assertEquals(0, q.get("docs_cut").asLong());
     assertEquals((25 - 12) + (20 - 12), q.get("ngrams_matched").asLong());
-    assertEquals(1, r.get("decontamination").get("benchmarks").get("poems").get("docs_dropped").asLong());
+    assertEquals(
+        1, r.get("decontamination").get("benchmarks").get("poems").get("docs_dropped").asLong());
     assertEquals("hash_set", r.get("decontamination").get("filter").asText());
-    assertEquals(3, r.get("steps").get(Steps.index(Steps.DECONTAMINATE)).get("dropped").get("benchmark_overlap")
-        .asLong());
-    assertTrue(res.out().lines().anyMatch(l -> l.matches("quiz\\s+4\\s+\\d+\\s+2\\s+0\\s+21")), res.out());
+    assertEquals(
+        3,
+        r.get("steps")
+            .get(Steps.index(Steps.DECONTAMINATE))
+            .get("dropped")
+            .get("benchmark_overlap")
+            .asLong());
+    assertTrue(
+        res.out().lines().anyMatch(l -> l.matches("quiz\\s+4\\s+\\d+\\s+2\\s+0\\s+21")), res.out());
     assertTrue(res.out().lines().anyMatch(l -> l.startsWith("decontaminate ")), res.out());
   }
 
@@ -216,18 +267,35 @@ class DecontaminationTest {
       throws IOException {
     plant();
     Path config = tmp.resolve("bloom.json");
-    Files.writeString(config, "{\"decontaminate\": {\"bloom_above_ngrams\": 0, \"bloom_fpp\": 0.3}}");
+    Files.writeString(
+        config, "{\"decontaminate\": {\"bloom_above_ngrams\": 0, \"bloom_fpp\": 0.3}}");
     Path rejected = tmp.resolve("bloom-rejected");
     Path report = tmp.resolve("bloom-report.json");
-    clean("-i", input.toString(), "-o", tmp.resolve("bloom-out").toString(), "--rejected", rejected.toString(),
-        "--report", report.toString(), "--skip", OTHER_STEPS, "--decontaminate", quiz + "," + poemsSpaced,
-        "--config", config.toString(), "--decontaminate-split", "whitespace");
-    // The eval passage is 20 space-separated characters, but in the document a run of characters between
+    clean(
+        "-i",
+        input.toString(),
+        "-o",
+        tmp.resolve("bloom-out").toString(),
+        "--rejected",
+        rejected.toString(),
+        "--report",
+        report.toString(),
+        "--skip",
+        OTHER_STEPS,
+        "--decontaminate",
+        quiz + "," + poemsSpaced,
+        "--config",
+        config.toString(),
+        "--decontaminate-split",
+        "whitespace");
+    // The eval passage is 20 space-separated characters, but in the document a run of characters
+    // between
     // punctuation is one word now: no match.
     assertEquals(List.of("en0", "en1"), byName(rows(rejected)).keySet().stream().sorted().toList());
     JsonNode d = JSON.readTree(report.toFile()).get("decontamination");
     assertEquals("bloom", d.get("filter").asText());
-    assertTrue(d.get("hashes_hit").asLong() > 10L * d.get("eval_ngrams_hit").asLong(),
+    assertTrue(
+        d.get("hashes_hit").asLong() > 10L * d.get("eval_ngrams_hit").asLong(),
         "a 30% false-positive rate marks many documents, all cleared by verification: " + d);
   }
 
@@ -248,33 +316,59 @@ class DecontaminationTest {
     Path in = tmp.resolve("cut-docs.jsonl");
     writeJsonl(in, docs);
     Path eval = tmp.resolve("exam.jsonl");
-    Files.writeString(eval, Stream.of(passage, zhPassage, wordSpan(wiki.get(3), 0, 16))
-        .map(t -> "{\"text\": " + quote(t) + "}").collect(Collectors.joining("\n")));
+    Files.writeString(
+        eval,
+        Stream.of(passage, zhPassage, wordSpan(wiki.get(3), 0, 16))
+            .map(t -> "{\"text\": " + quote(t) + "}")
+            .collect(Collectors.joining("\n")));
     Path out = tmp.resolve("cut-out");
     Path rejected = tmp.resolve("cut-rejected");
     Path report = tmp.resolve("cut-report.json");
     // Exact dedup stays on: the cut happens before it, on the documents it then sees.
-    clean("-i", in.toString(), "-o", out.toString(), "--rejected", rejected.toString(), "--report",
-        report.toString(), "--skip", OTHER_STEPS, "--decontaminate", eval.toString(),
-        "--decontaminate-action", "cut", "--decontaminate-margin", "5");
+    clean(
+        "-i",
+        in.toString(),
+        "-o",
+        out.toString(),
+        "--rejected",
+        rejected.toString(),
+        "--report",
+        report.toString(),
+        "--skip",
+        OTHER_STEPS,
+        "--decontaminate",
+        eval.toString(),
+        "--decontaminate-action",
+        "cut",
+        "--decontaminate-margin",
+        "5");
 
     Map<String, JsonNode> kept = byName(rows(out));
     assertEquals(List.of("other", "play", "poems"), kept.keySet().stream().sorted().toList());
     assertEquals(words(wiki.get(4)), words(kept.get("other").get("text").asText()));
     List<String> expected = new ArrayList<>(sWords.subList(0, 2000 - 5));
     expected.addAll(sWords.subList(2000 + 30 + 5, sWords.size()));
-    assertEquals(expected, words(kept.get("play").get("text").asText()), "30 words and 5 either side are gone");
+    assertEquals(
+        expected,
+        words(kept.get("play").get("text").asText()),
+        "30 words and 5 either side are gone");
     assertFalse(kept.get("play").get("text").asText().contains(passage));
-    assertEquals(hanCount(zh) - hanCount(zhPassage) - 10, hanCount(kept.get("poems").get("text").asText()));
+    assertEquals(
+        hanCount(zh) - hanCount(zhPassage) - 10, hanCount(kept.get("poems").get("text").asText()));
 
     Map<String, JsonNode> rej = byName(rows(rejected));
     assertEquals("cut", rej.get("play").get("status").asText());
-    assertEquals(sWords.subList(2000 - 5, 2000 + 35), words(rej.get("play").get("text").asText()),
+    assertEquals(
+        sWords.subList(2000 - 5, 2000 + 35),
+        words(rej.get("play").get("text").asText()),
         "the rejected record holds what was cut");
     assertEquals("cut", rej.get("poems").get("status").asText());
     assertEquals("rejected", rej.get("tiny").get("status").asText());
-    assertTrue(rej.get("tiny").get("reason").asText().contains("nothing left"), rej.get("tiny").toString());
-    JsonNode exam = JSON.readTree(report.toFile()).get("decontamination").get("benchmarks").get("exam");
+    assertTrue(
+        rej.get("tiny").get("reason").asText().contains("nothing left"),
+        rej.get("tiny").toString());
+    JsonNode exam =
+        JSON.readTree(report.toFile()).get("decontamination").get("benchmarks").get("exam");
     assertEquals(2, exam.get("docs_cut").asLong());
     assertEquals(1, exam.get("docs_dropped").asLong());
   }
@@ -292,9 +386,11 @@ class DecontaminationTest {
     plant();
     Path empty = Files.writeString(tmp.resolve("empty.jsonl"), "");
     Path shortText = Files.writeString(tmp.resolve("short.txt"), "only five words in here");
-    Path malformed = Files.writeString(tmp.resolve("broken.jsonl"),
-        "{\"text\": \"fine line with enough words to make at least one thirteen word n-gram for sure\"}\n"
-            + "{\"text\": \"unterminated\n");
+    Path malformed =
+        Files.writeString(
+            tmp.resolve("broken.jsonl"),
+            "{\"text\": \"fine line with enough words to make at least one thirteen word n-gram for sure\"}\n"
+                + "{\"text\": \"unterminated\n");
     Path noField = Files.writeString(tmp.resolve("nofield.jsonl"), "{\"question\": \"what?\"}\n");
     Map<String, String> cases = new LinkedHashMap<>();
     cases.put(tmp.resolve("missing.jsonl").toString(), "eval file not found: ");
@@ -306,8 +402,17 @@ class DecontaminationTest {
     int k = 0;
     for (var c : cases.entrySet()) {
       Path out = tmp.resolve("bad-out-" + k++);
-      Result r = Cli.run("clean", "--master", "local[1]", "-i", input.toString(), "-o", out.toString(),
-          "--decontaminate", c.getKey());
+      Result r =
+          Cli.run(
+              "clean",
+              "--master",
+              "local[1]",
+              "-i",
+              input.toString(),
+              "-o",
+              out.toString(),
+              "--decontaminate",
+              c.getKey());
       assertEquals(2, r.code(), c.getKey() + ": " + r.err());
       List<String> lines = r.err().lines().filter(l -> l.startsWith("clean: ")).toList();
       assertEquals(1, lines.size(), r.err());
@@ -315,15 +420,26 @@ class DecontaminationTest {
       assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
       assertFalse(Files.exists(out), "no output after a failed job");
     }
-    Result bad = Cli.run("clean", "-i", input.toString(), "-o", tmp.resolve("x").toString(), "--decontaminate",
-        quiz.toString(), "--decontaminate-action", "erase");
+    Result bad =
+        Cli.run(
+            "clean",
+            "-i",
+            input.toString(),
+            "-o",
+            tmp.resolve("x").toString(),
+            "--decontaminate",
+            quiz.toString(),
+            "--decontaminate-action",
+            "erase");
     assertEquals(2, bad.code());
-    assertTrue(bad.err().contains("decontaminate.action must be drop or cut, not erase"), bad.err());
+    assertTrue(
+        bad.err().contains("decontaminate.action must be drop or cut, not erase"), bad.err());
   }
 
   @Test
   void printConfigShowsTheDecontaminationSettings() throws IOException {
-    Result r = Cli.run("clean", "-i", "x", "-o", "y", "--print-config", "--decontaminate-ngram", "8");
+    Result r =
+        Cli.run("clean", "-i", "x", "-o", "y", "--print-config", "--decontaminate-ngram", "8");
     assertEquals(0, r.code(), r.err());
     JsonNode d = JSON.readTree(r.out()).get("decontaminate");
     assertEquals(8, d.get("ngram").asInt());

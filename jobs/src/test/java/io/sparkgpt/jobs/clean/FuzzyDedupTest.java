@@ -44,12 +44,20 @@ class FuzzyDedupTest {
   static Map<String, String> run(List<Doc> docs, int partitions) {
     JavaRDD<Doc> rdd = jsc.parallelize(docs, partitions);
     Map<String, String> out = new HashMap<>();
-    FuzzyDedup.find(rdd, CleanConfig.DEFAULTS.dedup(), partitions, s -> {}).duplicates().collectAsMap()
-        .forEach((id, detail) -> out.put(id, detail.substring("near-duplicate of ".length(), detail.indexOf(' ', 18))));
+    FuzzyDedup.find(rdd, CleanConfig.DEFAULTS.dedup(), partitions, s -> {})
+        .duplicates()
+        .collectAsMap()
+        .forEach(
+            (id, detail) ->
+                out.put(
+                    id, detail.substring("near-duplicate of ".length(), detail.indexOf(' ', 18))));
     return out;
   }
 
-  /** Sources that are not near-duplicates of one another, so that the planted pairs are the whole truth. */
+  /**
+   * Sources that are not near-duplicates of one another, so that the planted pairs are the whole
+   * truth.
+   */
   static List<String> distinct(List<String> texts) {
     MinHash mh = new MinHash(256, 5, 2);
     List<String> out = new ArrayList<>();
@@ -81,11 +89,20 @@ class FuzzyDedupTest {
       }
     }
     Map<String, String> found = run(docs, 4);
-    long truePositives = found.entrySet().stream().filter(e -> planted.contains(pair(e.getKey(), e.getValue()))).count();
+    long truePositives =
+        found.entrySet().stream()
+            .filter(e -> planted.contains(pair(e.getKey(), e.getValue())))
+            .count();
     double recall = (double) truePositives / planted.size();
     double precision = found.isEmpty() ? 0 : (double) truePositives / found.size();
-    System.out.printf(Locale.ROOT, "fuzzy dedup: %d docs, %d planted pairs, %d flagged, recall %.3f, precision %.3f%n",
-        docs.size(), planted.size(), found.size(), recall, precision);
+    System.out.printf(
+        Locale.ROOT,
+        "fuzzy dedup: %d docs, %d planted pairs, %d flagged, recall %.3f, precision %.3f%n",
+        docs.size(),
+        planted.size(),
+        found.size(),
+        recall,
+        precision);
     assertTrue(planted.size() >= 100, "enough planted pairs: " + planted.size());
     assertTrue(recall >= 0.95, "recall " + recall);
     assertTrue(precision >= 0.99, "precision " + precision);
@@ -99,7 +116,10 @@ class FuzzyDedupTest {
     for (int i = 0; i < sources.size(); i++) {
       docs.add(doc("a-" + i, sources.get(i)));
       docs.add(doc("b-" + i, TestData.editWords(sources.get(i), 0.03, rnd)));
-      docs.add(doc("c-" + i, sources.get(i) + " An appended closing sentence makes this copy the longest one."));
+      docs.add(
+          doc(
+              "c-" + i,
+              sources.get(i) + " An appended closing sentence makes this copy the longest one."));
     }
     Map<String, String> one = run(docs, 1);
     assertEquals(one, run(docs, 3));
@@ -111,8 +131,12 @@ class FuzzyDedupTest {
 
   @Test
   void chineseNearDuplicatesAreFoundWithCharacterShingles() {
-    List<String> sources = distinct(TestData.paragraphs("zh/debian-reference-zh-cn.txt", 300, 1000).stream()
-        .filter(p -> TestData.cjkShare(p) >= 0.5).limit(80).toList());
+    List<String> sources =
+        distinct(
+            TestData.paragraphs("zh/debian-reference-zh-cn.txt", 300, 1000).stream()
+                .filter(p -> TestData.cjkShare(p) >= 0.5)
+                .limit(80)
+                .toList());
     Random rnd = new Random(3);
     List<Doc> docs = new ArrayList<>();
     for (int i = 0; i < sources.size(); i++) {
@@ -120,8 +144,10 @@ class FuzzyDedupTest {
       docs.add(doc("zx-" + i, TestData.editCjkChars(sources.get(i), 0.03, rnd)));
     }
     Map<String, String> found = run(docs, 2);
-    long correct = found.entrySet().stream()
-        .filter(e -> e.getKey().substring(3).equals(e.getValue().substring(3))).count();
+    long correct =
+        found.entrySet().stream()
+            .filter(e -> e.getKey().substring(3).equals(e.getValue().substring(3)))
+            .count();
     assertTrue(sources.size() >= 20, "zh sources: " + sources.size());
     assertTrue(correct >= 0.95 * sources.size(), correct + " of " + sources.size());
     assertEquals(correct, found.size(), "no false positives");

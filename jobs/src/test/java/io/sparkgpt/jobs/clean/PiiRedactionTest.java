@@ -16,7 +16,8 @@ class PiiRedactionTest {
   void emails() {
     assertEquals("mail <EMAIL> now", redact("mail jane.doe+news@example.co.uk now"));
     assertEquals("write to <EMAIL>.", redact("write to a_b@mail-server.org."));
-    assertEquals("@decorator and user@localhost and x@y", redact("@decorator and user@localhost and x@y"));
+    assertEquals(
+        "@decorator and user@localhost and x@y", redact("@decorator and user@localhost and x@y"));
   }
 
   @Test
@@ -24,8 +25,22 @@ class PiiRedactionTest {
     assertEquals("server <IP_ADDRESS> up", redact("server 8.8.4.4 up"));
     assertEquals("host <IP_ADDRESS>", redact("host 2001:4860:4860::8888"));
     // Private, loopback, documentation ranges, versions and times stay.
-    for (String keep : new String[] {"127.0.0.1", "10.1.2.3", "192.168.0.1", "172.16.5.4", "192.0.2.7",
-        "version 1.2.3.4.5", "::1", "fe80::1", "x[::2]", "12:30:45", "2001:db8::1", "std::vector", "999.1.1.1"}) {
+    for (String keep :
+        new String[] {
+          "127.0.0.1",
+          "10.1.2.3",
+          "192.168.0.1",
+          "172.16.5.4",
+          "192.0.2.7",
+          "version 1.2.3.4.5",
+          "::1",
+          "fe80::1",
+          "x[::2]",
+          "12:30:45",
+          "2001:db8::1",
+          "std::vector",
+          "999.1.1.1"
+        }) {
       assertEquals(keep, redact(keep), keep);
     }
   }
@@ -37,7 +52,8 @@ class PiiRedactionTest {
     assertEquals("tel <PHONE_NUMBER>", redact("tel +44 20 7946 0958"));
     assertEquals("tel <PHONE_NUMBER>", redact("tel (415) 555-0132"));
     assertEquals("tel <PHONE_NUMBER>", redact("tel 415-555-0132"));
-    assertEquals("year 2023 and 12345678 and 23812345678", redact("year 2023 and 12345678 and 23812345678"));
+    assertEquals(
+        "year 2023 and 12345678 and 23812345678", redact("year 2023 and 12345678 and 23812345678"));
   }
 
   @Test
@@ -58,7 +74,10 @@ class PiiRedactionTest {
 
   @Test
   void prefiltersNeverSkipARealMatch() {
-    for (String s : new String[] {"(415) 555-0132", "+86 138-1234-5678", "4111 1111 1111 1111", "11010519491231002X"}) {
+    for (String s :
+        new String[] {
+          "(415) 555-0132", "+86 138-1234-5678", "4111 1111 1111 1111", "11010519491231002X"
+        }) {
       assertEquals(true, PiiRedaction.digitRun(s, 10), s);
     }
     assertEquals(false, PiiRedaction.digitRun("version 3.11, build 2023 of 12 May", 10));

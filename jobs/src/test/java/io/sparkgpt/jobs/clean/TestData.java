@@ -1,6 +1,5 @@
 package io.sparkgpt.jobs.clean;
 
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -13,10 +12,14 @@ import java.util.Random;
 
 /** Real documents from the test corpus, and near-duplicates planted in them. */
 final class TestData {
-  static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
-      .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
-          .maxStringLength(Integer.MAX_VALUE).build())
-      .build());
+  static final ObjectMapper JSON =
+      new ObjectMapper(
+          com.fasterxml.jackson.core.JsonFactory.builder()
+              .streamReadConstraints(
+                  com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                      .maxStringLength(Integer.MAX_VALUE)
+                      .build())
+              .build());
 
   static Path corpus() {
     return io.sparkgpt.tokenizer.Corpus.dir();
@@ -56,8 +59,8 @@ final class TestData {
   }
 
   /**
-   * A copy with about {@code rate} of its words edited: a third replaced by another word of the text, a third
-   * deleted, a third followed by an inserted word.
+   * A copy with about {@code rate} of its words edited: a third replaced by another word of the
+   * text, a third deleted, a third followed by an inserted word.
    */
   static String editWords(String text, double rate, Random rnd) {
     String[] words = text.split(" ");
@@ -79,7 +82,9 @@ final class TestData {
     return b.toString().strip();
   }
 
-  /** Lines of a text file with at least minChars characters (WikiText has one paragraph per line). */
+  /**
+   * Lines of a text file with at least minChars characters (WikiText has one paragraph per line).
+   */
   static List<String> lines(String file, int minChars, int limit) {
     List<String> out = new ArrayList<>();
     try {
@@ -103,8 +108,8 @@ final class TestData {
   }
 
   /**
-   * A copy with about {@code rate} of its CJK characters replaced by other CJK characters of the text (a
-   * Chinese word is one or two characters, so 3% of characters is about 5% of words).
+   * A copy with about {@code rate} of its CJK characters replaced by other CJK characters of the
+   * text (a Chinese word is one or two characters, so 3% of characters is about 5% of words).
    */
   static String editCjkChars(String text, double rate, Random rnd) {
     char[] c = text.toCharArray();

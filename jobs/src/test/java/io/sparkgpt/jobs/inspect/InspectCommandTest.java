@@ -26,14 +26,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * inspect on outputs that the real commands produce from the bundled sample/: a clean output (Parquet) and its
- * rejected folder, a token dataset, and a short training run; then the same things damaged.
+ * inspect on outputs that the real commands produce from the bundled sample/: a clean output
+ * (Parquet) and its rejected folder, a token dataset, and a short training run; then the same
+ * things damaged.
  */
 class InspectCommandTest {
   static final ObjectMapper JSON = new ObjectMapper();
 
-  @TempDir
-  static Path tmp;
+  @TempDir static Path tmp;
 
   static Path clean;
   static Path rejected;
@@ -58,15 +58,50 @@ class InspectCommandTest {
     clean = tmp.resolve("clean");
     rejected = tmp.resolve("rejected");
     Path report = tmp.resolve("clean-report.json");
-    ok(Cli.run("clean", "--master", "local[2]", "-i", sample, "-o", clean.toString(), "--rejected",
-        rejected.toString(), "--report", report.toString()));
+    ok(
+        Cli.run(
+            "clean",
+            "--master",
+            "local[2]",
+            "-i",
+            sample,
+            "-o",
+            clean.toString(),
+            "--rejected",
+            rejected.toString(),
+            "--report",
+            report.toString()));
     cleanReport = JSON.readTree(report.toFile());
     tokenizer = tmp.resolve("tokenizer.json");
-    ok(Cli.run("train-tokenizer", "--master", "local[2]", "-i", clean.toString(), "-o", tokenizer.toString(),
-        "--vocab-size", "512"));
+    ok(
+        Cli.run(
+            "train-tokenizer",
+            "--master",
+            "local[2]",
+            "-i",
+            clean.toString(),
+            "-o",
+            tokenizer.toString(),
+            "--vocab-size",
+            "512"));
     dataset = tmp.resolve("dataset");
-    ok(Cli.run("tokenize", "--master", "local[2]", "-i", clean.toString(), "-t", tokenizer.toString(), "-o",
-        dataset.toString(), "--seq-len", "64", "--val-fraction", "0.05", "--shard-tokens", "100000"));
+    ok(
+        Cli.run(
+            "tokenize",
+            "--master",
+            "local[2]",
+            "-i",
+            clean.toString(),
+            "-t",
+            tokenizer.toString(),
+            "-o",
+            dataset.toString(),
+            "--seq-len",
+            "64",
+            "--val-fraction",
+            "0.05",
+            "--shard-tokens",
+            "100000"));
   }
 
   static long dropped(String step, String rule) {
@@ -80,7 +115,9 @@ class InspectCommandTest {
 
   @Test
   void summarisesACleanOutputAsTextAndJson() throws IOException {
-    JsonNode s = JSON.readTree(ok(inspect(clean.toString(), "--json", "--tokenizer", tokenizer.toString())).out());
+    JsonNode s =
+        JSON.readTree(
+            ok(inspect(clean.toString(), "--json", "--tokenizer", tokenizer.toString())).out());
     assertEquals("clean_output", s.get("kind").asText());
     assertEquals("parquet", s.get("format").asText());
     assertEquals(cleanReport.get("kept_docs").asLong(), s.get("documents").asLong());
@@ -96,8 +133,12 @@ class InspectCommandTest {
     assertTrue(s.get("tokens").asLong() > s.get("documents").asLong());
 
     String text = ok(inspect(clean.toString())).out();
-    assertTrue(text.contains("documents: " + String.format(java.util.Locale.ROOT, "%,d",
-        cleanReport.get("kept_docs").asLong())), text);
+    assertTrue(
+        text.contains(
+            "documents: "
+                + String.format(
+                    java.util.Locale.ROOT, "%,d", cleanReport.get("kept_docs").asLong())),
+        text);
     assertTrue(text.contains("by_language:"), text);
   }
 
@@ -121,7 +162,10 @@ class InspectCommandTest {
     assertTrue(near > 0);
     String out = ok(inspect(rejected.toString(), "--rejected", "near_duplicate")).out();
     assertEquals(near, out.lines().filter(l -> l.startsWith("=== rejected ")).count(), out);
-    assertTrue(out.lines().filter(l -> l.startsWith("rule: ")).allMatch(l -> l.equals("rule: near_duplicate")));
+    assertTrue(
+        out.lines()
+            .filter(l -> l.startsWith("rule: "))
+            .allMatch(l -> l.equals("rule: near_duplicate")));
     long quality = 0;
     for (JsonNode n : cleanReport.get("steps").get(2).get("dropped")) {
       quality += n.asLong();
@@ -131,7 +175,8 @@ class InspectCommandTest {
 
     JsonNode s = JSON.readTree(ok(inspect(rejected.toString(), "--json")).out());
     assertEquals("rejected", s.get("kind").asText());
-    assertEquals(near, s.get("by_reason").get("fuzzy_dedup/near_duplicate").get("documents").asLong());
+    assertEquals(
+        near, s.get("by_reason").get("fuzzy_dedup/near_duplicate").get("documents").asLong());
 
     Result none = inspect(rejected.toString(), "--rejected", "no_such_reason");
     assertEquals(2, none.code());
@@ -145,11 +190,14 @@ class InspectCommandTest {
       m = ds.manifest();
       JsonNode s = JSON.readTree(ok(inspect(dataset.toString(), "--json")).out());
       assertEquals("dataset", s.get("kind").asText());
-      assertEquals(m.split("train").documents(), s.get("splits").get("train").get("documents").asLong());
+      assertEquals(
+          m.split("train").documents(), s.get("splits").get("train").get("documents").asLong());
       assertEquals(m.split("train").tokens(), s.get("splits").get("train").get("tokens").asLong());
-      assertEquals(m.split("val").textBytes(), s.get("splits").get("val").get("text_bytes").asLong());
+      assertEquals(
+          m.split("val").textBytes(), s.get("splits").get("val").get("text_bytes").asLong());
 
-      // A sample that ends at least one document: its decoded text shows as many boundaries as it has EOTs.
+      // A sample that ends at least one document: its decoded text shows as many boundaries as it
+      // has EOTs.
       int[] tokens = new int[ds.sampleTokens()];
       int i = 0;
       int eots = 0;
@@ -162,7 +210,10 @@ class InspectCommandTest {
       }
       String out = ok(inspect(dataset.toString(), "--sample", String.valueOf(i))).out();
       String body = out.substring(out.indexOf('\n') + 1);
-      assertEquals(eots, body.split(java.util.regex.Pattern.quote(DatasetInspector.BOUNDARY.strip()), -1).length - 1,
+      assertEquals(
+          eots,
+          body.split(java.util.regex.Pattern.quote(DatasetInspector.BOUNDARY.strip()), -1).length
+              - 1,
           out);
       assertTrue(out.startsWith("sample " + i + " of train"), out);
     }
@@ -202,8 +253,11 @@ class InspectCommandTest {
     copy(dataset, broken);
     List<String> shards;
     try (Stream<Path> s = Files.list(broken)) {
-      shards = s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("train-") && n.endsWith(".bin"))
-          .sorted().toList();
+      shards =
+          s.map(p -> p.getFileName().toString())
+              .filter(n -> n.startsWith("train-") && n.endsWith(".bin"))
+              .sorted()
+              .toList();
     }
     assertTrue(shards.size() >= 2, "the test needs two train shards: " + shards);
     try (RandomAccessFile f = new RandomAccessFile(broken.resolve(shards.get(0)).toFile(), "rw")) {
@@ -221,9 +275,12 @@ class InspectCommandTest {
     List<String> problems = r.out().lines().filter(l -> l.startsWith("problem: ")).toList();
     assertEquals(3, problems.size(), r.out());
     assertTrue(problems.get(0).contains(shards.get(0) + ": sha256"), problems.toString());
-    assertTrue(problems.get(1).contains(shards.get(1) + ": ") && problems.get(1).contains("bytes, the manifest says"),
+    assertTrue(
+        problems.get(1).contains(shards.get(1) + ": ")
+            && problems.get(1).contains("bytes, the manifest says"),
         problems.toString());
-    assertTrue(problems.get(2).contains("train-99999.bin: a shard file the manifest does not list"));
+    assertTrue(
+        problems.get(2).contains("train-99999.bin: a shard file the manifest does not list"));
     assertTrue(r.out().contains("verify: 3 problems"), r.out());
   }
 
@@ -234,24 +291,61 @@ class InspectCommandTest {
     copy(clean, broken);
     Path part;
     try (Stream<Path> s = Files.list(broken)) {
-      part = s.filter(p -> p.getFileName().toString().endsWith(".parquet")).sorted().findFirst().get();
+      part =
+          s.filter(p -> p.getFileName().toString().endsWith(".parquet")).sorted().findFirst().get();
     }
     try (RandomAccessFile f = new RandomAccessFile(part.toFile(), "rw")) {
       f.setLength(f.length() / 2);
     }
     Result r = inspect(broken.toString(), "--verify");
     assertEquals(1, r.code(), r.out());
-    assertTrue(r.out().lines().anyMatch(l -> l.startsWith("problem: ") && l.contains(part.getFileName().toString())
-        && l.contains("unreadable Parquet")), r.out());
+    assertTrue(
+        r.out()
+            .lines()
+            .anyMatch(
+                l ->
+                    l.startsWith("problem: ")
+                        && l.contains(part.getFileName().toString())
+                        && l.contains("unreadable Parquet")),
+        r.out());
   }
 
   @Test
   void runFolderSummaryAndVerify() throws IOException {
     Path run = tmp.resolve("run");
-    ok(Cli.run("train-local", "--data", dataset.toString(), "--output", run.toString(), "--preset", "tiny",
-        "--block-size", "64", "--d-model", "32", "--layers", "1", "--heads", "2", "--batch-size", "2", "--steps",
-        "4", "--warmup", "1", "--eval-every", "2", "--eval-batches", "1", "--checkpoint-every", "2",
-        "--log-every", "1", "--threads", "1"));
+    ok(
+        Cli.run(
+            "train-local",
+            "--data",
+            dataset.toString(),
+            "--output",
+            run.toString(),
+            "--preset",
+            "tiny",
+            "--block-size",
+            "64",
+            "--d-model",
+            "32",
+            "--layers",
+            "1",
+            "--heads",
+            "2",
+            "--batch-size",
+            "2",
+            "--steps",
+            "4",
+            "--warmup",
+            "1",
+            "--eval-every",
+            "2",
+            "--eval-batches",
+            "1",
+            "--checkpoint-every",
+            "2",
+            "--log-every",
+            "1",
+            "--threads",
+            "1"));
     JsonNode s = JSON.readTree(ok(inspect(run.toString(), "--json")).out());
     assertEquals("run", s.get("kind").asText());
     assertEquals(4, s.get("last_step").asLong());
@@ -263,15 +357,23 @@ class InspectCommandTest {
     try (RandomAccessFile f = new RandomAccessFile(model.toFile(), "rw")) {
       f.setLength(f.length() - 100);
     }
-    Files.writeString(run.resolve("metrics.jsonl"), "{not json\n", java.nio.file.StandardOpenOption.APPEND);
+    Files.writeString(
+        run.resolve("metrics.jsonl"), "{not json\n", java.nio.file.StandardOpenOption.APPEND);
     Result r = inspect(run.toString(), "--verify");
     assertEquals(1, r.code(), r.out());
     List<String> problems = r.out().lines().filter(l -> l.startsWith("problem: ")).toList();
     assertEquals(2, problems.size(), r.out());
-    // checkpoint/ links to the newest checkpoints/step-N: the damage is reported once, under the step folder
-    assertTrue(problems.stream().anyMatch(p -> p.contains("checkpoints/step-0000004: model.safetensors")
-        && p.contains("(truncated)")), problems.toString());
-    assertTrue(problems.stream().anyMatch(p -> p.contains("metrics.jsonl line")), problems.toString());
+    // checkpoint/ links to the newest checkpoints/step-N: the damage is reported once, under the
+    // step folder
+    assertTrue(
+        problems.stream()
+            .anyMatch(
+                p ->
+                    p.contains("checkpoints/step-0000004: model.safetensors")
+                        && p.contains("(truncated)")),
+        problems.toString());
+    assertTrue(
+        problems.stream().anyMatch(p -> p.contains("metrics.jsonl line")), problems.toString());
   }
 
   @Test

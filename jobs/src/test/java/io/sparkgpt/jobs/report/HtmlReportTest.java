@@ -26,12 +26,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The report.html of clean, tokenize and a training run, made by the real commands from sample/, rendered by headless Chromium
- * (Debian's chromium package): the screenshot must show the page and the browser must log no console message.
+ * The report.html of clean, tokenize and a training run, made by the real commands from sample/,
+ * rendered by headless Chromium (Debian's chromium package): the screenshot must show the page and
+ * the browser must log no console message.
  */
 class HtmlReportTest {
-  @TempDir
-  static Path tmp;
+  @TempDir static Path tmp;
 
   static Path cleanHtml;
   static Path tokenizeHtml;
@@ -45,26 +45,88 @@ class HtmlReportTest {
   static void produce() {
     String sample = Path.of("..", "sample").toString();
     Path clean = tmp.resolve("clean");
-    ok(Cli.run("clean", "--master", "local[2]", "-i", sample, "-o", clean.toString(), "--report",
-        tmp.resolve("clean-report.json").toString()));
+    ok(
+        Cli.run(
+            "clean",
+            "--master",
+            "local[2]",
+            "-i",
+            sample,
+            "-o",
+            clean.toString(),
+            "--report",
+            tmp.resolve("clean-report.json").toString()));
     cleanHtml = tmp.resolve("clean-report.html");
     Path tok = tmp.resolve("tokenizer.json");
-    ok(Cli.run("train-tokenizer", "--master", "local[2]", "-i", clean.toString(), "-o", tok.toString(),
-        "--vocab-size", "300"));
+    ok(
+        Cli.run(
+            "train-tokenizer",
+            "--master",
+            "local[2]",
+            "-i",
+            clean.toString(),
+            "-o",
+            tok.toString(),
+            "--vocab-size",
+            "300"));
     Path data = tmp.resolve("data");
-    ok(Cli.run("tokenize", "--master", "local[2]", "-i", clean.toString(), "-t", tok.toString(), "-o",
-        data.toString(), "--seq-len", "64", "--val-fraction", "0.05", "--shard-tokens", "100000"));
+    ok(
+        Cli.run(
+            "tokenize",
+            "--master",
+            "local[2]",
+            "-i",
+            clean.toString(),
+            "-t",
+            tok.toString(),
+            "-o",
+            data.toString(),
+            "--seq-len",
+            "64",
+            "--val-fraction",
+            "0.05",
+            "--shard-tokens",
+            "100000"));
     tokenizeHtml = data.resolve("report.html");
     Path run = tmp.resolve("run");
-    ok(Cli.run("train-local", "--data", "a=" + data + ":3,b=" + data + ":1", "--output", run.toString(), "--preset",
-        "tiny", "--block-size", "64", "--d-model", "32", "--layers", "1", "--heads", "2", "--batch-size", "4",
-        "--steps", "12", "--warmup", "2", "--eval-every", "4", "--eval-batches", "1", "--threads", "1"));
+    ok(
+        Cli.run(
+            "train-local",
+            "--data",
+            "a=" + data + ":3,b=" + data + ":1",
+            "--output",
+            run.toString(),
+            "--preset",
+            "tiny",
+            "--block-size",
+            "64",
+            "--d-model",
+            "32",
+            "--layers",
+            "1",
+            "--heads",
+            "2",
+            "--batch-size",
+            "4",
+            "--steps",
+            "12",
+            "--warmup",
+            "2",
+            "--eval-every",
+            "4",
+            "--eval-batches",
+            "1",
+            "--threads",
+            "1"));
     runHtml = run.resolve("report.html");
   }
 
   static final Pattern REFERENCE = Pattern.compile("(?:src|href)=\"([^\"]*)\"");
 
-  /** Every src and href is a data: URI, and nothing mentions a network scheme: the page needs no other file. */
+  /**
+   * Every src and href is a data: URI, and nothing mentions a network scheme: the page needs no
+   * other file.
+   */
   static void assertSelfContained(String html, int images) {
     Matcher m = REFERENCE.matcher(html);
     int pngs = 0;
@@ -82,8 +144,14 @@ class HtmlReportTest {
     String html = Files.readString(cleanHtml);
     // steps, top reasons, languages, lengths before/after, PII, near-duplicate clusters
     assertSelfContained(html, 6);
-    for (String heading : List.of("Documents per step", "Top drop reasons", "Languages of the kept documents",
-        "Document lengths", "Personal data redacted", "Near-duplicate clusters")) {
+    for (String heading :
+        List.of(
+            "Documents per step",
+            "Top drop reasons",
+            "Languages of the kept documents",
+            "Document lengths",
+            "Personal data redacted",
+            "Near-duplicate clusters")) {
       assertTrue(html.contains("<h2>" + heading + "</h2>"), heading);
     }
     assertTrue(html.contains("<td>fuzzy_dedup</td>"));
@@ -125,14 +193,27 @@ class HtmlReportTest {
   /** Renders a page headless into a PNG; returns it and the console messages Chromium logged. */
   static Rendered render(Path html) throws Exception {
     String chromium = chromium();
-    Assumptions.assumeTrue(chromium != null, "optional oracle missing: chromium (apt-get install chromium)");
+    Assumptions.assumeTrue(
+        chromium != null, "optional oracle missing: chromium (apt-get install chromium)");
     Path png = tmp.resolve(html.getFileName() + "-" + System.nanoTime() + ".png");
     Path profile = Files.createTempDirectory(tmp, "chromium-profile");
     Path log = tmp.resolve(png.getFileName() + ".log");
-    Process p = new ProcessBuilder(chromium, "--headless", "--no-sandbox", "--disable-gpu",
-        "--user-data-dir=" + profile, "--enable-logging=stderr", "--v=0", "--hide-scrollbars",
-        "--window-size=1000,3200", "--screenshot=" + png, html.toUri().toString())
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process p =
+        new ProcessBuilder(
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--user-data-dir=" + profile,
+                "--enable-logging=stderr",
+                "--v=0",
+                "--hide-scrollbars",
+                "--window-size=1000,3200",
+                "--screenshot=" + png,
+                html.toUri().toString())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
     assertTrue(p.waitFor(180, TimeUnit.SECONDS), "chromium did not finish");
     String out = Files.readString(log, StandardCharsets.UTF_8);
     assertEquals(0, p.exitValue(), out);
@@ -141,8 +222,8 @@ class HtmlReportTest {
   }
 
   /**
-   * Share of pixels that are not white, and the number of distinct colours, on a grid over the top 1000 rows
-   * (where every report has its tables and first chart, whatever the length of the page).
+   * Share of pixels that are not white, and the number of distinct colours, on a grid over the top
+   * 1000 rows (where every report has its tables and first chart, whatever the length of the page).
    */
   static double[] ink(BufferedImage img) {
     long inked = 0;
@@ -164,13 +245,17 @@ class HtmlReportTest {
   @Test
   void chromiumRendersTheReportsWithoutConsoleErrors() throws Exception {
     // First, that the checks can fail: a page that logs an error is caught, and it counts as blank.
-    Path bad = Files.writeString(tmp.resolve("bad.html"),
-        "<!DOCTYPE html><html><head><link rel=\"icon\" href=\"data:,\"></head><body><p>x</p>"
-            + "<script>console.error('deliberate')</script></body></html>");
+    Path bad =
+        Files.writeString(
+            tmp.resolve("bad.html"),
+            "<!DOCTYPE html><html><head><link rel=\"icon\" href=\"data:,\"></head><body><p>x</p>"
+                + "<script>console.error('deliberate')</script></body></html>");
     Rendered control = render(bad);
-    assertTrue(control.console().stream().anyMatch(l -> l.contains("deliberate")),
+    assertTrue(
+        control.console().stream().anyMatch(l -> l.contains("deliberate")),
         "Chromium's console log is where this test looks");
-    assertTrue(ink(control.screenshot())[0] < 0.03, "a nearly empty page is blank to the ink check");
+    assertTrue(
+        ink(control.screenshot())[0] < 0.03, "a nearly empty page is blank to the ink check");
     List<String> problems = new ArrayList<>();
     for (Path page : List.of(cleanHtml, tokenizeHtml, runHtml)) {
       Rendered r = render(page);

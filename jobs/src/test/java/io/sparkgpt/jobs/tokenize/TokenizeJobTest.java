@@ -37,20 +37,23 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The tokenize job end to end on the bundled sample corpus: contents, per-source counts, determinism of both
- * orders, resumption after a kill, the reader's permutation across shards, uint32 and Megatron output.
+ * The tokenize job end to end on the bundled sample corpus: contents, per-source counts,
+ * determinism of both orders, resumption after a kill, the reader's permutation across shards,
+ * uint32 and Megatron output.
  */
 class TokenizeJobTest {
   static final ObjectMapper JSON = new ObjectMapper();
-  @TempDir
-  static Path tmp;
+  @TempDir static Path tmp;
   static Path wiki;
   static Path mixed;
   static Path code;
+
   /** The texts expected in the dataset: every decodable, non-empty document. */
   static List<String> texts = new ArrayList<>();
+
   /** Expected documents per source: the mixed file's source field, else the file. */
   static Map<String, Integer> docsPerSource = new TreeMap<>();
+
   static Map<String, Long> bytesPerSource = new TreeMap<>();
 
   static void expect(String text, String source) {
@@ -60,9 +63,10 @@ class TokenizeJobTest {
   }
 
   /**
-   * Two JSONL inputs from {@code sample/}: WikiText paragraphs as they are (with an exact duplicate, a truncated
-   * JSON line and a line of Latin-1 bytes, both rejected), and Shakespeare speeches and Tang poems with a
-   * {@code source} field, plus an empty document and the whole play as one long document; and the gzipped Python modules, whose records have no source.
+   * Two JSONL inputs from {@code sample/}: WikiText paragraphs as they are (with an exact
+   * duplicate, a truncated JSON line and a line of Latin-1 bytes, both rejected), and Shakespeare
+   * speeches and Tang poems with a {@code source} field, plus an empty document and the whole play
+   * as one long document; and the gzipped Python modules, whose records have no source.
    */
   @BeforeAll
   static void corpus() throws IOException {
@@ -70,10 +74,15 @@ class TokenizeJobTest {
     wiki = tmp.resolve("wiki.jsonl");
     Files.copy(sample.resolve("wiki.jsonl"), wiki);
     String wikiSource = "file:" + wiki.toAbsolutePath();
-    for (String line : new String(Files.readAllBytes(wiki), StandardCharsets.ISO_8859_1).split("\n")) {
+    for (String line :
+        new String(Files.readAllBytes(wiki), StandardCharsets.ISO_8859_1).split("\n")) {
       try {
-        JsonNode doc = JSON.readTree(StandardCharsets.UTF_8.newDecoder()
-            .decode(ByteBuffer.wrap(line.getBytes(StandardCharsets.ISO_8859_1))).toString());
+        JsonNode doc =
+            JSON.readTree(
+                StandardCharsets.UTF_8
+                    .newDecoder()
+                    .decode(ByteBuffer.wrap(line.getBytes(StandardCharsets.ISO_8859_1)))
+                    .toString());
         String text = doc.get("text").asText();
         if (!text.isEmpty()) {
           expect(text, doc.has("source") ? doc.get("source").asText() : wikiSource);
@@ -84,8 +93,11 @@ class TokenizeJobTest {
     }
     List<String> lines = new ArrayList<>();
     Map<String, List<String>> parts = new LinkedHashMap<>();
-    parts.put("shakespeare", Arrays.asList(Files.readString(sample.resolve("shakespeare.txt")).split("\n\n")));
-    parts.put("tang300", Arrays.asList(Files.readString(sample.resolve("tang300.txt")).split("\n\n")));
+    parts.put(
+        "shakespeare",
+        Arrays.asList(Files.readString(sample.resolve("shakespeare.txt")).split("\n\n")));
+    parts.put(
+        "tang300", Arrays.asList(Files.readString(sample.resolve("tang300.txt")).split("\n\n")));
     for (int i = 0; i < 700; i++) {
       for (Map.Entry<String, List<String>> e : parts.entrySet()) {
         if (i < e.getValue().size() && !e.getValue().get(i).isBlank()) {
@@ -95,18 +107,26 @@ class TokenizeJobTest {
         }
       }
     }
-    lines.add(JSON.writeValueAsString(Map.of("text", "", "source", "tang300"))); // empty: counted, not stored
-    String play = Files.readString(sample.resolve("shakespeare.txt")).strip(); // one document of 100k tokens
+    lines.add(
+        JSON.writeValueAsString(
+            Map.of("text", "", "source", "tang300"))); // empty: counted, not stored
+    String play =
+        Files.readString(sample.resolve("shakespeare.txt")).strip(); // one document of 100k tokens
     lines.add(JSON.writeValueAsString(Map.of("text", play, "source", "shakespeare-whole")));
     expect(play, "shakespeare-whole");
     mixed = tmp.resolve("mixed.jsonl");
     Files.write(mixed, lines);
     code = tmp.resolve("code.jsonl.gz");
     Files.copy(sample.resolve("code.jsonl.gz"), code);
-    try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(
-        new java.util.zip.GZIPInputStream(Files.newInputStream(code)), StandardCharsets.UTF_8))) {
+    try (var in =
+        new java.io.BufferedReader(
+            new java.io.InputStreamReader(
+                new java.util.zip.GZIPInputStream(Files.newInputStream(code)),
+                StandardCharsets.UTF_8))) {
       for (String line; (line = in.readLine()) != null; ) {
-        expect(JSON.readTree(line).get("text").asText(), "file:" + code.toAbsolutePath()); // no source field
+        expect(
+            JSON.readTree(line).get("text").asText(),
+            "file:" + code.toAbsolutePath()); // no source field
       }
     }
   }
@@ -116,8 +136,22 @@ class TokenizeJobTest {
   }
 
   static Cli.Result tokenize(Path out, String master, String... extra) {
-    List<String> args = new ArrayList<>(List.of("tokenize", "--master", master, "-i", inputs(), "-t",
-        "r50k_base", "-o", out.toString(), "--seq-len", "64", "--val-fraction", "0.1"));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "tokenize",
+                "--master",
+                master,
+                "-i",
+                inputs(),
+                "-t",
+                "r50k_base",
+                "-o",
+                out.toString(),
+                "--seq-len",
+                "64",
+                "--val-fraction",
+                "0.1"));
     args.addAll(List.of(extra));
     if (!args.contains("--shard-tokens")) {
       args.addAll(List.of("--shard-tokens", "8000"));
@@ -127,11 +161,15 @@ class TokenizeJobTest {
     return r;
   }
 
-  /** The documents stored in a split, in file order, read straight from the little-endian shards. */
-  static List<String> storedDocuments(Path dir, Manifest m, String split, Tokenizer tok) throws IOException {
+  /**
+   * The documents stored in a split, in file order, read straight from the little-endian shards.
+   */
+  static List<String> storedDocuments(Path dir, Manifest m, String split, Tokenizer tok)
+      throws IOException {
     List<String> docs = new ArrayList<>();
     for (Manifest.Shard s : m.splits().get(split).shards()) {
-      ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(dir.resolve(s.file()))).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer b =
+          ByteBuffer.wrap(Files.readAllBytes(dir.resolve(s.file()))).order(ByteOrder.LITTLE_ENDIAN);
       List<Integer> cur = new ArrayList<>();
       while (b.hasRemaining()) {
         int id = m.dtype() == Dtype.UINT16 ? Short.toUnsignedInt(b.getShort()) : b.getInt();
@@ -161,7 +199,8 @@ class TokenizeJobTest {
 
   static void assertSameFiles(Path a, Path b, Manifest m) throws IOException {
     for (String f : shardHashes(m).keySet()) {
-      assertTrue(Arrays.equals(Files.readAllBytes(a.resolve(f)), Files.readAllBytes(b.resolve(f))), f);
+      assertTrue(
+          Arrays.equals(Files.readAllBytes(a.resolve(f)), Files.readAllBytes(b.resolve(f))), f);
     }
   }
 
@@ -175,11 +214,16 @@ class TokenizeJobTest {
       List<String> train = storedDocuments(out, m, "train", tok);
       List<String> val = storedDocuments(out, m, "val", tok);
       Set<String> trainSet = new HashSet<>(train);
-      assertTrue(val.stream().noneMatch(trainSet::contains), "splits are disjoint (duplicates go to one split)");
+      assertTrue(
+          val.stream().noneMatch(trainSet::contains),
+          "splits are disjoint (duplicates go to one split)");
       List<String> all = new ArrayList<>(train);
       all.addAll(val);
-      assertEquals(sorted(texts), sorted(all), "decoding the shards gives back exactly the documents");
-      assertTrue(val.size() > 0.05 * texts.size() && val.size() < 0.15 * texts.size(), "val near 10%: " + val.size());
+      assertEquals(
+          sorted(texts), sorted(all), "decoding the shards gives back exactly the documents");
+      assertTrue(
+          val.size() > 0.05 * texts.size() && val.size() < 0.15 * texts.size(),
+          "val near 10%: " + val.size());
       assertTrue(m.splits().get("train").shards().size() > 3, "several shards");
       assertEquals(texts.size(), m.stats().documents());
       assertEquals(1, m.stats().emptyDocuments());
@@ -190,24 +234,35 @@ class TokenizeJobTest {
 
       // per source: documents counted from the input, tokens and bytes sum to the dataset's
       Map<String, Integer> docs = new TreeMap<>();
-      m.sources().forEach((k, v) -> {
-        if (v.documents() > 0) {
-          docs.put(k, (int) v.documents());
-        }
-      });
+      m.sources()
+          .forEach(
+              (k, v) -> {
+                if (v.documents() > 0) {
+                  docs.put(k, (int) v.documents());
+                }
+              });
       assertEquals(docsPerSource, docs);
-      assertEquals(m.stats().tokens(), m.sources().values().stream().mapToLong(Manifest.Source::tokens).sum());
-      assertEquals(m.stats().textBytes(), m.sources().values().stream().mapToLong(Manifest.Source::textBytes).sum());
+      assertEquals(
+          m.stats().tokens(),
+          m.sources().values().stream().mapToLong(Manifest.Source::tokens).sum());
+      assertEquals(
+          m.stats().textBytes(),
+          m.sources().values().stream().mapToLong(Manifest.Source::textBytes).sum());
       assertEquals(2, m.sources().get("file:" + wiki.toAbsolutePath()).rejectedDocuments());
       Map<String, Long> bytes = new TreeMap<>();
-      m.sources().forEach((k, v) -> {
-        if (v.documents() > 0) {
-          bytes.put(k, v.textBytes());
-        }
-      });
+      m.sources()
+          .forEach(
+              (k, v) -> {
+                if (v.documents() > 0) {
+                  bytes.put(k, v.textBytes());
+                }
+              });
       assertEquals(bytesPerSource, bytes);
       // the end-of-job table
-      assertTrue(r.out().contains("tang300") && r.out().contains("shakespeare") && r.out().contains("% tokens"),
+      assertTrue(
+          r.out().contains("tang300")
+              && r.out().contains("shakespeare")
+              && r.out().contains("% tokens"),
           r.out());
     }
     List<String> rejected = new ArrayList<>();
@@ -227,7 +282,8 @@ class TokenizeJobTest {
   }
 
   @Test
-  void samePartitionsGiveIdenticalShardsOnAnyNumberOfCoresAndOtherPartitionsTheSameDocuments() throws IOException {
+  void samePartitionsGiveIdenticalShardsOnAnyNumberOfCoresAndOtherPartitionsTheSameDocuments()
+      throws IOException {
     Path one = tmp.resolve("c1");
     Path two = tmp.resolve("c2");
     tokenize(one, "local[1]", "--partitions", "4");
@@ -244,7 +300,9 @@ class TokenizeJobTest {
     assertNotEquals(shardHashes(m1), shardHashes(mo), "another partitioning cuts other shards");
     Tokenizer tok = Tokenizers.r50kBase();
     for (String split : List.of("train", "val")) {
-      assertEquals(sorted(storedDocuments(one, m1, split, tok)), sorted(storedDocuments(other, mo, split, tok)),
+      assertEquals(
+          sorted(storedDocuments(one, m1, split, tok)),
+          sorted(storedDocuments(other, mo, split, tok)),
           split);
       assertEquals(m1.split(split).documents(), mo.split(split).documents());
       assertEquals(m1.split(split).tokens(), mo.split(split).tokens());
@@ -256,12 +314,21 @@ class TokenizeJobTest {
     assertEquals(shardHashes(m1), shardHashes(TokenDataset.open(one).manifest()));
   }
 
-  /** Parquet, clean's default output, read row by row: the same documents as its JSONL, shards fixed by the input. */
+  /**
+   * Parquet, clean's default output, read row by row: the same documents as its JSONL, shards fixed
+   * by the input.
+   */
   @Test
   void parquetInputGivesItsDocumentsAndTheSameShardsOnAnyNumberOfCores() throws IOException {
     Path parquet = tmp.resolve("mixed-parquet");
-    try (org.apache.spark.sql.SparkSession spark = SparkRuntime.start("to parquet", "local[1]", false, Map.of())) {
-      spark.read().schema("text STRING, source STRING").json(mixed.toString()).write().parquet(parquet.toString());
+    try (org.apache.spark.sql.SparkSession spark =
+        SparkRuntime.start("to parquet", "local[1]", false, Map.of())) {
+      spark
+          .read()
+          .schema("text STRING, source STRING")
+          .json(mixed.toString())
+          .write()
+          .parquet(parquet.toString());
     }
     List<String> expected = new ArrayList<>();
     Map<String, Integer> expectedPerSource = new TreeMap<>();
@@ -275,8 +342,25 @@ class TokenizeJobTest {
     Map<String, Manifest> manifests = new TreeMap<>();
     for (String master : List.of("local[1]", "local[2]")) {
       Path out = tmp.resolve("pq-" + master.charAt(6));
-      Cli.Result r = Cli.run("tokenize", "--master", master, "-i", parquet.toString(), "-t", "r50k_base", "-o",
-          out.toString(), "--seq-len", "64", "--val-fraction", "0.1", "--shard-tokens", "8000", "--partitions", "3");
+      Cli.Result r =
+          Cli.run(
+              "tokenize",
+              "--master",
+              master,
+              "-i",
+              parquet.toString(),
+              "-t",
+              "r50k_base",
+              "-o",
+              out.toString(),
+              "--seq-len",
+              "64",
+              "--val-fraction",
+              "0.1",
+              "--shard-tokens",
+              "8000",
+              "--partitions",
+              "3");
       assertEquals(0, r.code(), r.err());
       Manifest m = TokenDataset.open(out).manifest();
       manifests.put(master, m);
@@ -293,27 +377,38 @@ class TokenizeJobTest {
   }
 
   @Test
-  void aRerunAfterLostShardsAndLeftoverTemporaryFilesIsIdenticalToAnUninterruptedRun() throws IOException {
+  void aRerunAfterLostShardsAndLeftoverTemporaryFilesIsIdenticalToAnUninterruptedRun()
+      throws IOException {
     Path whole = tmp.resolve("whole");
     tokenize(whole, "local[2]", "--partitions", "3", "--shard-tokens", "2000");
     Path broken = tmp.resolve("broken");
     tokenize(broken, "local[2]", "--partitions", "3", "--shard-tokens", "2000");
     Manifest m = TokenDataset.open(broken).manifest();
-    // as if the run had died: no manifest, task 1 lost a committed shard, task 2 its record, a temporary file
+    // as if the run had died: no manifest, task 1 lost a committed shard, task 2 its record, a
+    // temporary file
     Files.delete(broken.resolve(Manifest.FILE));
-    String lost = m.splits().get("train").shards().stream().filter(s -> s.file().startsWith("train-00001-"))
-        .findFirst().orElseThrow().file();
+    String lost =
+        m.splits().get("train").shards().stream()
+            .filter(s -> s.file().startsWith("train-00001-"))
+            .findFirst()
+            .orElseThrow()
+            .file();
     Files.delete(broken.resolve(lost));
     Files.writeString(broken.resolve("train-00002-00000.bin.tmp-4000000000000001"), "partial");
-    Files.copy(broken.resolve("train-00000-00000.bin"), broken.resolve("train-00000-00001.bin"),
-        java.nio.file.StandardCopyOption.REPLACE_EXISTING); // a corrupted committed shard: size no longer matches
+    Files.copy(
+        broken.resolve("train-00000-00000.bin"),
+        broken.resolve("train-00000-00001.bin"),
+        java.nio.file.StandardCopyOption
+            .REPLACE_EXISTING); // a corrupted committed shard: size no longer matches
     Files.writeString(broken.resolve("task-00002.json"), "{\"task\": 2, \"truncated");
     tokenize(broken, "local[1]", "--partitions", "3", "--shard-tokens", "2000");
     Manifest again = TokenDataset.open(broken).manifest();
     assertEquals(shardHashes(TokenDataset.open(whole).manifest()), shardHashes(again));
     assertSameFiles(whole, broken, again);
     try (Stream<Path> s = Files.list(broken)) {
-      assertTrue(s.map(p -> p.getFileName().toString()).noneMatch(n -> n.contains(".tmp-") || n.startsWith("task-")),
+      assertTrue(
+          s.map(p -> p.getFileName().toString())
+              .noneMatch(n -> n.contains(".tmp-") || n.startsWith("task-")),
           "temporary files and task records are cleaned up");
     }
   }
@@ -323,24 +418,52 @@ class TokenizeJobTest {
     Path whole = tmp.resolve("k-whole");
     tokenize(whole, "local[2]", "--partitions", "4", "--shard-tokens", "1000");
     Path killed = tmp.resolve("killed");
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
     cmd.addAll(Arrays.asList(SparkRuntime.JAVA17_OPTIONS.split(" ")));
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.sparkgpt.jobs.SparkGpt", "tokenize",
-        "--master", "local[1]", "-i", inputs(), "-t", "r50k_base", "-o", killed.toString(), "--seq-len",
-        "64", "--val-fraction", "0.1", "--shard-tokens", "1000", "--partitions", "4"));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("killed.log").toFile())
-        .start();
+    cmd.addAll(
+        List.of(
+            "-cp",
+            System.getProperty("java.class.path"),
+            "io.sparkgpt.jobs.SparkGpt",
+            "tokenize",
+            "--master",
+            "local[1]",
+            "-i",
+            inputs(),
+            "-t",
+            "r50k_base",
+            "-o",
+            killed.toString(),
+            "--seq-len",
+            "64",
+            "--val-fraction",
+            "0.1",
+            "--shard-tokens",
+            "1000",
+            "--partitions",
+            "4"));
+    Process p =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectOutput(tmp.resolve("killed.log").toFile())
+            .start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
     while (committedShards(killed) < 3 && p.isAlive() && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
     p.destroyForcibly().waitFor();
-    assertFalse(Files.exists(killed.resolve(Manifest.FILE)), "killed before the end: "
-        + Files.readString(tmp.resolve("killed.log")));
+    assertFalse(
+        Files.exists(killed.resolve(Manifest.FILE)),
+        "killed before the end: " + Files.readString(tmp.resolve("killed.log")));
     assertTrue(committedShards(killed) >= 3, "killed mid-way, after some shards");
-    assertThrows(IOException.class, () -> TokenDataset.open(killed), "an unfinished folder is refused");
+    assertThrows(
+        IOException.class, () -> TokenDataset.open(killed), "an unfinished folder is refused");
     tokenize(killed, "local[2]", "--partitions", "4", "--shard-tokens", "1000");
-    assertEquals(shardHashes(TokenDataset.open(whole).manifest()), shardHashes(TokenDataset.open(killed).manifest()));
+    assertEquals(
+        shardHashes(TokenDataset.open(whole).manifest()),
+        shardHashes(TokenDataset.open(killed).manifest()));
   }
 
   static long committedShards(Path dir) throws IOException {
@@ -367,7 +490,8 @@ class TokenizeJobTest {
       }
       assertTrue(shards.size() >= 8, shards.size() + " shards");
       int[] order = ds.epochPermutation("train", 0, 1);
-      // the first half of the epoch already takes samples from every shard, and no shard runs in file order
+      // the first half of the epoch already takes samples from every shard, and no shard runs in
+      // file order
       Set<Integer> seen = new HashSet<>();
       for (int i = 0; i < order.length / 2; i++) {
         seen.add(shardOf[order[i]]);
@@ -414,8 +538,24 @@ class TokenizeJobTest {
   @Test
   void largeVocabulariesAreStoredAsUint32AndMegatronOutputOpens() throws IOException {
     Path big = tmp.resolve("cl100k");
-    List<String> args = new ArrayList<>(List.of("tokenize", "--master", "local[2]", "-i", inputs(), "-t",
-        "cl100k_base", "-o", big.toString(), "--seq-len", "64", "--shard-tokens", "20000", "--partitions", "2"));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "tokenize",
+                "--master",
+                "local[2]",
+                "-i",
+                inputs(),
+                "-t",
+                "cl100k_base",
+                "-o",
+                big.toString(),
+                "--seq-len",
+                "64",
+                "--shard-tokens",
+                "20000",
+                "--partitions",
+                "2"));
     assertEquals(0, Cli.run(args.toArray(String[]::new)).code());
     args.add("--global-shuffle");
     args.set(args.indexOf(big.toString()), big + "-g");
@@ -431,7 +571,9 @@ class TokenizeJobTest {
         assertEquals(sorted(texts), sorted(all));
         int max = 0;
         for (Manifest.Shard sh : m.allShards()) {
-          ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(dir.resolve(sh.file()))).order(ByteOrder.LITTLE_ENDIAN);
+          ByteBuffer b =
+              ByteBuffer.wrap(Files.readAllBytes(dir.resolve(sh.file())))
+                  .order(ByteOrder.LITTLE_ENDIAN);
           while (b.hasRemaining()) {
             int id = b.getInt();
             max = id == cl100k.endOfTextId() ? max : Math.max(max, id);

@@ -10,7 +10,10 @@ import io.sparkgpt.cluster.RoundSum;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** The averaging arithmetic of {@code pretrain}: order-independent sums, and the every-worker-once check. */
+/**
+ * The averaging arithmetic of {@code pretrain}: order-independent sums, and the every-worker-once
+ * check.
+ */
 class PretrainRoundSumTest {
   static RoundSum worker(int w, long seed) {
     Random r = new Random(seed);
@@ -43,8 +46,10 @@ class PretrainRoundSumTest {
     for (int w = 0; w < n; w++) {
       left = RoundSum.merge(left, worker(w, w));
     }
-    RoundSum tree = RoundSum.merge(RoundSum.merge(worker(3, 3), worker(1, 1)),
-        RoundSum.merge(worker(4, 4), RoundSum.merge(worker(0, 0), worker(2, 2))));
+    RoundSum tree =
+        RoundSum.merge(
+            RoundSum.merge(worker(3, 3), worker(1, 1)),
+            RoundSum.merge(worker(4, 4), RoundSum.merge(worker(0, 0), worker(2, 2))));
     assertTrue(left.hasExactlyWorkers(n));
     assertTrue(tree.hasExactlyWorkers(n));
     assertEquals(4, left.step);
@@ -69,12 +74,14 @@ class PretrainRoundSumTest {
     RoundSum two = RoundSum.merge(worker(0, 0), worker(2, 2));
     assertFalse(two.hasExactlyWorkers(2), "workers 0 and 2 are not 0..1");
     assertFalse(two.hasExactlyWorkers(3), "one of three missing");
-    assertThrows(IllegalStateException.class, () -> RoundSum.merge(RoundSum.merge(worker(0, 0), worker(1, 1)),
-        worker(1, 1)));
+    assertThrows(
+        IllegalStateException.class,
+        () -> RoundSum.merge(RoundSum.merge(worker(0, 0), worker(1, 1)), worker(1, 1)));
     RoundSum one = worker(0, 0);
     assertTrue(one.hasExactlyWorkers(1));
     RoundSum odd = worker(1, 1);
     odd.step = 5;
-    assertEquals(-1, RoundSum.merge(worker(0, 0), odd).step, "workers at different steps are flagged");
+    assertEquals(
+        -1, RoundSum.merge(worker(0, 0), odd).step, "workers at different steps are flagged");
   }
 }
