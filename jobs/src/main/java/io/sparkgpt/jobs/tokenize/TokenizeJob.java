@@ -178,10 +178,6 @@ public final class TokenizeJob {
     } catch (IllegalArgumentException e) {
       throw new UserError("--tokenizer " + o.tokenizer() + ": " + e.getMessage());
     }
-    TokenizerSource source =
-        TokenizerSource.shared(
-            tokCopy.file(), tokCopy.content(), tokCopy.sha256(), driverTokenizer);
-    Broadcast<TokenizerSource> tokenizer = jsc.broadcast(source);
     Map<String, Object> params = new LinkedHashMap<>(o.parameters());
     params.put("input_files", inputs.size());
     params.put("partitions", partitions);
@@ -192,7 +188,11 @@ public final class TokenizeJob {
     String previous =
         spark.conf().contains(minPartitionsConf) ? spark.conf().get(minPartitionsConf) : null;
     spark.conf().set(minPartitionsConf, Integer.toString(partitions));
+    TokenizerSource source =
+        TokenizerSource.shared(
+            tokCopy.file(), tokCopy.content(), tokCopy.sha256(), driverTokenizer);
     try {
+      Broadcast<TokenizerSource> tokenizer = jsc.broadcast(source);
       JavaRDD<Doc> docs = DocReader.read(spark, inputs, o.read(), partitions);
       Manifest m =
           o.globalShuffle()
