@@ -1,6 +1,7 @@
 package io.sparkgpt.jobs;
 
 import io.sparkgpt.cluster.SparkRuntime;
+import io.sparkgpt.model.Trainer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
@@ -40,8 +41,8 @@ public final class WorkerOptions {
 
   /**
    * Starts Spark for training: embedded, one concurrent task per worker ({@code local[N]}) unless
-   * --master or spark-submit chose a master; executors get OMP_NUM_THREADS before ND4J starts
-   * (tasks also set ND4J's counts).
+   * --master or spark-submit chose a master; executors get OMP_NUM_THREADS and {@link
+   * Trainer#NATIVE_ENV} before ND4J starts (tasks also set ND4J's counts).
    *
    * @param extra settings the job needs unless the user set them (--conf wins)
    */
@@ -53,6 +54,7 @@ public final class WorkerOptions {
     }
     Map<String, String> conf = new LinkedHashMap<>(spark.conf);
     conf.putIfAbsent("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(threadsPerTask()));
+    Trainer.NATIVE_ENV.forEach((k, v) -> conf.putIfAbsent("spark.executorEnv." + k, v));
     extra.forEach(conf::putIfAbsent);
     return SparkRuntime.start("sparkgpt " + app, master, spark.verbose, conf);
   }

@@ -393,6 +393,7 @@ public final class ModelBench {
     cmd.addAll(Arrays.asList(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
+    Trainer.NATIVE_ENV.forEach(pb.environment()::putIfAbsent); // as the launcher; PyTorch's as is
     Process p = pb.start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(1800, TimeUnit.SECONDS) || p.exitValue() != 0) {
