@@ -183,11 +183,17 @@ public final class TokenizeJob {
     params.put("partitions", partitions);
 
     // Parquet splits otherwise depend on the number of cores (Spark divides the bytes by the
-    // default parallelism).
+    // default parallelism). Only then: the first spark.conf() starts Spark SQL's session state,
+    // about a second of cold code that text and JSONL input never use.
+    boolean parquet = inputs.stream().anyMatch(f -> f.format() == Inputs.Format.PARQUET);
     String minPartitionsConf = "spark.sql.files.minPartitionNum";
     String previous =
-        spark.conf().contains(minPartitionsConf) ? spark.conf().get(minPartitionsConf) : null;
-    spark.conf().set(minPartitionsConf, Integer.toString(partitions));
+        parquet && spark.conf().contains(minPartitionsConf)
+            ? spark.conf().get(minPartitionsConf)
+            : null;
+    if (parquet) {
+      spark.conf().set(minPartitionsConf, Integer.toString(partitions));
+    }
     TokenizerSource source =
         TokenizerSource.shared(
             tokCopy.file(), tokCopy.content(), tokCopy.sha256(), driverTokenizer);
@@ -214,9 +220,9 @@ public final class TokenizeJob {
       return m;
     } finally {
       source.close();
-      if (previous == null) {
+      if (parquet && previous == null) {
         spark.conf().unset(minPartitionsConf);
-      } else {
+      } else if (parquet) {
         spark.conf().set(minPartitionsConf, previous);
       }
     }

@@ -156,9 +156,9 @@ public final class DatasetWriter {
   }
 
   /** The name and bytes {@link #writeTokenizer} stores, without writing them. */
-  public record TokenizerCopy(String file, byte[] content) {
-    public String sha256() {
-      return Sha256.of(content);
+  public record TokenizerCopy(String file, byte[] content, String sha256) {
+    TokenizerCopy(String file, byte[] content) {
+      this(file, content, Sha256.of(content));
     }
   }
 
