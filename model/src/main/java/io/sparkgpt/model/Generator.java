@@ -134,23 +134,25 @@ public final class Generator {
     int n = 0;
     boolean eotStop = false;
     long t1 = System.nanoTime();
-    while (n < s.maxNewTokens()) {
-      int next = pick(logits.toDoubleVector(), s, rng);
-      if (next == eot) {
-        eotStop = true;
-        break;
-      }
-      gen[n++] = next;
-      all[len++] = next;
-      if (n == s.maxNewTokens()) {
-        break;
-      }
-      if (dec.length() + 1 > cfg.blockSize()) {
-        int keep = Math.max(1, cfg.blockSize() / 2);
-        dec.reset();
-        logits = dec.forward(Arrays.copyOfRange(all, len - keep, len));
-      } else {
-        logits = dec.forward(new int[] {next});
+    try (Decoder.BlasThreads oneThread = Decoder.oneBlasThread(cfg)) {
+      while (n < s.maxNewTokens()) {
+        int next = pick(logits.toDoubleVector(), s, rng);
+        if (next == eot) {
+          eotStop = true;
+          break;
+        }
+        gen[n++] = next;
+        all[len++] = next;
+        if (n == s.maxNewTokens()) {
+          break;
+        }
+        if (dec.length() + 1 > cfg.blockSize()) {
+          int keep = Math.max(1, cfg.blockSize() / 2);
+          dec.reset();
+          logits = dec.forward(Arrays.copyOfRange(all, len - keep, len));
+        } else {
+          logits = dec.forward(new int[] {next});
+        }
       }
     }
     double perToken = n == 0 ? 0 : (System.nanoTime() - t1) / 1e6 / n;

@@ -7,7 +7,6 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.nd4j.linalg.api.blas.Blas;
 import org.nd4j.linalg.api.blas.params.MMulTranspose;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -1703,9 +1702,6 @@ public final class Gpt {
 
   private DecodeActs decodeActs;
 
-  /** Head size (vocabulary x width) up to which one-token decode runs BLAS on one thread. */
-  private static final long ONE_THREAD_DECODE_MAX_HEAD = 4L << 20;
-
   private DecodeActs decodeActs(int n) {
     if (decodeActs == null || decodeActs.n != n) {
       if (decodeActs != null) {
@@ -1749,16 +1745,6 @@ public final class Gpt {
     DecodeActs b = decodeActs(n);
     replay = b.replay;
     replay.rewind();
-    // A small model's one-token matrix-vector products are too small to share: with one BLAS
-    // thread a 2-thread decode step took 8-10% less on tiny and small; gpt2-124m's (a 154 MB
-    // head) showed no clear difference and keeps its threads (model README). BLAS's thread count
-    // is process-wide, so it is restored at once.
-    Blas blas = Nd4j.factory().blas();
-    boolean small = (long) cfg.vocabSize() * cfg.dModel() <= ONE_THREAD_DECODE_MAX_HEAD;
-    int blasThreads = n == 1 && small ? blas.getMaxThreads() : 1;
-    if (blasThreads > 1) {
-      blas.setMaxThreads(1);
-    }
     try {
       long t0 = clock();
       for (int i = 0; i < n; i++) {
@@ -1829,9 +1815,6 @@ public final class Gpt {
       lap(Kernel.MATMUL, t0);
     } finally {
       replay = null;
-      if (blasThreads > 1) {
-        blas.setMaxThreads(blasThreads);
-      }
     }
     cache.length = p1;
     return b.logits;

@@ -310,9 +310,8 @@ public final class DocReader {
         return d;
       }
       // Streaming parse of the line's bytes (no String of the whole line): the text field is
-      // decoded straight
-      // into a String, other fields become metadata; the line's text is made only for a quarantined
-      // record.
+      // decoded straight into a String, other fields become metadata; the line's text is made
+      // only for a quarantined record.
       String value = null;
       long utf8Bytes = 0; // of value, or -1 - the index of an unpaired surrogate in it
       JsonToken textToken = null;
@@ -327,9 +326,7 @@ public final class DocReader {
           JsonToken t = p.nextToken();
           if (name.equals(o.textField())) {
             textToken = t;
-            if (t
-                == JsonToken
-                    .VALUE_STRING) { // checked and measured on the parser's chars, in one pass
+            if (t == JsonToken.VALUE_STRING) { // checked and measured on the parser's chars
               char[] chars = p.getTextCharacters();
               utf8Bytes = Utf8.lengthOrUnpaired(chars, p.getTextOffset(), p.getTextLength());
               value = new String(chars, p.getTextOffset(), p.getTextLength());
@@ -337,7 +334,13 @@ public final class DocReader {
               value = null;
             }
             p.skipChildren();
-          } else if (t == JsonToken.VALUE_STRING) {
+          } else if (t == JsonToken.VALUE_STRING
+              || t == JsonToken.VALUE_NUMBER_INT
+              || t == JsonToken.VALUE_TRUE
+              || t == JsonToken.VALUE_FALSE
+              || t == JsonToken.VALUE_NULL) {
+            // as written, which is how a tree would print them too; a tree costs a JsonNode and
+            // a serializer lookup per record (several percent of a tokenize task)
             d.metadata.put(name, p.getText());
           } else {
             d.metadata.put(name, p.readValueAsTree().toString());
