@@ -47,10 +47,14 @@ parquet() { # the parts of SIZE_GB as Parquet, made once
   fi
   echo "$dir"
 }
+raw_encode() { # the raw single-thread encode of the RAW_GB documents into $WORK/$1, kept with REUSE
+  [[ -n "${REUSE:-}" && -f "$WORK/$1" ]] && return
+  # shellcheck disable=SC2046
+  java -Xmx8g -cp "$ROOT/bench/target/sparkgpt-bench-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/bench/target/classpath.txt")" \
+    io.sparkgpt.bench.RawEncodeBench r50k_base 1 $(files "$RAW_GB" | tr , ' ') | tee "$WORK/$1"
+}
 uptime | tee -a "$WORK/uptime.txt"
-# shellcheck disable=SC2046
-[[ -n "${REUSE:-}" && -f "$WORK/raw.txt" ]] || java -Xmx8g -cp "$ROOT/bench/target/sparkgpt-bench-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/bench/target/classpath.txt")" \
-  io.sparkgpt.bench.RawEncodeBench r50k_base 1 $(files "$RAW_GB" | tr , ' ') | tee "$WORK/raw.txt"
+raw_encode raw.txt
 for cell in $CELLS; do
   IFS=: read -r size cores mode <<<"$cell"
   name="$size-$cores${mode:+-$mode}"
@@ -75,9 +79,7 @@ for cell in $CELLS; do
 done
 # The host's speed drifts over minutes on a shared VM: the raw encode runs again after the cells, and the ratios are
 # against the mean of both runs (each printed).
-# shellcheck disable=SC2046
-[[ -n "${REUSE:-}" && -f "$WORK/raw-after.txt" ]] || java -Xmx8g -cp "$ROOT/bench/target/sparkgpt-bench-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/bench/target/classpath.txt")" \
-  io.sparkgpt.bench.RawEncodeBench r50k_base 1 $(files "$RAW_GB" | tr , ' ') | tee "$WORK/raw-after.txt"
+raw_encode raw-after.txt
 uptime | tee -a "$WORK/uptime.txt"
 python3 - "$WORK" "$CELLS" <<'PY'
 import glob, json, re, sys

@@ -86,7 +86,7 @@ public final class Trainer {
    * "" when this process started with {@link #NATIVE_ENV}, else a hint naming what to export (the
    * launcher and Spark executors set it; a JVM started by hand may not).
    */
-  public static String nativeEnvAdvice() {
+  private static String nativeEnvAdvice() {
     StringBuilder missing = new StringBuilder();
     NATIVE_ENV.forEach(
         (k, v) -> {

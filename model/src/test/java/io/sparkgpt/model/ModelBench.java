@@ -112,9 +112,7 @@ public final class ModelBench {
     if (profile) {
       a.add("--profile");
     }
-    String out = PytorchParityTest.run(python, work, a, t, 1800);
-    return JSON.readTree(
-        out.lines().filter(l -> l.startsWith("{")).reduce((x, y) -> y).orElseThrow());
+    return lastJsonLine(PytorchParityTest.run(python, work, a, t, 1800));
   }
 
   /** The training-step table (and the per-kernel profiles with {@code profile}). */
@@ -240,9 +238,8 @@ public final class ModelBench {
             + ", \"threads\": "
             + t
             + "}");
-    String out = PytorchParityTest.run(python, work, List.of("generate", dir.toString()), t, 1800);
-    return JSON.readTree(
-            out.lines().filter(l -> l.startsWith("{")).reduce((x, y) -> y).orElseThrow())
+    return lastJsonLine(
+            PytorchParityTest.run(python, work, List.of("generate", dir.toString()), t, 1800))
         .get("ms_per_token")
         .asDouble();
   }
@@ -370,10 +367,7 @@ public final class ModelBench {
                   List.of("gemm", JSON.writeValueAsString(shapes), "" + th),
                   th,
                   1800);
-          p =
-              JSON.readTree(
-                      out.lines().filter(l -> l.startsWith("{")).reduce((x, y) -> y).orElseThrow())
-                  .get("gflops");
+          p = lastJsonLine(out).get("gflops");
         }
         for (int i = 0; i < shapes.size(); i++) {
           int[] g = shapes.get(i);
@@ -468,11 +462,16 @@ public final class ModelBench {
     if (!p.waitFor(1800, TimeUnit.SECONDS) || p.exitValue() != 0) {
       throw new IOException("benchmark worker failed:\n" + out);
     }
+    return lastJsonLine(out);
+  }
+
+  /** The last JSON line a worker (Java or PyTorch) printed: its result. */
+  static JsonNode lastJsonLine(String out) throws IOException {
     return JSON.readTree(
         out.lines()
             .filter(l -> l.startsWith("{"))
             .reduce((a, b) -> b)
-            .orElseThrow(() -> new IOException(out)));
+            .orElseThrow(() -> new IOException("no result line in:\n" + out)));
   }
 
   /**

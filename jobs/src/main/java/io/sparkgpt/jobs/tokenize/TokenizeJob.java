@@ -194,9 +194,7 @@ public final class TokenizeJob {
     if (parquet) {
       spark.conf().set(minPartitionsConf, Integer.toString(partitions));
     }
-    TokenizerSource source =
-        TokenizerSource.shared(
-            tokCopy.file(), tokCopy.content(), tokCopy.sha256(), driverTokenizer);
+    TokenizerSource source = TokenizerSource.shared(tokCopy, driverTokenizer);
     try {
       Broadcast<TokenizerSource> tokenizer = jsc.broadcast(source);
       JavaRDD<Doc> docs = DocReader.read(spark, inputs, o.read(), partitions);
@@ -220,10 +218,12 @@ public final class TokenizeJob {
       return m;
     } finally {
       source.close();
-      if (parquet && previous == null) {
-        spark.conf().unset(minPartitionsConf);
-      } else if (parquet) {
-        spark.conf().set(minPartitionsConf, previous);
+      if (parquet) {
+        if (previous == null) {
+          spark.conf().unset(minPartitionsConf);
+        } else {
+          spark.conf().set(minPartitionsConf, previous);
+        }
       }
     }
   }
@@ -744,8 +744,7 @@ public final class TokenizeJob {
                 + "; use --overwrite to replace it, or another --output");
       }
     }
-    return DatasetWriter.writeTokenizerCopy(
-        files, tokCopy.file(), tokCopy.content(), driverTokenizer.name());
+    return DatasetWriter.writeTokenizerCopy(files, tokCopy, driverTokenizer.name());
   }
 
   /**

@@ -2,6 +2,7 @@ package io.sparkgpt.jobs.tokenize;
 
 import io.sparkgpt.tokenizer.Tokenizer;
 import io.sparkgpt.tokenizer.Tokenizers;
+import io.sparkgpt.tokenizer.dataset.DatasetWriter;
 import java.io.Serializable;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,13 +29,12 @@ final class TokenizerSource implements Serializable {
   }
 
   /**
-   * The source of {@code driverInstance}'s copy ({@code file}, its {@code bytes} and their
-   * SHA-256); executors in this JVM use the instance itself until {@link #close}.
+   * The source of {@code driverInstance}'s {@code copy}; executors in this JVM use the instance
+   * itself until {@link #close}.
    */
-  static TokenizerSource shared(
-      String file, byte[] bytes, String sha256, Tokenizer driverInstance) {
-    DRIVER_INSTANCES.put(sha256, driverInstance);
-    return new TokenizerSource(file, bytes, sha256);
+  static TokenizerSource shared(DatasetWriter.TokenizerCopy copy, Tokenizer driverInstance) {
+    DRIVER_INSTANCES.put(copy.sha256(), driverInstance);
+    return new TokenizerSource(copy.file(), copy.content(), copy.sha256());
   }
 
   /** Stops offering the driver's instance (the job is over). */

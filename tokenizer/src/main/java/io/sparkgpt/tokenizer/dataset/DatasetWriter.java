@@ -151,14 +151,35 @@ public final class DatasetWriter {
    */
   public static Manifest.TokenizerInfo writeTokenizer(
       DatasetFiles files, Tokenizer tokenizer, String spec) throws IOException {
-    TokenizerCopy copy = tokenizerCopy(tokenizer, spec);
-    return writeTokenizerCopy(files, copy.file(), copy.content(), tokenizer.name());
+    return writeTokenizerCopy(files, tokenizerCopy(tokenizer, spec), tokenizer.name());
   }
 
-  /** The name and bytes {@link #writeTokenizer} stores, without writing them. */
-  public record TokenizerCopy(String file, byte[] content, String sha256) {
-    TokenizerCopy(String file, byte[] content) {
-      this(file, content, Sha256.of(content));
+  /**
+   * The file name and bytes {@link #writeTokenizer} stores, without writing them, and their SHA-256
+   * (hashed once: the job's layout, its executors and the manifest all name it).
+   */
+  public static final class TokenizerCopy {
+    private final String file;
+    private final byte[] content;
+    private final String sha256;
+
+    /** {@code content} stored as {@code file} ({@code tokenizer.json} or {@code .model}). */
+    public TokenizerCopy(String file, byte[] content) {
+      this.file = file;
+      this.content = content;
+      this.sha256 = Sha256.of(content);
+    }
+
+    public String file() {
+      return file;
+    }
+
+    public byte[] content() {
+      return content;
+    }
+
+    public String sha256() {
+      return sha256;
     }
   }
 
@@ -178,16 +199,16 @@ public final class DatasetWriter {
           "cannot store tokenizer '"
               + spec
               + "' in the dataset: not a local .json"
-              + " or .model file and not a byte-level BPE; use writeTokenizerCopy with the file's bytes");
+              + " or .model file and not a byte-level BPE; use writeTokenizerCopy with a TokenizerCopy of the file's bytes");
     }
     return new TokenizerCopy(TOKENIZER_JSON, json.toByteArray());
   }
 
-  /** Writes {@code content} as {@code fileName} (atomically) and returns its manifest entry. */
+  /** Writes {@code copy} (atomically) and returns its manifest entry for tokenizer {@code name}. */
   public static Manifest.TokenizerInfo writeTokenizerCopy(
-      DatasetFiles files, String fileName, byte[] content, String name) throws IOException {
-    writeAtomically(files, fileName, content);
-    return new Manifest.TokenizerInfo(name, fileName, Sha256.of(content));
+      DatasetFiles files, TokenizerCopy copy, String name) throws IOException {
+    writeAtomically(files, copy.file(), copy.content());
+    return new Manifest.TokenizerInfo(name, copy.file(), copy.sha256());
   }
 
   /**
