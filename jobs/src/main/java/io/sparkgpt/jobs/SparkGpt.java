@@ -8,6 +8,7 @@ import io.sparkgpt.jobs.tokenize.TokenizeCommand;
 import io.sparkgpt.jobs.tokenize.TrainTokenizerCommand;
 import io.sparkgpt.jobs.train.GenerateCommand;
 import io.sparkgpt.jobs.train.TrainLocalCommand;
+import io.sparkgpt.model.SystemBlas;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -40,6 +41,7 @@ public final class SparkGpt implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
+    SystemBlas.prefer(); // before anything loads ND4J
     SparkRuntime.widenCommonPool();
     System.exit(run(args));
   }

@@ -112,8 +112,11 @@ public final class Gpt {
   private final Map<String, INDArray> params;
   private final Map<String, INDArray> grads;
 
-  /** 1 where weight decay applies, else 0 (flat, parameter order). */
-  private final INDArray decayMask;
+  /**
+   * The parts of the flat parameter buffer that weight decay applies to, adjacent tensors as one
+   * view: decay scales them in place, one pass over the decayed parameters only.
+   */
+  private final List<INDArray> decayed;
 
   private final Weights w;
   private final Weights dw;
@@ -227,13 +230,9 @@ public final class Gpt {
     flatParams = paramBuffer == null ? Nd4j.create(dt, n) : flatView(paramBuffer, n, "parameter");
     flatGrads =
         gradientBuffer == null ? Nd4j.create(dt, n) : flatView(gradientBuffer, n, "gradient");
-    decayMask = Nd4j.create(dt, n);
     params = views(flatParams);
     grads = views(flatGrads);
-    Map<String, INDArray> decay = views(decayMask);
-    for (GptModel.ParamSpec s : specs) {
-      decay.get(s.name()).assign(s.decay() ? 1 : 0);
-    }
+    decayed = decayedRuns(specs, flatParams);
     w = Weights.of(cfg, objective.head(), params);
     dw = Weights.of(cfg, objective.head(), grads);
     dropoutRng = cfg.dropout() > 0 ? Nd4j.getRandomFactory().getNewRandomInstance(0) : null;
@@ -263,7 +262,8 @@ public final class Gpt {
     this.dt = cfg.nd4jType();
     this.specs = GptModel.paramSpecs(cfg);
     this.params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
-    this.flatParams = this.flatGrads = this.decayMask = this.causalMask = null;
+    this.flatParams = this.flatGrads = this.causalMask = null;
+    this.decayed = null;
     this.grads = null;
     this.w = Weights.of(cfg, Head.NONE, params);
     this.dw = null;
@@ -320,6 +320,24 @@ public final class Gpt {
     return Collections.unmodifiableMap(m);
   }
 
+  private static List<INDArray> decayedRuns(List<GptModel.ParamSpec> specs, INDArray flat) {
+    List<INDArray> runs = new ArrayList<>();
+    long off = 0, start = -1;
+    for (GptModel.ParamSpec s : specs) {
+      if (s.decay() && start < 0) {
+        start = off;
+      } else if (!s.decay() && start >= 0) {
+        runs.add(flat.get(NDArrayIndex.interval(start, off)));
+        start = -1;
+      }
+      off += length(s.shape());
+    }
+    if (start >= 0) {
+      runs.add(flat.get(NDArrayIndex.interval(start, off)));
+    }
+    return List.copyOf(runs);
+  }
+
   private static long length(long[] shape) {
     long n = 1;
     for (long x : shape) {
@@ -358,8 +376,9 @@ public final class Gpt {
     return flatGrads;
   }
 
-  public INDArray decayMask() {
-    return decayMask;
+  /** Views of the flat parameters that weight decay applies to ({@link #decayed}). */
+  public List<INDArray> decayedParams() {
+    return decayed;
   }
 
   /**

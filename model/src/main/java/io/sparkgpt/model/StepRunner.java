@@ -182,12 +182,12 @@ public final class StepRunner {
     double lr = schedule.lr(stepIndex);
     long t1 = System.nanoTime();
     INDArray g = gpt.flatGrads();
-    double norm = g.norm2Number().doubleValue();
+    double norm = AdamW.norm(g);
     double coef = gradClip / (norm + 1e-6);
     if (gradClip > 0 && coef < 1) {
       g.muli(coef);
     }
-    adamw.stepFlat(gpt.flatParams(), g, flatM, flatV, gpt.decayMask(), scratch, opt, lr);
+    adamw.stepFlat(gpt.flatParams(), g, flatM, flatV, gpt.decayedParams(), scratch, opt, lr);
     gpt.addProfile(Gpt.Kernel.OPTIMIZER, System.nanoTime() - t1);
     return new StepStats(
         stepIndex + 1, a.loss(), lr, norm, a.tokens(), (System.nanoTime() - t0) / 1e6);

@@ -196,7 +196,7 @@ public final class Trainer {
         String.format(
             Locale.ROOT,
             "train %,d samples, val %,d samples, seq_len %d, %,d tokens/step, %d steps, "
-                + "threads %s",
+                + "threads %s, OpenBLAS %s",
             data.trainSize(),
             data.valSize(),
             seqLen,
@@ -205,7 +205,8 @@ public final class Trainer {
             (tc.threads() > 0
                     ? tc.threads()
                     : "default (OMP_NUM_THREADS=" + System.getenv("OMP_NUM_THREADS") + ")")
-                + nativeEnvAdvice()));
+                + nativeEnvAdvice(),
+            SystemBlas.loaded()));
     log.accept("config " + JSON.writeValueAsString(tc));
 
     StepRunner runner = new StepRunner(mc, seqLen, tc.hyper(), tc.schedule(), tc.gradClip());

@@ -57,6 +57,7 @@ public final class ModelBench {
   }
 
   public static void main(String[] args) throws Exception {
+    SystemBlas.prefer(); // as the launcher: before ND4J loads (-Dsparkgpt.blas=bundled: ND4J's own)
     if (args.length > 0 && args[0].equals("--worker")) {
       worker(args[1], Integer.parseInt(args[2]), Boolean.parseBoolean(args[3]));
       return;
@@ -126,6 +127,7 @@ public final class ModelBench {
             + "| SGEMM peak GFLOP/s ND4J / torch |\n");
     table.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     StringBuilder profiles = new StringBuilder();
+    String blas = null;
     for (String preset : configs) {
       Case c = caseFor(preset);
       GptConfig cfg = c.config();
@@ -153,6 +155,7 @@ public final class ModelBench {
                 },
                 range);
         JsonNode j = round.ours(), p = round.torch();
+        blas = j.path("blas").asText();
         if (profile) {
           profiles.append(
               String.format(
@@ -215,6 +218,7 @@ public final class ModelBench {
     }
     System.out.println();
     System.out.println(table);
+    System.out.println("sparkgpt's OpenBLAS: " + blas + "\n");
     System.out.print(profiles);
   }
 
@@ -526,6 +530,7 @@ public final class ModelBench {
       out.put("profile_ms", groups);
     }
     out.put("gemm_gflops", sgemmPeak());
+    out.put("blas", SystemBlas.loaded());
     System.out.println(JSON.writeValueAsString(out));
   }
 
