@@ -1,5 +1,6 @@
 package io.sparkgpt.cluster;
 
+import io.sparkgpt.model.SystemBlas;
 import java.util.Map;
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.core.config.Configurator;
@@ -107,6 +108,13 @@ public final class SparkRuntime {
       }
     }
     extraConf.forEach(conf::set);
+    if (!local) { // executors load ND4J's OpenBLAS as the driver chose it
+      String opts = "spark.executor.extraJavaOptions";
+      String withBlas = SystemBlas.withChoice(conf.get(opts, ""));
+      if (!withBlas.isEmpty()) {
+        conf.set(opts, withBlas);
+      }
+    }
     SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
     spark.sparkContext().setLogLevel(verbose ? "INFO" : "WARN");
     return spark;

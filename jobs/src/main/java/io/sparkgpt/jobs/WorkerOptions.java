@@ -1,7 +1,6 @@
 package io.sparkgpt.jobs;
 
 import io.sparkgpt.cluster.SparkRuntime;
-import io.sparkgpt.model.SystemBlas;
 import io.sparkgpt.model.Trainer;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -15,8 +14,6 @@ import picocli.CommandLine.Option;
  * Spark.
  */
 public final class WorkerOptions {
-  private static final String EXECUTOR_JAVA_OPTIONS = "spark.executor.extraJavaOptions";
-
   @Option(
       names = "--workers",
       defaultValue = "2",
@@ -45,8 +42,7 @@ public final class WorkerOptions {
   /**
    * Starts Spark for training: embedded, one concurrent task per worker ({@code local[N]}) unless
    * --master or spark-submit chose a master; executors get OMP_NUM_THREADS and {@link
-   * Trainer#NATIVE_ENV} before ND4J starts (tasks also set ND4J's counts), and the driver's choice
-   * of OpenBLAS ({@link SystemBlas}) unless the user set their Java options.
+   * Trainer#NATIVE_ENV} before ND4J starts (tasks also set ND4J's counts).
    *
    * @param extra settings the job needs unless the user set them (--conf wins)
    */
@@ -59,10 +55,6 @@ public final class WorkerOptions {
     Map<String, String> conf = new LinkedHashMap<>(spark.conf);
     conf.putIfAbsent("spark.executorEnv.OMP_NUM_THREADS", Integer.toString(threadsPerTask()));
     Trainer.NATIVE_ENV.forEach((k, v) -> conf.putIfAbsent("spark.executorEnv." + k, v));
-    String blas = SystemBlas.javaOptions();
-    if (!blas.isEmpty() && System.getProperty(EXECUTOR_JAVA_OPTIONS) == null) {
-      conf.putIfAbsent(EXECUTOR_JAVA_OPTIONS, blas);
-    }
     extra.forEach(conf::putIfAbsent);
     return SparkRuntime.start("sparkgpt " + app, master, spark.verbose, conf);
   }

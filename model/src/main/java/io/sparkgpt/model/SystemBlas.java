@@ -19,8 +19,8 @@ import java.util.regex.Pattern;
  * from {@code org.bytedeco.javacpp.platform.preloadpath}, and falls back to the bundled build when
  * it is not there, so a machine without the package (or an executor unlike its driver) still runs.
  *
- * <p>{@link #prefer()} must run before ND4J loads: the launcher's {@code main} calls it, and
- * executors get the same settings as JVM options ({@link #javaOptions()}). {@code
+ * <p>{@link #prefer()} must run before ND4J loads: the launcher's {@code main} calls it, and Spark
+ * executors get the same settings in their Java options ({@link #withChoice}). {@code
  * -Dsparkgpt.blas=bundled} keeps the bundled build; a user's own {@code org.bytedeco.openblas.load}
  * is left as it is.
  */
@@ -79,10 +79,25 @@ public final class SystemBlas {
     properties().forEach(System::setProperty);
   }
 
-  /** {@link #properties()} as {@code -D} options for another JVM (Spark's executors). */
-  public static String javaOptions() {
-    StringBuilder s = new StringBuilder();
-    properties().forEach((k, v) -> s.append(s.length() == 0 ? "" : " ").append("-D" + k + "=" + v));
+  /**
+   * {@code javaOptions} (another JVM's, a Spark executor's) with this JVM's choice appended: the
+   * settings {@link #prefer()} made or would make, or the user's own; unchanged when they already
+   * name a library or the switch, or when there is nothing to add.
+   */
+  public static String withChoice(String javaOptions) {
+    String opts = javaOptions == null ? "" : javaOptions.strip();
+    Map<String, String> p = new LinkedHashMap<>(properties());
+    for (String k : List.of(LOAD, PRELOAD_PATH)) {
+      String v = System.getProperty(k);
+      if (v != null) {
+        p.putIfAbsent(k, v);
+      }
+    }
+    if (!p.containsKey(LOAD) || opts.contains(LOAD) || opts.contains(SWITCH)) {
+      return opts;
+    }
+    StringBuilder s = new StringBuilder(opts);
+    p.forEach((k, v) -> s.append(s.length() == 0 ? "" : " ").append("-D" + k + "=" + v));
     return s.toString();
   }
 

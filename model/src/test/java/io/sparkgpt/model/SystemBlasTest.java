@@ -24,10 +24,27 @@ class SystemBlasTest {
     Path soname = Path.of("/usr/lib/x86_64-linux-gnu/libopenblas.so.0");
     Map<String, String> p = SystemBlas.properties();
     // the session already set them, so properties() now defers to them (the user's choice)
-    boolean installed = Files.exists(soname);
+    boolean installed =
+        Files.exists(soname) && !"bundled".equals(System.getProperty(SystemBlas.SWITCH));
     String chosen = System.getProperty("org.bytedeco.openblas.load");
     assertEquals(installed, chosen != null, "system OpenBLAS chosen exactly when installed");
     assertTrue(p.isEmpty(), "a chosen library is left as it is: " + p);
+    // executors get this JVM's choice appended to their Java options, once
+    String executor = SystemBlas.withChoice("-Xss4m");
+    assertEquals(
+        installed
+            ? "-Xss4m -D"
+                + SystemBlas.LOAD
+                + "="
+                + chosen
+                + " -D"
+                + SystemBlas.PRELOAD_PATH
+                + "="
+                + System.getProperty(SystemBlas.PRELOAD_PATH)
+            : "-Xss4m",
+        executor);
+    assertEquals(executor, SystemBlas.withChoice(executor));
+    assertEquals("-Dsparkgpt.blas=bundled", SystemBlas.withChoice("-Dsparkgpt.blas=bundled"));
 
     // a product the BLAS computes, against a double loop
     int m = 67, k = 129, n = 45;
@@ -76,10 +93,10 @@ class SystemBlasTest {
                 + SystemBlas.PRELOAD_PATH
                 + "="
                 + file.getParent(),
-            SystemBlas.javaOptions());
+            SystemBlas.withChoice(null));
       } else {
         assertTrue(p.isEmpty(), p.toString());
-        assertEquals("", SystemBlas.javaOptions());
+        assertEquals("", SystemBlas.withChoice(null));
       }
       System.setProperty(SystemBlas.SWITCH, "bundled");
       assertTrue(SystemBlas.properties().isEmpty(), "-Dsparkgpt.blas=bundled keeps ND4J's own");
