@@ -170,12 +170,11 @@ public final class AdamW {
     return Math.sqrt(Nd4j.getBlasWrapper().dot(flat, flat));
   }
 
-  /** Global L2 norm of all gradients. */
+  /** Global L2 norm of all gradients, each tensor's as {@link #norm} computes the flat buffer's. */
   public static double globalNorm(Map<String, INDArray> grads) {
     double s = 0;
     for (INDArray g : grads.values()) {
-      double n = g.norm2Number().doubleValue();
-      s += n * n;
+      s += Nd4j.getBlasWrapper().dot(g, g);
     }
     return Math.sqrt(s);
   }

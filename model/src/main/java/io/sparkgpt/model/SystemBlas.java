@@ -104,8 +104,8 @@ public final class SystemBlas {
   /**
    * The OpenBLAS file this process has mapped (JavaCPP copies the chosen library into its cache
    * under the name ND4J links against), with its size, to tell the builds apart in logs and
-   * benchmark output: e.g. {@code libopenblas_nolapack.so.0 (36.5 MB, system)}; "unknown" off Linux
-   * or before ND4J loaded.
+   * benchmark output: e.g. {@code libopenblas.so.0 (36.5 MB, system)}; "unknown" off Linux or
+   * before ND4J loaded.
    */
   public static String loaded() {
     try {
