@@ -41,7 +41,12 @@ public final class SparkGpt implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
-    SystemBlas.prefer(); // before anything loads ND4J
+    try {
+      SystemBlas.prefer(); // before anything loads ND4J
+    } catch (IllegalArgumentException e) {
+      System.err.println("sparkgpt: " + e.getMessage());
+      System.exit(2);
+    }
     SparkRuntime.widenCommonPool();
     System.exit(run(args));
   }

@@ -635,6 +635,30 @@ class BadInputTest {
         lines.get(0).matches("(sparkgpt|encode): out of memory: raise the driver's heap .*"), err);
   }
 
+  // A wrong -Dsparkgpt.blas (the OpenBLAS choice, read before ND4J loads) is one line and exit 2.
+  @Test
+  void wrongBlasChoiceIsOneLine() throws Exception {
+    List<String> cmd =
+        List.of(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-Dsparkgpt.blas=bundeld",
+            "-cp",
+            System.getProperty("java.class.path"),
+            "io.sparkgpt.jobs.SparkGpt",
+            "--help");
+    Process p =
+        new ProcessBuilder(cmd)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(tmp.resolve("blas.err").toFile())
+            .start();
+    assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "sparkgpt did not end");
+    String err = Files.readString(tmp.resolve("blas.err"));
+    assertEquals(2, p.exitValue(), err);
+    assertEquals(
+        List.of("sparkgpt: -Dsparkgpt.blas is 'system' (the default) or 'bundled', not 'bundeld'"),
+        err.lines().filter(l -> !l.isBlank()).toList());
+  }
+
   static String readParts(Path dir) throws IOException {
     StringBuilder b = new StringBuilder();
     try (Stream<Path> s = Files.walk(dir)) {

@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
 public final class SystemBlas {
   private SystemBlas() {}
 
-  /** Set to {@code bundled} to keep ND4J's own OpenBLAS. */
+  /** {@code system} (the default) or {@code bundled}, which keeps ND4J's own OpenBLAS. */
   public static final String SWITCH = "sparkgpt.blas";
 
   static final String LOAD = "org.bytedeco.openblas.load";
@@ -47,11 +47,18 @@ public final class SystemBlas {
    * switched off, or the user chose a library. JavaCPP wants the library's name without {@code lib}
    * and {@code .so} and its folder, so the soname link is resolved to the file it names (Debian:
    * {@code openblas-pthread/libopenblasp-r0.3.21.so}).
+   *
+   * @throws IllegalArgumentException when {@code -Dsparkgpt.blas} is neither {@code system} nor
+   *     {@code bundled}
    */
   public static Map<String, String> properties() {
     Map<String, String> p = new LinkedHashMap<>();
-    if ("bundled".equalsIgnoreCase(System.getProperty(SWITCH, ""))
-        || System.getProperty(LOAD) != null) {
+    String choice = System.getProperty(SWITCH, "system");
+    if (!choice.equalsIgnoreCase("system") && !choice.equalsIgnoreCase("bundled")) {
+      throw new IllegalArgumentException(
+          "-D" + SWITCH + " is 'system' (the default) or 'bundled', not '" + choice + "'");
+    }
+    if (choice.equalsIgnoreCase("bundled") || System.getProperty(LOAD) != null) {
       return p;
     }
     for (Path soname : SONAMES) {

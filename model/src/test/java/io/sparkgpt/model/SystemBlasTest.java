@@ -2,6 +2,7 @@ package io.sparkgpt.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -98,6 +99,13 @@ class SystemBlasTest {
         assertTrue(p.isEmpty(), p.toString());
         assertEquals("", SystemBlas.withChoice(null));
       }
+      System.setProperty(SystemBlas.SWITCH, "bundeld");
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, SystemBlas::properties);
+      assertEquals(
+          "-Dsparkgpt.blas is 'system' (the default) or 'bundled', not 'bundeld'", e.getMessage());
+      System.setProperty(SystemBlas.SWITCH, "system");
+      assertEquals(p, SystemBlas.properties(), "'system' is the default");
       System.setProperty(SystemBlas.SWITCH, "bundled");
       assertTrue(SystemBlas.properties().isEmpty(), "-Dsparkgpt.blas=bundled keeps ND4J's own");
       System.clearProperty(SystemBlas.SWITCH);
