@@ -89,20 +89,33 @@ public final class Utf8 {
    * take.
    */
   public static long length(String s) {
-    long n = 0;
-    for (int i = 0; i < s.length(); i++) {
+    int len = s.length();
+    long n = len;
+    for (int i = 0; i < len; i++) {
       char c = s.charAt(i);
-      if (c < 0x80) {
-        n++;
-      } else if (c < 0x800) {
-        n += 2;
-      } else if (Character.isHighSurrogate(c)
-          && i + 1 < s.length()
-          && Character.isLowSurrogate(s.charAt(i + 1))) {
-        n += 4;
-        i++;
-      } else {
-        n += 3;
+      if (c >= 0x80) {
+        if (Character.isSurrogate(c)) {
+          return lengthWithSurrogates(s, len);
+        }
+        n += c >= 0x800 ? 2 : 1;
+      }
+    }
+    return n;
+  }
+
+  private static long lengthWithSurrogates(String s, int len) {
+    long n = len;
+    for (int i = 0; i < len; i++) {
+      char c = s.charAt(i);
+      if (c >= 0x80) {
+        if (Character.isHighSurrogate(c)
+            && i + 1 < len
+            && Character.isLowSurrogate(s.charAt(i + 1))) {
+          n += 2; // the pair's 4 bytes
+          i++;
+        } else {
+          n += c >= 0x800 ? 2 : 1;
+        }
       }
     }
     return n;
@@ -118,22 +131,41 @@ public final class Utf8 {
         s.toCharArray(), 0, s.length()); // a copy, for one loop over chars (JSONL's hot path)
   }
 
-  /** {@link #lengthOrUnpaired(String)} of chars[off, off+len), the index relative to off. */
+  /**
+   * {@link #lengthOrUnpaired(String)} of chars[off, off+len), the index relative to off. The loop
+   * over text without surrogates has one branch per char, taken only by non-ASCII ones: on the
+   * benchmark corpus it took 0.17-0.19 s per 229M chars where one loop with the pair check took
+   * 0.32-0.78 s (its compiled code varied from run to run).
+   */
   public static long lengthOrUnpaired(char[] chars, int off, int len) {
-    long n = 0;
+    long n = len;
+    int end = off + len;
+    for (int i = off; i < end; i++) {
+      char c = chars[i];
+      if (c >= 0x80) {
+        if (Character.isSurrogate(c)) {
+          return lengthOrUnpairedWithSurrogates(chars, off, len);
+        }
+        n += c >= 0x800 ? 2 : 1;
+      }
+    }
+    return n;
+  }
+
+  private static long lengthOrUnpairedWithSurrogates(char[] chars, int off, int len) {
+    long n = len;
     int end = off + len;
     for (int i = off; i < end; i++) {
       char c = chars[i];
       if (c < 0x80) {
-        n++;
-      } else if (c < 0x800) {
-        n += 2;
-      } else if (!Character.isSurrogate(c)) {
-        n += 3;
+        continue;
+      }
+      if (!Character.isSurrogate(c)) {
+        n += c >= 0x800 ? 2 : 1;
       } else if (Character.isHighSurrogate(c)
           && i + 1 < end
           && Character.isLowSurrogate(chars[i + 1])) {
-        n += 4;
+        n += 2; // the pair's 4 bytes
         i++;
       } else {
         return -1L - (i - off);

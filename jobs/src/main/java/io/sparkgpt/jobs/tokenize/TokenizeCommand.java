@@ -132,7 +132,8 @@ public final class TokenizeCommand implements Callable<Integer> {
     if (java.nio.file.Files.isRegularFile(java.nio.file.Path.of(tokenizer))) {
       new Preflight.Paths().input("--tokenizer", tokenizer).output("--output", output).check();
     }
-    TokenizerOption.load(tokenizer); // a bad spec fails before Spark starts
+    // a bad spec fails before Spark starts; the dataset's copy is made while Spark starts
+    TokenizeJob.Prepared prepared = TokenizeJob.prepare(tokenizer);
     Map<String, Object> params = new LinkedHashMap<>();
     params.put("input", String.join(",", input.inputs));
     params.put("tokenizer", tokenizer);
@@ -177,7 +178,7 @@ public final class TokenizeCommand implements Callable<Integer> {
               + ") on "
               + session.sparkContext().master());
       try (Progress progress = new Progress(session.sparkContext(), System.err, 2000)) {
-        Manifest m = TokenizeJob.run(session, options, progress::phase);
+        Manifest m = TokenizeJob.run(session, options, prepared, progress::phase);
         Path report = new Path(output, REPORT);
         var fs = report.getFileSystem(session.sparkContext().hadoopConfiguration());
         // a confirmed dataset keeps its report: a rerun of the same job changes nothing in the
