@@ -212,9 +212,8 @@ public final class TokenizeJob {
         Inputs.expand(jsc.hadoopConfiguration(), o.inputs(), o.inputFormat());
     int partitions = o.partitions() > 0 ? o.partitions() : defaultPartitions(inputs);
 
-    // The tokenizer: loaded here to fail fast, stored in the dataset (once the folder is known to
-    // be this job's),
-    // shipped to executors as those bytes.
+    // The tokenizer (loaded by prepare, to fail fast): stored in the dataset once the folder is
+    // known to be this job's, shipped to executors as those bytes.
     Tokenizer driverTokenizer = prepared.tokenizer();
     DatasetWriter.TokenizerCopy tokCopy = prepared.awaitCopy(o.tokenizer());
     Map<String, Object> params = new LinkedHashMap<>(o.parameters());
