@@ -609,26 +609,9 @@ class BadInputTest {
         out.write(line);
       }
     }
-    List<String> cmd =
-        List.of(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-Xmx48m",
-            "-cp",
-            System.getProperty("java.class.path"),
-            "io.sparkgpt.jobs.SparkGpt",
-            "encode",
-            "--whole",
-            "-t",
-            "r50k_base");
-    Process p =
-        new ProcessBuilder(cmd)
-            .redirectInput(big.toFile())
-            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-            .redirectError(tmp.resolve("oom.err").toFile())
-            .start();
-    assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "encode did not end");
-    String err = Files.readString(tmp.resolve("oom.err"));
-    assertEquals(1, p.exitValue(), err);
+    Launched run = launch(big, "oom.err", "-Xmx48m", "encode", "--whole", "-t", "r50k_base");
+    String err = run.err();
+    assertEquals(1, run.code(), err);
     List<String> lines = err.lines().filter(l -> !l.isBlank()).toList();
     assertEquals(1, lines.size(), err);
     assertTrue(
@@ -638,25 +621,75 @@ class BadInputTest {
   // A wrong -Dsparkgpt.blas (the OpenBLAS choice, read before ND4J loads) is one line and exit 2.
   @Test
   void wrongBlasChoiceIsOneLine() throws Exception {
-    List<String> cmd =
-        List.of(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-Dsparkgpt.blas=bundeld",
-            "-cp",
-            System.getProperty("java.class.path"),
-            "io.sparkgpt.jobs.SparkGpt",
-            "--help");
-    Process p =
-        new ProcessBuilder(cmd)
-            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-            .redirectError(tmp.resolve("blas.err").toFile())
-            .start();
-    assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "sparkgpt did not end");
-    String err = Files.readString(tmp.resolve("blas.err"));
-    assertEquals(2, p.exitValue(), err);
+    Launched run = launch(null, "blas.err", "-Dsparkgpt.blas=bundeld", "--help");
+    assertEquals(2, run.code(), run.err());
     assertEquals(
         List.of("sparkgpt: -Dsparkgpt.blas is 'system' (the default) or 'bundled', not 'bundeld'"),
-        err.lines().filter(l -> !l.isBlank()).toList());
+        run.err().lines().filter(l -> !l.isBlank()).toList());
+  }
+
+  record Launched(int code, String err) {}
+
+  /**
+   * The launcher's {@code main} in a JVM of its own with {@code jvmOption}: what only a real
+   * process shows (its exit code, its heap); standard input from {@code stdin} when given, standard
+   * error kept in {@code errFile} under the test folder.
+   */
+  static Launched launch(Path stdin, String errFile, String jvmOption, String... args)
+      throws IOException, InterruptedException {
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                jvmOption,
+                "-cp",
+                System.getProperty("java.class.path"),
+                "io.sparkgpt.jobs.SparkGpt"));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(tmp.resolve(errFile).toFile());
+    if (stdin != null) {
+      pb.redirectInput(stdin.toFile());
+    }
+    Process p = pb.start();
+    assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "sparkgpt did not end");
+    return new Launched(p.exitValue(), Files.readString(tmp.resolve(errFile)));
+  }
+
+  // tokenize's --tokenizer (loaded once, before Spark starts): an unknown name, a file that is not
+  // a tokenizer and a missing one are each one line and exit 2.
+  @Test
+  void badTokenizerIsOneLine() throws IOException {
+    Path garbage = tmp.resolve("garbage.json");
+    Files.writeString(garbage, "{\"model\": 3");
+    Map<String, String> cases =
+        Map.of(
+            "nope_base",
+            "unknown tokenizer 'nope_base'",
+            garbage.toString(),
+            "malformed JSON",
+            tmp.resolve("missing.model").toString(),
+            "not found");
+    cases.forEach(
+        (spec, reason) ->
+            usageError(
+                Cli.run(
+                    "tokenize",
+                    "--master",
+                    "local[1]",
+                    "-i",
+                    text.toString(),
+                    "-t",
+                    spec,
+                    "--seq-len",
+                    "16",
+                    "-o",
+                    tmp.resolve("bad-tokenizer").toString()),
+                "--tokenizer " + spec,
+                reason));
+    assertFalse(Files.exists(tmp.resolve("bad-tokenizer")), "nothing written");
   }
 
   static String readParts(Path dir) throws IOException {

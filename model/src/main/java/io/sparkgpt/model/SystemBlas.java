@@ -34,7 +34,7 @@ public final class SystemBlas {
   static final String PRELOAD_PATH = "org.bytedeco.javacpp.platform.preloadpath";
 
   /** Where distributions put the OpenBLAS soname (a link, through alternatives, to the build). */
-  private static final List<Path> SONAMES =
+  static final List<Path> SONAMES =
       List.of(
           Path.of("/usr/lib/x86_64-linux-gnu/libopenblas.so.0"),
           Path.of("/usr/lib/aarch64-linux-gnu/libopenblas.so.0"),
